@@ -1,0 +1,73 @@
+# Liandiao: every command a person runs often. `make demo` and `make test` do all
+# the set-up themselves on a fresh machine (Python env, stubs, PostgreSQL, Kafka).
+
+PYTHON ?= python3.11
+VENV   := .venv
+PY     := $(VENV)/bin/python
+export PYTHONPATH := $(CURDIR)/libs:$(CURDIR)
+PROTOS := $(shell find protos -name '*.proto')
+STUBS  := libs/liandiao/.stubs-stamp
+
+.PHONY: help venv protos stack-up stack-down stack-status stack-wipe topics lint format unit test demo bench deploy-check clean
+
+help:
+	@echo "make demo          stack up, six services up, a province's disputes through the flow, summary"
+	@echo "make test          every test (unit, integration, end-to-end) against the real stack"
+	@echo "make stack-up      start PostgreSQL and Kafka on loopback (installs what is missing)"
+	@echo "make stack-down    stop them (data kept; make stack-wipe to delete it)"
+	@echo "make stack-status  what is running"
+	@echo "make lint          ruff"
+	@echo "make bench         benchmarks in bench/ (throughput, latency)"
+
+$(VENV)/.installed: requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	@touch $@
+
+venv: $(VENV)/.installed
+
+# Stubs are generated, never committed: one package, libs/liandiao/<service>/v1.
+$(STUBS): $(VENV)/.installed $(PROTOS)
+	$(PY) -m grpc_tools.protoc -I protos --python_out=libs --grpc_python_out=libs --pyi_out=libs $(PROTOS)
+	@touch $@
+
+protos: $(STUBS)
+
+stack-up: venv
+	bash scripts/stack.sh up
+
+stack-down:
+	bash scripts/stack.sh down
+
+stack-status:
+	bash scripts/stack.sh status
+
+stack-wipe:
+	bash scripts/stack.sh down --wipe
+
+topics: protos
+	. .state/stack.env && $(PY) -m liandiao.events.admin ensure-topics --prefectures 1501,1502,1503,1504,1505,1506,1507,1508,1509,1522,1525,1529
+
+lint: venv
+	$(VENV)/bin/ruff check libs services tests bench scripts
+
+format: venv
+	$(VENV)/bin/ruff format libs services tests bench scripts
+
+unit: protos
+	$(PY) -m pytest -q -m "not stack and not e2e" libs/tests services
+
+test: protos stack-up lint
+	$(PY) -m pytest -q
+
+demo: protos stack-up
+	$(PY) -m liandiao.devtools.demo
+
+bench: protos stack-up
+	$(PY) bench/run.py
+
+deploy-check:
+	bash scripts/check_deploy.sh
+
+clean:
+	rm -rf $(VENV) libs/liandiao/*/v1 $(STUBS) .pytest_cache .ruff_cache

@@ -1,0 +1,84 @@
+"""Start, watch and stop the six services as local processes (the demo and the
+end-to-end tests use this; on Kubernetes the chart does the same job)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+SERVICES = ("intake", "personnel", "routing", "mediation", "confirmation", "notification")
+REPO = Path(__file__).resolve().parents[3]
+
+
+@dataclass
+class LocalServices:
+    env: dict[str, str]
+    log_dir: Path
+    base_port: int = 50060
+    metrics_base_port: int = 9460
+    services: tuple[str, ...] = SERVICES
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    def port(self, service: str) -> int:
+        return self.base_port + 1 + SERVICES.index(service)
+
+    def address(self, service: str) -> str:
+        return f"127.0.0.1:{self.port(service)}"
+
+    def metrics_port(self, service: str) -> int:
+        return self.metrics_base_port + 1 + SERVICES.index(service)
+
+    def start(self, *only: str) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        for name in only or self.services:
+            env = {**os.environ, **self.env, "LIANDIAO_GRPC_PORT": str(self.port(name)),
+                   "LIANDIAO_METRICS_PORT": str(self.metrics_port(name)),
+                   "PYTHONPATH": f"{REPO / 'libs'}{os.pathsep}{REPO}"}
+            log = open(self.log_dir / f"{name}.log", "ab")
+            self.procs[name] = subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=REPO, env=env,
+                                                stdout=log, stderr=subprocess.STDOUT)
+
+    async def health(self, service: str) -> str:
+        async with grpc.aio.insecure_channel(self.address(service)) as channel:
+            try:
+                reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
+            except grpc.aio.AioRpcError as exc:
+                return exc.code().name
+            return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+    async def wait_serving(self, timeout: float = 60) -> dict[str, str]:
+        deadline = time.monotonic() + timeout
+        while True:
+            states = {s: await self.health(s) for s in self.procs}
+            dead = {s: p.returncode for s, p in self.procs.items() if p.poll() is not None}
+            if dead:
+                raise RuntimeError(f"service(s) exited: {dead}; see {self.log_dir}")
+            if all(v == "SERVING" for v in states.values()):
+                return states
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"not SERVING after {timeout}s: {states}; see {self.log_dir}")
+            await asyncio.sleep(0.3)
+
+    def stop(self, *only: str, timeout: float = 15) -> dict[str, int | None]:
+        names = only or tuple(self.procs)
+        for name in names:
+            if self.procs[name].poll() is None:
+                self.procs[name].send_signal(signal.SIGTERM)
+        codes = {}
+        for name in names:
+            try:
+                codes[name] = self.procs[name].wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.procs[name].kill()
+                codes[name] = self.procs[name].wait()
+            del self.procs[name]
+        return codes

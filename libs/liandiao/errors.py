@@ -1,0 +1,44 @@
+"""Domain errors as values: raised by rules and use cases, turned into gRPC
+statuses only at the edge (liandiao.rpc.errors). No grpc import here."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    field: str   # path in the request, e.g. "parties[1].id_document.number"
+    reason: str  # what is wrong, in words a clerk understands
+
+
+class DomainError(Exception):
+    """Base of the errors a use case may raise on purpose."""
+
+
+class InvalidInput(DomainError):
+    """Bad input: nothing was stored. Maps to INVALID_ARGUMENT + BadRequest."""
+
+    def __init__(self, violations: list[FieldViolation] | FieldViolation):
+        self.violations = [violations] if isinstance(violations, FieldViolation) else violations
+        super().__init__("; ".join(f"{v.field}: {v.reason}" for v in self.violations))
+
+
+class NotFound(DomainError):
+    """Maps to NOT_FOUND."""
+
+
+class RuleViolation(DomainError):
+    """A rule forbids the action. Maps to FAILED_PRECONDITION with the rule named."""
+
+    def __init__(self, rule: str, message: str):
+        self.rule = rule
+        super().__init__(f"{message} ({rule})")
+
+
+class PermissionDenied(DomainError):
+    """The caller's organization, role or region does not allow this."""
+
+
+class Unavailable(DomainError):
+    """Not ready to answer yet (starting, or a dependency is down). Maps to UNAVAILABLE."""

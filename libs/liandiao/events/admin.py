@@ -1,0 +1,75 @@
+"""Operator commands for topics and dead letters.
+
+    python -m liandiao.events.admin ensure-topics --prefectures 1501,1505
+    python -m liandiao.events.admin replay <dlq-topic> [--max N]
+
+``ensure-topics`` creates every event topic for the given prefecture shards
+(plus ``00``) with the configured partition count. ``replay`` republishes the
+messages of a dead-letter topic to their original topic with their original
+headers; consumers that already processed an event drop it by its id."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+
+from liandiao.events.catalog import ALL
+from liandiao.events.kafka import Topics
+from liandiao.events.topics import PROVINCE_SHARD, topic_name
+
+
+async def ensure_topics(bootstrap: str, prefectures: list[str], partitions: int) -> list[str]:
+    shards = sorted(set(prefectures) | {PROVINCE_SHARD})
+    names = [topic_name(e, s) for e in ALL for s in shards]
+    await Topics(bootstrap, partitions).ensure(*names)
+    return names
+
+
+async def replay(bootstrap: str, dlq: str, limit: int) -> int:
+    consumer = AIOKafkaConsumer(dlq, bootstrap_servers=bootstrap, group_id=f"liandiao.replay.{dlq}",
+                                auto_offset_reset="earliest", enable_auto_commit=False)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    await consumer.start()
+    await producer.start()
+    sent = 0
+    try:
+        while sent < limit:
+            batch = await consumer.getmany(timeout_ms=2000, max_records=min(500, limit - sent))
+            records = [r for rs in batch.values() for r in rs]
+            if not records:
+                break
+            for r in records:
+                headers = [(k, v) for k, v in r.headers if not k.startswith("dlq-")]
+                original = dict(r.headers)["dlq-original-topic"].decode()
+                await producer.send_and_wait(original, r.value, key=r.key, headers=headers)
+                sent += 1
+            await consumer.commit()
+    finally:
+        await consumer.stop()
+        await producer.stop()
+    return sent
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m liandiao.events.admin")
+    parser.add_argument("--bootstrap", default=os.environ.get("LIANDIAO_KAFKA_BOOTSTRAP", "127.0.0.1:59092"))
+    sub = parser.add_subparsers(dest="command", required=True)
+    ens = sub.add_parser("ensure-topics")
+    ens.add_argument("--prefectures", required=True, help="comma-separated 4-digit prefecture codes")
+    ens.add_argument("--partitions", type=int, default=int(os.environ.get("LIANDIAO_TOPIC_PARTITIONS", "3")))
+    rep = sub.add_parser("replay")
+    rep.add_argument("dlq_topic")
+    rep.add_argument("--max", type=int, default=10_000)
+    args = parser.parse_args()
+    if args.command == "ensure-topics":
+        names = asyncio.run(ensure_topics(args.bootstrap, [p for p in args.prefectures.split(",") if p], args.partitions))
+        print(f"{len(names)} topics present")
+    else:
+        print(f"{asyncio.run(replay(args.bootstrap, args.dlq_topic, args.max))} message(s) replayed")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""Idempotent consumption (DESIGN.md "Events"): a handler's changes and the
+inbox row of the event commit in one transaction, so a redelivered event is a
+no-op; failures are retried a bounded number of times, then the message goes to
+``<topic>.dlq.<consumer>`` with the error attached. Infrastructure outages
+(the database unreachable) are waited out, never dead-lettered."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+import asyncpg
+from google.protobuf.message import DecodeError, Message
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from liandiao import telemetry
+from liandiao.db import TRANSIENT
+from liandiao.events.catalog import BY_KEY, EventType
+from liandiao.events.envelope import Envelope
+from liandiao.events.topics import dlq_topic
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=Message)
+
+
+
+@dataclass(frozen=True)
+class Record:
+    """What the consumer needs of a Kafka record, independent of the client library."""
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: Sequence[tuple[str, bytes]]
+
+
+@dataclass(frozen=True)
+class ConsumedEvent(Generic[M]):
+    envelope: Envelope
+    payload: M
+    topic: str
+
+
+Handler = Callable[[asyncpg.Connection, ConsumedEvent], Awaitable[None]]
+Publish = Callable[[str, bytes | None, bytes, dict[str, str]], Awaitable[object]]
+
+
+class PoisonMessage(Exception):
+    """The message cannot be read at all: retrying will not help."""
+
+
+def decode(record: Record, accepted: dict[str, EventType]) -> ConsumedEvent:
+    headers = {k: v.decode(errors="replace") for k, v in record.headers}
+    try:
+        env = Envelope.from_headers(headers)
+    except (KeyError, ValueError) as exc:
+        raise PoisonMessage(f"missing or malformed platform header: {exc}") from None
+    event = accepted.get(env.event_type)
+    if event is None:
+        raise PoisonMessage(f"event type {env.event_type!r} is not one this consumer handles")
+    payload = event.message()
+    try:
+        payload.ParseFromString(record.value)
+    except DecodeError as exc:
+        raise PoisonMessage(f"payload is not a valid {event.message.__name__}: {exc}") from None
+    return ConsumedEvent(env, payload, record.topic)
+
+
+class Consumer:
+    def __init__(
+        self, *, service: str, name: str, events: Sequence[EventType], handler: Handler,
+        pool: asyncpg.Pool, publish: Publish, ensure_topic: Callable[[str], Awaitable[None]],
+        max_attempts: int = 5, backoff_seconds: float = 0.05,
+    ):
+        self.service, self.name = service, name
+        self.accepted = {e.key: e for e in events}
+        unknown = [k for k in self.accepted if k not in BY_KEY]
+        if unknown:
+            raise ValueError(f"unknown event types {unknown}")
+        self.handler, self.pool = handler, pool
+        self.publish, self.ensure_topic = publish, ensure_topic
+        self.max_attempts, self.backoff = max_attempts, backoff_seconds
+        self.stopping = asyncio.Event()
+
+    async def process(self, record: Record) -> str:
+        """Handles one record to completion; returns the outcome. Raises only when
+        stopping mid-outage, so the record is not acknowledged and comes again."""
+        started = time.perf_counter()
+        try:
+            event = decode(record, self.accepted)
+        except PoisonMessage as exc:
+            await self._dead_letter(record, str(exc), attempts=0)
+            return self._count("dead_lettered")
+        attrs = {"messaging.system": "kafka", "messaging.destination.name": record.topic,
+                 "messaging.consumer.group.name": self.name,
+                 "messaging.message.id": event.envelope.event_id,
+                 "liandiao.dispute_id": event.envelope.dispute_id}
+        with telemetry.continued_span(f"{record.topic} process", event.envelope.traceparent,
+                                      kind=SpanKind.CONSUMER, attributes=attrs) as span:
+            outcome = await self._attempt_until_done(record, event, span)
+        telemetry.HANDLER_LATENCY.labels(self.service, self.name).observe(time.perf_counter() - started)
+        return self._count(outcome)
+
+    async def _attempt_until_done(self, record: Record, event: ConsumedEvent, span) -> str:
+        attempt, transient_wait = 0, self.backoff
+        while True:
+            try:
+                return "processed" if await self._apply(event) else "duplicate"
+            except TRANSIENT as exc:
+                # The database (or network) is down: wait it out, do not burn attempts.
+                if self.stopping.is_set():
+                    raise
+                log.warning("consumer waiting for infrastructure", extra={"consumer": self.name, "error": str(exc)})
+                await asyncio.sleep(transient_wait)
+                transient_wait = min(transient_wait * 2, 5.0)
+            except Exception as exc:  # noqa: BLE001 - any handler failure counts as an attempt
+                attempt += 1
+                self._count("retried")
+                if attempt >= self.max_attempts:
+                    span.set_status(Status(StatusCode.ERROR, str(exc)))
+                    log.error("event dead-lettered", extra={"consumer": self.name, "event_id": event.envelope.event_id,
+                                                            "error": repr(exc)})
+                    await self._dead_letter(record, f"{type(exc).__name__}: {exc}", attempts=attempt)
+                    return "dead_lettered"
+                await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
+
+    async def _apply(self, event: ConsumedEvent) -> bool:
+        async with self.pool.acquire() as conn, conn.transaction():
+            fresh = await conn.fetchval(
+                """insert into inbox (consumer, event_id, topic) values ($1, $2, $3)
+                   on conflict do nothing returning true""",
+                self.name, event.envelope.event_id, event.topic,
+            )
+            if not fresh:
+                return False
+            await self.handler(conn, event)
+            return True
+
+    async def _dead_letter(self, record: Record, error: str, *, attempts: int) -> None:
+        topic = dlq_topic(record.topic, self.name)
+        headers = {k: v.decode(errors="replace") for k, v in record.headers}
+        headers.update({"dlq-error": error[:2000], "dlq-attempts": str(attempts),
+                        "dlq-original-topic": record.topic, "dlq-original-partition": str(record.partition),
+                        "dlq-original-offset": str(record.offset), "dlq-consumer": self.name})
+        await self.ensure_topic(topic)
+        await self.publish(topic, record.key, record.value, headers)
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                """insert into dead_letters (consumer, event_id, topic, kafka_partition, kafka_offset, error, attempts)
+                   values ($1, $2, $3, $4, $5, $6, $7)""",
+                self.name, headers.get("event-id"), record.topic, record.partition, record.offset, error[:2000], attempts,
+            )
+
+    def _count(self, outcome: str) -> str:
+        telemetry.EVENTS_CONSUMED.labels(self.service, self.name, outcome).inc()
+        return outcome

@@ -1,0 +1,130 @@
+"""The gRPC server every service runs: grpc.aio, standard health that tells the
+truth, reflection, OpenTelemetry, and one interceptor for identity, metrics and
+domain errors. Servicers only translate protobuf <-> domain."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Mapping
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+from opentelemetry.instrumentation.grpc import aio_server_interceptor
+
+from liandiao import auth, telemetry
+from liandiao.db import TRANSIENT
+from liandiao.errors import DomainError
+from liandiao.rpc.errors import to_status
+
+log = logging.getLogger(__name__)
+
+# Open to anyone: probes and tooling.
+_PUBLIC_SERVICES = ("grpc.health.v1.Health", "grpc.reflection.")
+
+# method name (last path segment) -> roles allowed; a method missing from the
+# policy is refused, so a new RPC is closed until someone decides who may call it.
+Policy = Mapping[str, frozenset[auth.Role]]
+
+
+class EdgeInterceptor(grpc.aio.ServerInterceptor):
+    def __init__(self, service: str, secret: bytes, policy: Policy):
+        self.service, self.secret, self.policy = service, secret, policy
+
+    async def intercept_service(self, continuation, details: grpc.HandlerCallDetails):
+        handler = await continuation(details)
+        if handler is None or details.method.lstrip("/").startswith(_PUBLIC_SERVICES):
+            return handler
+        if handler.unary_unary is None:
+            return handler  # no streaming RPCs in the platform yet
+        method = details.method.rsplit("/", 1)[-1]
+        metadata = dict(details.invocation_metadata or ())
+        behaviour = handler.unary_unary
+
+        async def guarded(request, context: grpc.aio.ServicerContext):
+            started = time.perf_counter()
+            code = grpc.StatusCode.OK
+            try:
+                claims = self._authorize(method, metadata.get("authorization", ""))
+                token = auth.CURRENT.set(claims)
+                try:
+                    return await behaviour(request, context)
+                finally:
+                    auth.CURRENT.reset(token)
+            except _Refused as refusal:
+                code = refusal.code
+                await context.abort(refusal.code, refusal.message)
+            except DomainError as err:
+                status = to_status(err)
+                code = status.code
+                await context.abort_with_status(status)
+            except TRANSIENT as exc:
+                code = grpc.StatusCode.UNAVAILABLE
+                log.warning("dependency unavailable in %s: %s", method, exc)
+                await context.abort(code, "a dependency (database) is unavailable; retry")
+            except NotImplementedError:
+                code = grpc.StatusCode.UNIMPLEMENTED
+                await context.abort(code, f"{method} is declared in the contract but not built yet")
+            except grpc.aio.AbortError:
+                code = context.code() or grpc.StatusCode.UNKNOWN
+                raise
+            except Exception:
+                code = grpc.StatusCode.INTERNAL
+                log.exception("unhandled error in %s", method)
+                await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+            finally:
+                telemetry.GRPC_HANDLED.labels(self.service, method, code.name).inc()
+                telemetry.GRPC_LATENCY.labels(self.service, method).observe(time.perf_counter() - started)
+
+        return grpc.unary_unary_rpc_method_handler(
+            guarded, request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
+
+    def _authorize(self, method: str, header: str) -> auth.Claims:
+        if not header.startswith("Bearer "):
+            raise _Refused(grpc.StatusCode.UNAUTHENTICATED, "missing 'authorization: Bearer <token>'")
+        try:
+            claims = auth.verify(self.secret, header.removeprefix("Bearer "))
+        except auth.InvalidToken as exc:
+            raise _Refused(grpc.StatusCode.UNAUTHENTICATED, str(exc)) from None
+        allowed = self.policy.get(method)
+        if allowed is None or (claims.role not in allowed and claims.role is not auth.Role.SERVICE):
+            raise _Refused(grpc.StatusCode.PERMISSION_DENIED, f"role {claims.role} may not call {method}")
+        return claims
+
+
+class _Refused(Exception):
+    def __init__(self, code: grpc.StatusCode, message: str):
+        self.code, self.message = code, message
+
+
+def caller() -> auth.Claims:
+    """The authenticated caller of the current RPC."""
+    return auth.CURRENT.get()
+
+
+Register = Callable[[grpc.aio.Server], Iterable[str]]
+
+
+def build_server(
+    service: str, port: int, secret: bytes, policy: Policy, register: Register,
+) -> tuple[grpc.aio.Server, health.aio.HealthServicer, int, list[str]]:
+    """``register`` adds the servicers and returns their full service names."""
+    server = grpc.aio.server(
+        interceptors=[aio_server_interceptor(), EdgeInterceptor(service, secret, policy)],
+        options=[("grpc.so_reuseport", 0)],
+    )
+    names = list(register(server))
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
+    bound = server.add_insecure_port(f"0.0.0.0:{port}")
+    return server, health_servicer, bound, names
+
+
+async def set_health(servicer: health.aio.HealthServicer, names: Iterable[str], serving: bool) -> None:
+    status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
+    for name in ["", *names]:
+        await servicer.set(name, status)

@@ -1,0 +1,209 @@
+"""The one way a Liandiao service starts and stops.
+
+A service declares its gRPC servicers, its consumers and its background loops on
+a ``ServiceApp``; ``main`` does the rest: settings, logs, traces, migrations,
+the database pool, Kafka (FastStream), the outbox relay, the gRPC server with
+truthful health, Prometheus metrics, and a graceful stop on SIGTERM.
+
+    python -m services.<name>            serve (applies missing migrations first)
+    python -m services.<name> migrate    apply migrations and exit (a Job / init container)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+import grpc
+from prometheus_client import start_http_server
+
+from liandiao import db, telemetry
+from liandiao.config import Settings, SettingsError, load_settings
+from liandiao.events import kafka
+from liandiao.events.catalog import EventType
+from liandiao.events.consumer import Consumer, Handler
+from liandiao.events.outbox import OutboxRelay
+from liandiao.events.topics import subscription_pattern, topic_name
+from liandiao.pii import PiiCipher
+from liandiao.rpc.server import Policy, build_server, set_health
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """What a service's wiring hands to its servicers, handlers and loops."""
+    settings: Settings
+    pool: asyncpg.Pool
+    pii: PiiCipher
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass(frozen=True)
+class _ConsumerSpec:
+    name: str
+    events: tuple[EventType, ...]
+    handler: Callable[[Runtime], Handler]
+
+
+class ServiceApp:
+    def __init__(self, name: str, migrations: Path, policy: Policy, publishes: Sequence[EventType] = ()):
+        self.name, self.migrations, self.policy = name, migrations, policy
+        self.publishes = tuple(publishes)
+        self._register: Callable[[Runtime, grpc.aio.Server], Iterable[str]] | None = None
+        self._consumers: list[_ConsumerSpec] = []
+        self._tasks: list[Callable[[Runtime], Awaitable[None]]] = []
+
+    def grpc(self, register: Callable[[Runtime, grpc.aio.Server], Iterable[str]]) -> None:
+        self._register = register
+
+    def consume(self, name: str, events: Sequence[EventType], handler: Callable[[Runtime], Handler]) -> None:
+        """``name`` identifies the consumer: its inbox rows, group id and dead-letter topics."""
+        self._consumers.append(_ConsumerSpec(f"{self.name}.{name}", tuple(events), handler))
+
+    def task(self, loop: Callable[[Runtime], Awaitable[None]]) -> None:
+        """A background loop (e.g. a deadline sweep); must return when rt.stopping is set."""
+        self._tasks.append(loop)
+
+    def main(self, argv: Sequence[str] | None = None) -> None:
+        argv = list(sys.argv[1:] if argv is None else argv)
+        command = argv[0] if argv else "serve"
+        try:
+            settings = load_settings(self.name)
+        except SettingsError as exc:
+            print(f"liandiao-{self.name}: configuration error: {exc}", file=sys.stderr)
+            raise SystemExit(2) from None
+        telemetry.setup_logging(self.name, settings.log_level)
+        if command == "migrate":
+            applied = asyncio.run(db.migrate(settings.database_url, self.name, self.migrations))
+            print(f"{self.name}: {len(applied)} migration(s) applied" + "".join(f"\n  {a}" for a in applied))
+            return
+        if command != "serve":
+            print(f"usage: python -m services.{self.name} [serve|migrate]", file=sys.stderr)
+            raise SystemExit(2)
+        asyncio.run(self._serve(settings))
+
+    async def _serve(self, settings: Settings) -> None:
+        provider = telemetry.setup_tracing(self.name, settings.otlp_endpoint)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        if settings.metrics_port:
+            start_http_server(settings.metrics_port, addr="0.0.0.0")
+
+        # The pool connects on demand (min_size=0), so the runtime and the
+        # servicers exist before the database answers; the server starts at once
+        # and health says NOT_SERVING until PostgreSQL and Kafka are reachable.
+        pool = await db.create_pool(settings.database_url, self.name, min_size=0)
+        rt = Runtime(settings=settings, pool=pool, pii=PiiCipher(settings.pii_key))
+
+        def register(server: grpc.aio.Server) -> Iterable[str]:
+            return list(self._register(rt, server)) if self._register else []
+
+        server, health, port, names = build_server(
+            self.name, settings.grpc_port, settings.auth_secret, self.policy, register)
+        await set_health(health, names, serving=False)
+        await server.start()
+        log.info("grpc listening", extra={"port": port})
+
+        await self._wait_for_database(settings, stop)
+        if stop.is_set():
+            await server.stop(0)
+            return
+        await db.migrate(settings.database_url, self.name, self.migrations)
+
+        broker = kafka.make_broker(settings.kafka_bootstrap, f"liandiao-{self.name}")
+        topics = kafka.Topics(settings.kafka_bootstrap, settings.topic_partitions)
+        consumers = self._build_consumers(rt, broker, topics)
+        await self._wait_for_kafka(broker, topics, settings, stop)
+        relay = OutboxRelay(self.name, settings.database_url, self.name, kafka.relay_publisher(broker),
+                            topics.ensure, poll_seconds=settings.outbox_poll_seconds)
+        background = [asyncio.create_task(relay.run(), name="outbox-relay")]
+        background += [asyncio.create_task(t(rt), name=getattr(t, "__name__", "task")) for t in self._tasks]
+        watcher = asyncio.create_task(self._watch_health(health, names, pool, broker, stop))
+        log.info("service started", extra={"release": settings.release,
+                                           "prefectures": ",".join(settings.prefectures) or "all"})
+
+        await stop.wait()
+        log.info("shutting down")
+        watcher.cancel()
+        await set_health(health, names, serving=False)
+        await server.stop(grace=5)
+        rt.stopping.set()
+        for c in consumers:
+            c.stopping.set()
+        await broker.stop()
+        relay.stop()
+        await asyncio.wait(background, timeout=5)
+        for t in background:
+            t.cancel()
+        await pool.close()
+        provider.shutdown()
+        log.info("stopped")
+
+    def _build_consumers(self, rt: Runtime, broker, topics: kafka.Topics) -> list[Consumer]:
+        built = []
+        for spec in self._consumers:
+            consumer = Consumer(
+                service=self.name, name=spec.name, events=spec.events, handler=spec.handler(rt),
+                pool=rt.pool, publish=kafka.dlq_publisher(broker), ensure_topic=topics.ensure,
+                max_attempts=rt.settings.consumer_max_attempts,
+            )
+            pattern = subscription_pattern(spec.events, rt.settings.prefectures, rt.settings.exclude_prefectures)
+            kafka.subscribe(broker, consumer, pattern, f"liandiao.{rt.settings.release}.{spec.name}")
+            built.append(consumer)
+        return built
+
+    async def _wait_for_database(self, settings: Settings, stop: asyncio.Event) -> None:
+        delay = 0.2
+        while not stop.is_set():
+            try:
+                conn = await asyncpg.connect(settings.database_url, timeout=3)
+                await conn.close()
+                return
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                log.warning("waiting for PostgreSQL", extra={"error": str(exc)})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5)
+
+    async def _wait_for_kafka(self, broker, topics: kafka.Topics, settings: Settings, stop: asyncio.Event) -> None:
+        delay = 0.2
+        while not stop.is_set():
+            try:
+                # The shards this release consumes must exist before the pattern
+                # subscription looks for them; its own output topics are made by the relay.
+                await topics.ensure(*self._consumed_topics(settings))
+                await broker.start()
+                return
+            except Exception as exc:  # noqa: BLE001 - any broker error means: not yet
+                log.warning("waiting for Kafka", extra={"error": str(exc)})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5)
+
+    def _consumed_topics(self, settings: Settings) -> list[str]:
+        """A regional release knows its shards and makes sure they exist; the
+        province-wide release finds shards by pattern (``make topics`` creates
+        them up front; one made later is noticed within the metadata age)."""
+        return [topic_name(e, s) for spec in self._consumers for e in spec.events for s in settings.prefectures]
+
+    async def _watch_health(self, health, names, pool: asyncpg.Pool, broker, stop: asyncio.Event) -> None:
+        serving = None
+        while not stop.is_set():
+            try:
+                async with pool.acquire(timeout=2) as conn:
+                    await conn.fetchval("select 1")
+                ok = await broker.ping(timeout=2)
+            except Exception:  # noqa: BLE001 - unreachable is the answer
+                ok = False
+            if ok != serving:
+                await set_health(health, names, serving=ok)
+                log.info("health changed", extra={"serving": ok})
+                serving = ok
+            await asyncio.sleep(1.0)

@@ -1,0 +1,144 @@
+"""Tracing, metrics and logs: the one place a service gets a tracer, a metric or
+a logger. One dispute's whole journey is one trace (DESIGN.md "Observability"):
+gRPC calls carry the context through the OpenTelemetry interceptors, Kafka
+messages through a W3C ``traceparent`` header, and services that resume a
+dispute after a human step (a mediator accepting an offer) continue the
+dispute's stored trace context, linking the request that resumed it."""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
+from opentelemetry import propagate, trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
+from opentelemetry.trace import Link, SpanKind
+from prometheus_client import Counter, Gauge, Histogram
+
+from liandiao.redact import mask_free_text
+
+# ---- metrics (one registry per process; names shared by every service) ----
+GRPC_HANDLED = Counter(
+    "liandiao_grpc_server_handled_total", "gRPC calls handled", ["service", "method", "code"]
+)
+GRPC_LATENCY = Histogram(
+    "liandiao_grpc_server_handling_seconds", "gRPC handling latency", ["service", "method"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+HANDLER_LATENCY = Histogram(
+    "liandiao_event_handler_seconds", "Kafka event handling latency", ["service", "consumer"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+EVENTS_CONSUMED = Counter(
+    "liandiao_events_consumed_total", "Events consumed, by outcome",
+    ["service", "consumer", "outcome"],  # processed | duplicate | dead_lettered | retried
+)
+CONSUMER_LAG = Gauge(
+    "liandiao_consumer_lag", "Messages behind the partition end", ["service", "consumer", "topic", "partition"]
+)
+OUTBOX_BACKLOG = Gauge("liandiao_outbox_backlog", "Unpublished outbox rows", ["service"])
+EVENTS_PUBLISHED = Counter("liandiao_events_published_total", "Events relayed to Kafka", ["service", "event_type"])
+BUSINESS = Counter(
+    "liandiao_business_events_total", "Business facts by region and type",
+    ["service", "fact", "prefecture", "kind"],
+)
+
+
+def setup_tracing(service: str, otlp_endpoint: str = "", exporter: SpanExporter | None = None) -> TracerProvider:
+    provider = TracerProvider(resource=Resource.create({"service.name": f"liandiao-{service}"}))
+    if exporter is None and otlp_endpoint:
+        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter
+
+        exporter = OTLPSpanExporter(endpoint=otlp_endpoint, insecure=True)
+    if exporter is not None:
+        provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
+    trace.set_tracer_provider(provider)
+    return provider
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer("liandiao")
+
+
+def current_traceparent() -> str:
+    carrier: dict[str, str] = {}
+    propagate.inject(carrier)
+    return carrier.get("traceparent", "")
+
+
+def current_trace_id() -> str:
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else ""
+
+
+@contextmanager
+def continued_span(
+    name: str, traceparent: str, *, kind: SpanKind = SpanKind.INTERNAL,
+    attributes: Mapping[str, str] | None = None, link_current: bool = False,
+) -> Iterator[trace.Span]:
+    """A span that continues the trace in ``traceparent`` (from a Kafka header or a
+    stored journey context). With ``link_current`` the span active now (e.g. the
+    gRPC request that resumed the dispute) is kept as a link, not lost."""
+    links = []
+    if link_current:
+        here = trace.get_current_span().get_span_context()
+        if here.is_valid:
+            links.append(Link(here))
+    # Without a stored context the span simply continues whatever is current.
+    parent = propagate.extract({"traceparent": traceparent}) if traceparent else None
+    with tracer().start_as_current_span(name, context=parent, kind=kind, links=links, attributes=attributes) as span:
+        yield span
+
+
+# ---- logs -------------------------------------------------------------------
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the trace and span ids of the active span,
+    and personal data (ID numbers, phones) masked whatever the message holds."""
+
+    _skip = set(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {"message", "asctime"}
+
+    def __init__(self, service: str):
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        span = trace.get_current_span().get_span_context()
+        out: dict[str, object] = {
+            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S") + f".{int(record.msecs):03d}Z",
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "msg": mask_free_text(record.getMessage()),
+        }
+        if span.is_valid:
+            out["trace_id"] = format(span.trace_id, "032x")
+            out["span_id"] = format(span.span_id, "016x")
+        for key, value in record.__dict__.items():
+            if key not in self._skip and not key.startswith("_"):
+                out[key] = mask_free_text(str(value)) if isinstance(value, str) else value
+        if record.exc_info:
+            out["exc"] = mask_free_text(self.formatException(record.exc_info))
+        return json.dumps(out, ensure_ascii=False, default=str)
+
+
+def setup_logging(service: str, level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("aiokafka", "kafka"):
+        logging.getLogger(noisy).setLevel("WARNING")
+
+
+_TRACEPARENT = re.compile(r"^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$")
+
+
+def valid_traceparent(value: str) -> bool:
+    return bool(_TRACEPARENT.match(value))

@@ -1,0 +1,3 @@
+from services.confirmation.main import app
+
+app.main()

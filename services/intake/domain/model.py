@@ -1,0 +1,133 @@
+"""Intake's nouns: the registration command as the domain sees it, and the
+decision it leads to. Frozen dataclasses; no I/O, no protobuf."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+
+class Source(StrEnum):
+    """How the dispute came in; statistics are split by it (DOMAIN §2, §7)."""
+    PARTY_APPLICATION = "party_application"
+    OWN_INITIATIVE = "own_initiative"
+    POLICE_REFERRAL = "police_referral"          # PML Art.18
+    COURT_DELEGATION = "court_delegation"        # 委派, before filing
+    COURT_COMMISSION = "court_commission"        # 委托, after filing
+    DEPARTMENT_REFERRAL = "department_referral"
+    ONLINE = "online"                            # SPC-Online Art.8
+
+
+class Procedure(StrEnum):
+    ORDINARY = "ordinary"
+    SIMPLIFIED = "simplified"
+
+
+class PartyKind(StrEnum):
+    PERSON = "person"
+    ORGANIZATION = "organization"
+
+
+class Side(StrEnum):
+    APPLICANT = "applicant"
+    RESPONDENT = "respondent"
+
+
+class IdType(StrEnum):
+    RESIDENT_ID = "resident_id"
+    HMT_PERMIT = "hmt_residence_permit"
+    FOREIGNER_PR_CARD = "foreigner_pr_card"
+    PASSPORT = "passport"
+    NONE = "none"
+
+
+class Consent(StrEnum):
+    GIVEN = "given"
+    REFUSED = "refused"
+
+
+class Status(StrEnum):
+    REGISTERED = "registered"
+    REFUSED = "refused"   # PML Art.17: a party expressly refused; no mediation
+
+
+@dataclass(frozen=True)
+class Referral:
+    org_id: str = ""
+    person_id: str = ""
+    reference: str = ""                 # incident number or court case reference
+    procedure: Procedure | None = None  # commissioned cases only
+
+
+@dataclass(frozen=True)
+class PartyIn:
+    kind: PartyKind | None
+    side: Side | None
+    name: str
+    sex: str = ""
+    ethnicity: str = ""
+    age: int = 0
+    occupation: str = ""
+    phone: str = ""
+    address: str = ""
+    id_type: IdType | None = None
+    id_number: str = ""
+    no_id_reason: str = ""
+    credit_code: str = ""
+    language: str = "zh"
+    consent: Consent | None = None
+    disclosed_at: datetime | None = None
+    routes_told: tuple[str, ...] = ()
+    service_address: str = ""
+    service_address_confirmed: bool = False
+
+
+@dataclass(frozen=True)
+class RiskFactors:
+    threats_of_violence: bool = False
+    prior_incidents: int = 0
+    people_involved: int = 0
+    vulnerable_party: bool = False
+    repeat_petitions: int = 0
+
+
+@dataclass(frozen=True)
+class Registration:
+    request_id: str
+    region_code: str
+    dispute_type: str
+    source: Source | None
+    referral: Referral
+    facts: str
+    requested_outcome: str
+    amount_fen: int
+    parties: tuple[PartyIn, ...]
+    registering_person_id: str
+    registering_org_id: str
+    chosen_mediator_id: str = ""
+    risk: RiskFactors = field(default_factory=RiskFactors)
+
+
+@dataclass(frozen=True)
+class CheckedParty:
+    """A party after validation: normalised identifiers, ready to store."""
+    party: PartyIn
+    id_number: str        # normalised ('' when none)
+    phone: str            # normalised ('' when none)
+    birth_sex: str        # from the ID when it has one
+
+
+@dataclass(frozen=True)
+class RiskAssessment:
+    score: int
+    reasons: tuple[str, ...]
+    flagged: bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    status: Status
+    parties: tuple[CheckedParty, ...]
+    risk: RiskAssessment
+    warnings: tuple[str, ...]

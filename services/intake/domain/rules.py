@@ -1,0 +1,205 @@
+"""Intake rules: pure functions from a registration (and ``today``) to a decision
+or the list of what is wrong with it. Sources: DOMAIN.md §2 and §8."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+
+from liandiao.errors import FieldViolation, InvalidInput
+from liandiao.ids import InvalidIdentifier, normalize_mobile, parse_credit_code, parse_resident_id, validate_region
+from services.intake.domain.model import (
+    CheckedParty,
+    Consent,
+    Decision,
+    IdType,
+    PartyIn,
+    PartyKind,
+    Registration,
+    RiskAssessment,
+    RiskFactors,
+    Side,
+    Source,
+    Status,
+)
+
+MAX_TEXT = 4000
+
+
+@dataclass(frozen=True)
+class RiskPolicy:
+    """Weights of the early-warning score (practice, not statute: configurable).
+    A dispute at or above ``threshold`` raises a warning (预警, PML Art.25)."""
+    threats_of_violence: int = 40
+    per_prior_incident: int = 10
+    per_ten_people: int = 10
+    vulnerable_party: int = 15
+    per_repeat_petition: int = 10
+    threshold: int = 50
+
+
+def assess_risk(f: RiskFactors, policy: RiskPolicy) -> RiskAssessment:
+    parts: list[tuple[int, str]] = []
+    if f.threats_of_violence:
+        parts.append((policy.threats_of_violence, "threats of violence"))
+    if f.prior_incidents:
+        parts.append((policy.per_prior_incident * f.prior_incidents, f"{f.prior_incidents} prior incident(s)"))
+    if f.people_involved >= 10:
+        parts.append((policy.per_ten_people * (f.people_involved // 10), f"{f.people_involved} people involved"))
+    if f.vulnerable_party:
+        parts.append((policy.vulnerable_party, "vulnerable party"))
+    if f.repeat_petitions:
+        parts.append((policy.per_repeat_petition * f.repeat_petitions, f"{f.repeat_petitions} repeat petition(s)"))
+    score = min(sum(p for p, _ in parts), 100)
+    reasons = tuple(f"{why} (+{points})" for points, why in parts)
+    return RiskAssessment(score=score, reasons=reasons, flagged=score >= policy.threshold)
+
+
+def decide_registration(
+    reg: Registration, *, known_types: Collection[str], today: date, risk_policy: RiskPolicy,
+) -> Decision:
+    """Validates everything at once (a clerk fixes all mistakes in one go) and
+    decides the status. Raises InvalidInput listing every field at fault."""
+    bad: list[FieldViolation] = []
+    warnings: list[str] = []
+
+    try:
+        validate_region(reg.region_code)
+    except InvalidIdentifier as exc:
+        bad.append(FieldViolation("region_code", exc.reason))
+    if reg.dispute_type not in known_types:
+        bad.append(FieldViolation("dispute_type", f"unknown dispute type {reg.dispute_type!r}; "
+                                  "use a code of the dispute-type dictionary"))
+    bad += _check_source(reg)
+    if not reg.request_id:
+        bad.append(FieldViolation("request_id", "required: a client-chosen id that makes retries safe"))
+    if reg.amount_fen < 0:
+        bad.append(FieldViolation("amount_in_dispute_fen", "must not be negative"))
+    for name, value in (("facts", reg.facts), ("requested_outcome", reg.requested_outcome)):
+        if len(value) > MAX_TEXT:
+            bad.append(FieldViolation(name, f"longer than {MAX_TEXT} characters"))
+    if not reg.facts.strip():
+        bad.append(FieldViolation("facts", "required: the brief facts of the dispute (受理登记)"))
+
+    sides = {p.side for p in reg.parties}
+    if Side.APPLICANT not in sides:
+        bad.append(FieldViolation("parties", "at least one applicant party is required"))
+    if Side.RESPONDENT not in sides:
+        bad.append(FieldViolation("parties", "at least one respondent party is required"))
+
+    checked: list[CheckedParty] = []
+    for i, party in enumerate(reg.parties):
+        result, problems, notes = _check_party(f"parties[{i}]", party, reg.source, today)
+        bad += problems
+        warnings += notes
+        if result:
+            checked.append(result)
+    if bad:
+        raise InvalidInput(bad)
+
+    # PML Art.17: one party's express refusal means there is no mediation.
+    refused = any(p.consent is Consent.REFUSED for p in reg.parties)
+    return Decision(
+        status=Status.REFUSED if refused else Status.REGISTERED,
+        parties=tuple(checked),
+        risk=assess_risk(reg.risk, risk_policy),
+        warnings=tuple(warnings),
+    )
+
+
+def _check_source(reg: Registration) -> list[FieldViolation]:
+    r = reg.referral
+    if reg.source is None:
+        return [FieldViolation("source", "required: how the dispute came in")]
+    bad = []
+    if reg.source is Source.POLICE_REFERRAL:
+        # PML Art.18: the station, the officer and the incident it refers.
+        for field, value in (("police.station_org_id", r.org_id), ("police.officer_person_id", r.person_id),
+                             ("police.incident_reference", r.reference)):
+            if not value:
+                bad.append(FieldViolation(field, "required for a police referral (PML Art.18)"))
+    if reg.source in (Source.COURT_DELEGATION, Source.COURT_COMMISSION):
+        for field, value in (("court.court_org_id", r.org_id), ("court.court_case_reference", r.reference)):
+            if not value:
+                bad.append(FieldViolation(field, "required for a court delegation or commission"))
+        if reg.source is Source.COURT_COMMISSION and r.procedure is None:
+            bad.append(FieldViolation("court.procedure", "required for a commissioned case: ordinary (15 days) "
+                                      "or simplified (7 days) (SPC-Invited Art.27)"))
+    return bad
+
+
+def _check_party(
+    path: str, p: PartyIn, source: Source | None, today: date,
+) -> tuple[CheckedParty | None, list[FieldViolation], list[str]]:
+    bad: list[FieldViolation] = []
+    notes: list[str] = []
+    id_number, phone, sex = "", "", p.sex
+    if not p.name.strip():
+        bad.append(FieldViolation(f"{path}.name", "required"))
+    if p.kind is None:
+        bad.append(FieldViolation(f"{path}.kind", "required: natural person or organization"))
+    if p.side is None:
+        bad.append(FieldViolation(f"{path}.side", "required: applicant or respondent"))
+
+    if p.kind is PartyKind.PERSON:
+        if p.id_type is None:
+            bad.append(FieldViolation(f"{path}.id_document.type", "required (use NONE with a reason if there is none)"))
+        elif p.id_type is IdType.NONE:
+            if not p.no_id_reason.strip():
+                bad.append(FieldViolation(f"{path}.no_id_reason", "required when the party has no ID document"))
+        elif p.id_type is IdType.PASSPORT:
+            if not p.id_number.strip():
+                bad.append(FieldViolation(f"{path}.id_document.number", "required"))
+            id_number = p.id_number.strip().upper()
+        else:
+            try:
+                parsed = parse_resident_id(p.id_number, today=today)
+                id_number = parsed.number
+                sex = sex or parsed.sex.name.lower()
+                expected = {IdType.RESIDENT_ID: ("MAINLAND", "LEGACY_15"), IdType.HMT_PERMIT: ("HK_MACAO_TW_PERMIT",),
+                            IdType.FOREIGNER_PR_CARD: ("FOREIGNER_PR_2023",)}[p.id_type]
+                if parsed.kind.name not in expected:
+                    bad.append(FieldViolation(f"{path}.id_document.number",
+                                              f"is a {parsed.kind.name.lower()} number, not a {p.id_type.value}"))
+            except InvalidIdentifier as exc:
+                bad.append(FieldViolation(f"{path}.id_document.number", exc.reason))
+    elif p.kind is PartyKind.ORGANIZATION:
+        try:
+            code = parse_credit_code(p.credit_code)
+            id_number = code.code
+            notes += [f"{path}.credit_code: {w}" for w in code.warnings]
+        except InvalidIdentifier as exc:
+            bad.append(FieldViolation(f"{path}.credit_code", exc.reason))
+
+    if p.phone:
+        try:
+            phone = normalize_mobile(p.phone)
+        except InvalidIdentifier as exc:
+            bad.append(FieldViolation(f"{path}.phone", exc.reason))
+    if source is Source.ONLINE:
+        # SPC-Online Art.8: online intake needs a valid mobile number and a
+        # confirmed electronic service address (送达地址确认书).
+        if not p.phone:
+            bad.append(FieldViolation(f"{path}.phone", "required for an online application (SPC-Online Art.8)"))
+        if not p.service_address.strip():
+            bad.append(FieldViolation(f"{path}.service_address", "required for an online application (SPC-Online Art.8)"))
+        elif not p.service_address_confirmed:
+            bad.append(FieldViolation(f"{path}.service_address_confirmed",
+                                      "the party must confirm the service address (送达地址确认书)"))
+
+    if p.consent is None:
+        bad.append(FieldViolation(f"{path}.consent.decision",
+                                  "record whether the party consents to mediation (PML Art.17)"))
+    elif p.disclosed_at is None:
+        bad.append(FieldViolation(f"{path}.consent.disclosed_at",
+                                  "record when the party was told their rights, the options and the effect "
+                                  "of an agreement (SPC-Invited Art.14)"))
+    if p.consent is Consent.REFUSED and not p.routes_told:
+        bad.append(FieldViolation(f"{path}.consent.routes_told",
+                                  "a refusing party must be told the other routes (arbitration, litigation, ...)"))
+    if p.age < 0 or p.age > 150:
+        bad.append(FieldViolation(f"{path}.age", "must be between 0 and 150"))
+    if bad:
+        return None, bad, notes
+    return CheckedParty(party=p, id_number=id_number, phone=phone, birth_sex=sex), [], notes

@@ -1,0 +1,62 @@
+"""MediationService over gRPC: protobuf <-> domain, nothing else."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from liandiao.auth import Role
+from liandiao.common.v1 import common_pb2
+from liandiao.errors import FieldViolation, InvalidInput
+from liandiao.mediation.v1 import mediation_pb2, mediation_pb2_grpc
+from liandiao.routing.v1 import routing_pb2
+from liandiao.rpc.enums import EnumMap
+from services.mediation.app import SOURCE, CaseRow, Mediation
+
+POLICY = {
+    "GetCase": frozenset(Role),
+    "ListCases": frozenset(Role),
+    "ScheduleSession": frozenset({Role.MEDIATOR}),
+    "RecordSession": frozenset({Role.MEDIATOR}),
+    "DraftAgreement": frozenset({Role.MEDIATOR}),
+    "SignAgreement": frozenset({Role.MEDIATOR, Role.CLERK}),
+    "Terminate": frozenset({Role.MEDIATOR}),
+}
+STATUS = EnumMap({mediation_pb2.CASE_STATUS_OPEN: "open", mediation_pb2.CASE_STATUS_AGREEMENT_EFFECTIVE: "agreement",
+                  mediation_pb2.CASE_STATUS_TERMINATED: "terminated"})
+
+
+def _ts(value: datetime) -> Timestamp:
+    out = Timestamp()
+    out.FromDatetime(value)
+    return out
+
+
+def to_proto(c: CaseRow) -> mediation_pb2.Case:
+    return mediation_pb2.Case(
+        case_id=str(c.case_id), dispute_id=str(c.dispute_id), region_code=c.region_code, dispute_type=c.dispute_type,
+        source=SOURCE.to_proto(c.source), mediator_id=c.mediator_id, organization_id=c.organization_id,
+        status=STATUS.to_proto(c.status), opened_at=_ts(c.opened_at),
+        deadline=common_pb2.Deadline(period_name=c.period_name, source=c.period_source,
+                                     last_day=c.deadline_last_day.isoformat(), expires_at=_ts(c.deadline_at)),
+        parties=routing_pb2.DisputeAssigned.FromString(c.parties).parties,
+    )
+
+
+class MediationApi(mediation_pb2_grpc.MediationServiceServicer):
+    def __init__(self, mediation: Mediation):
+        self.mediation = mediation
+
+    async def GetCase(self, request, context):
+        return to_proto(await self.mediation.get(request.case_id, request.dispute_id))
+
+    async def ListCases(self, request, context):
+        size = request.page.page_size or 50
+        if not 1 <= size <= 200:
+            raise InvalidInput(FieldViolation("page.page_size", "must be between 1 and 200"))
+        offset = int(request.page.page_token) if request.page.page_token.isdigit() else 0
+        rows = await self.mediation.list(request.mediator_id, request.region_prefix,
+                                         STATUS.to_domain(request.status) or "", size, offset)
+        return mediation_pb2.ListCasesResponse(cases=[to_proto(c) for c in rows],
+                                               next_page_token=str(offset + size) if len(rows) == size else "")

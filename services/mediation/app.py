@@ -1,0 +1,100 @@
+"""Mediation use cases. Issue 2 scope: open a case on the mediator's acceptance
+with its statutory deadline, and read cases. Sessions, agreements and
+terminations are declared in the contract and answer UNIMPLEMENTED until built."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from uuid import UUID
+
+import asyncpg
+
+from liandiao import telemetry
+from liandiao.common.v1 import common_pb2
+from liandiao.errors import FieldViolation, InvalidInput, NotFound
+from liandiao.events.consumer import ConsumedEvent
+from liandiao.ids import prefecture_of
+from liandiao.legaltime import load_calendar
+from liandiao.routing.v1 import routing_pb2
+from liandiao.rpc.enums import EnumMap
+from liandiao.uuid7 import uuid7
+from services.mediation.domain.rules import case_deadline
+
+SOURCE = EnumMap({
+    common_pb2.CASE_SOURCE_PARTY_APPLICATION: "party_application",
+    common_pb2.CASE_SOURCE_OWN_INITIATIVE: "own_initiative",
+    common_pb2.CASE_SOURCE_POLICE_REFERRAL: "police_referral",
+    common_pb2.CASE_SOURCE_COURT_DELEGATION: "court_delegation",
+    common_pb2.CASE_SOURCE_COURT_COMMISSION: "court_commission",
+    common_pb2.CASE_SOURCE_DEPARTMENT_REFERRAL: "department_referral",
+    common_pb2.CASE_SOURCE_ONLINE: "online",
+})
+PROCEDURE = EnumMap({common_pb2.COURT_PROCEDURE_ORDINARY: "ordinary", common_pb2.COURT_PROCEDURE_SIMPLIFIED: "simplified"})
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    case_id: UUID
+    dispute_id: UUID
+    region_code: str
+    dispute_type: str
+    source: str
+    court_procedure: str
+    mediator_id: str
+    organization_id: str
+    referring_org_id: str
+    status: str
+    opened_at: datetime
+    period_name: str
+    period_source: str
+    deadline_last_day: date
+    deadline_at: datetime
+    parties: bytes
+    trace_parent: str
+
+
+_COLS = list(CaseRow.__dataclass_fields__)
+
+
+class Mediation:
+    def __init__(self, pool: asyncpg.Pool, peoples_mediation_days: int | None = None):
+        self.pool = pool
+        self.calendar = load_calendar()
+        self.peoples_mediation_days = peoples_mediation_days
+
+    async def on_dispute_assigned(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+        a: routing_pb2.DisputeAssigned = event.payload
+        accepted_at = a.accepted_at.ToDatetime(tzinfo=UTC)
+        source, procedure = SOURCE.to_domain(a.source) or "", PROCEDURE.to_domain(a.court_procedure) or ""
+        due = case_deadline(accepted_at, source, procedure, self.calendar, self.peoples_mediation_days)
+        parties = routing_pb2.DisputeAssigned(parties=a.parties).SerializeToString()
+        row = CaseRow(uuid7(), UUID(a.dispute_id), a.region_code, a.dispute_type, source, procedure, a.mediator_id,
+                      a.organization_id, a.referring_org_id, "open", accepted_at, due.period.name, due.period.source,
+                      due.last_day, due.expires_at, parties, event.envelope.traceparent)
+        inserted = await conn.fetchval(
+            f"insert into cases ({', '.join(_COLS)}) values ({', '.join(f'${i + 1}' for i in range(len(_COLS)))}) "
+            "on conflict (dispute_id) do nothing returning true", *(getattr(row, c) for c in _COLS))
+        if inserted:
+            telemetry.BUSINESS.labels("mediation", "case_opened", prefecture_of(a.region_code), a.dispute_type).inc()
+
+    async def get(self, case_id: str = "", dispute_id: str = "") -> CaseRow:
+        column, value = ("case_id", case_id) if case_id else ("dispute_id", dispute_id)
+        try:
+            key = UUID(value)
+        except ValueError:
+            raise InvalidInput(FieldViolation(column, "is not a UUID" if value else "give case_id or dispute_id")) from None
+        async with self.pool.acquire() as conn:
+            row = await conn.fetchrow(f"select {', '.join(_COLS)} from cases where {column} = $1", key)
+        if row is None:
+            raise NotFound(f"no case for {column} {value}")
+        return CaseRow(**row)
+
+    async def list(self, mediator_id: str, region_prefix: str, status: str, limit: int, offset: int) -> list[CaseRow]:
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"""select {', '.join(_COLS)} from cases
+                    where ($1 = '' or mediator_id = $1) and region_code like $2 || '%' and ($3 = '' or status = $3)
+                    order by opened_at desc, case_id limit $4 offset $5""",
+                mediator_id, region_prefix, status, limit, offset)
+        return [CaseRow(**r) for r in rows]

@@ -1,0 +1,3 @@
+from services.notification.main import app
+
+app.main()

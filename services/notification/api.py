@@ -1,0 +1,67 @@
+"""NotificationService over gRPC: protobuf <-> domain, nothing else."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from liandiao.auth import Role
+from liandiao.errors import FieldViolation, InvalidInput
+from liandiao.notification.v1 import notification_pb2, notification_pb2_grpc
+from liandiao.rpc.enums import EnumMap
+from services.notification.app import DeliveryRow, Notification
+from services.notification.domain.templates import TEMPLATES, render
+
+POLICY = {
+    "Preview": frozenset(Role),
+    "ListDeliveries": frozenset(Role),
+    "ResendDelivery": frozenset({Role.CLERK, Role.OPERATOR}),
+}
+STATUS = EnumMap({notification_pb2.DELIVERY_STATUS_PENDING: "pending", notification_pb2.DELIVERY_STATUS_SENT: "sent",
+                  notification_pb2.DELIVERY_STATUS_FAILED: "failed"})
+CHANNEL = EnumMap({notification_pb2.CHANNEL_CONSOLE: "console", notification_pb2.CHANNEL_SMS: "sms",
+                   notification_pb2.CHANNEL_EMAIL: "email", notification_pb2.CHANNEL_WEBHOOK: "webhook"})
+RECIPIENT = EnumMap({notification_pb2.RECIPIENT_KIND_PARTY: "party", notification_pb2.RECIPIENT_KIND_MEDIATOR: "mediator",
+                     notification_pb2.RECIPIENT_KIND_LIAISON_OFFICER: "liaison_officer",
+                     notification_pb2.RECIPIENT_KIND_COURT: "referrer"})
+
+
+def _ts(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    out = Timestamp()
+    out.FromDatetime(value)
+    return out
+
+
+def to_proto(d: DeliveryRow) -> notification_pb2.Delivery:
+    return notification_pb2.Delivery(
+        delivery_id=str(d.delivery_id), dispute_id=str(d.dispute_id), template=d.template,
+        recipient_kind=RECIPIENT.to_proto(d.recipient_kind), recipient_id=d.recipient_id,
+        recipient_display=d.recipient_display, channel=CHANNEL.to_proto(d.channel), status=STATUS.to_proto(d.status),
+        body=d.body, attempts=d.attempts, created_at=_ts(d.created_at), delivered_at=_ts(d.delivered_at),
+        source_event_id=str(d.source_event_id),
+    )
+
+
+class NotificationApi(notification_pb2_grpc.NotificationServiceServicer):
+    def __init__(self, notification: Notification):
+        self.notification = notification
+
+    async def Preview(self, request, context):
+        if request.template not in TEMPLATES:
+            raise InvalidInput(FieldViolation("template", f"unknown template; known: {', '.join(sorted(TEMPLATES))}"))
+        try:
+            return notification_pb2.PreviewResponse(body=render(request.template, dict(request.values)))
+        except KeyError as exc:
+            raise InvalidInput(FieldViolation("values", f"missing value {exc.args[0]!r}")) from None
+
+    async def ListDeliveries(self, request, context):
+        size = request.page_size or 50
+        if not 1 <= size <= 200:
+            raise InvalidInput(FieldViolation("page_size", "must be between 1 and 200"))
+        offset = int(request.page_token) if request.page_token.isdigit() else 0
+        rows = await self.notification.list(request.dispute_id, STATUS.to_domain(request.status) or "", size, offset)
+        return notification_pb2.ListDeliveriesResponse(
+            deliveries=[to_proto(d) for d in rows], next_page_token=str(offset + size) if len(rows) == size else "")

@@ -1,0 +1,144 @@
+"""Notification use cases: turn events into deliveries (in the event's
+transaction), dispatch pending deliveries through their channel with retries,
+and read them back."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+import asyncpg
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from liandiao import telemetry
+from liandiao.errors import FieldViolation, InvalidInput
+from liandiao.events import catalog
+from liandiao.events.consumer import ConsumedEvent
+from liandiao.events.outbox import enqueue
+from liandiao.ids import lookup
+from liandiao.notification.v1 import notification_pb2
+from liandiao.reference import dispute_types
+from liandiao.routing.v1 import routing_pb2
+from liandiao.uuid7 import uuid7
+from services.notification.channels import Channel, Outgoing
+from services.notification.domain.templates import render
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 6
+
+
+@dataclass(frozen=True)
+class DeliveryRow:
+    delivery_id: UUID
+    dispute_id: UUID
+    region_code: str
+    source_event_id: UUID
+    template: str
+    recipient_kind: str
+    recipient_id: str
+    recipient_display: str
+    channel: str
+    body: str
+    status: str
+    attempts: int
+    last_error: str
+    created_at: datetime
+    delivered_at: datetime | None
+
+
+_COLS = list(DeliveryRow.__dataclass_fields__)
+
+
+def _mask_name(name: str) -> str:
+    return name[:1] + "*" * max(len(name) - 1, 1) if name else "?"
+
+
+class Notification:
+    def __init__(self, pool: asyncpg.Pool, channels: dict[str, Channel]):
+        self.pool, self.channels = pool, channels
+
+    async def on_dispute_assigned(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+        a: routing_pb2.DisputeAssigned = event.payload
+        kind = dispute_types().get(a.dispute_type)
+        region = lookup(a.region_code)
+        common = {"short_id": a.dispute_id[-8:], "type_zh": kind.zh if kind else a.dispute_type,
+                  "mediator": a.mediator_name, "region": region.name if region else a.region_code,
+                  "party_count": str(len(a.parties))}
+        wanted = [("dispute-assigned/party", "party", p.party_id,
+                   f"{_mask_name(p.display_name)} ({p.masked_phone or 'no phone'})", {"name": p.display_name})
+                  for p in a.parties]
+        wanted.append(("dispute-assigned/mediator", "mediator", a.mediator_id, a.mediator_name, {}))
+        if a.referring_org_id:
+            wanted.append(("dispute-assigned/referrer", "referrer", a.referring_org_id, a.referring_org_id, {}))
+        for template, recipient_kind, recipient_id, display, extra in wanted:
+            await conn.execute(
+                """insert into deliveries (delivery_id, dispute_id, region_code, source_event_id, template,
+                                           recipient_kind, recipient_id, recipient_display, channel, body, status)
+                   values ($1, $2, $3, $4, $5, $6, $7, $8, 'console', $9, 'pending')
+                   on conflict (source_event_id, template, recipient_id) do nothing""",
+                uuid7(), UUID(a.dispute_id), a.region_code, UUID(event.envelope.event_id), template, recipient_kind,
+                recipient_id, display, render(template, {**common, **extra}))
+
+    async def dispatch_due(self, now: datetime | None = None, limit: int = 100) -> int:
+        """Sends pending deliveries that are due; each outcome commits with its event."""
+        now = now or datetime.now(UTC)
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                f"""select {', '.join(_COLS)} from deliveries where status = 'pending' and next_attempt_at <= $1
+                    order by next_attempt_at limit $2 for update skip locked""", now, limit)
+            for row in rows:
+                await self._send(conn, DeliveryRow(**row), now)
+        return len(rows)
+
+    async def _send(self, conn: asyncpg.Connection, d: DeliveryRow, now: datetime) -> None:
+        attempts = d.attempts + 1
+        try:
+            await self.channels[d.channel].send(Outgoing(str(d.delivery_id), d.recipient_display, d.body))
+        except Exception as exc:  # noqa: BLE001 - any channel failure is retried, then recorded
+            final = attempts >= MAX_ATTEMPTS
+            await conn.execute(
+                """update deliveries set attempts = $2, last_error = $3, status = $4,
+                       next_attempt_at = $5 where delivery_id = $1""",
+                d.delivery_id, attempts, str(exc)[:500], "failed" if final else "pending",
+                now + timedelta(seconds=2 ** attempts))
+            if final:
+                await enqueue(conn, catalog.DELIVERY_FAILED, notification_pb2.DeliveryFailed(
+                    delivery_id=str(d.delivery_id), dispute_id=str(d.dispute_id),
+                    channel=notification_pb2.CHANNEL_CONSOLE, error=str(exc)[:500], attempts=attempts),
+                    dispute_id=str(d.dispute_id), region_code=d.region_code, now=now)
+            return
+        await conn.execute("update deliveries set status = 'sent', attempts = $2, delivered_at = $3 "
+                           "where delivery_id = $1", d.delivery_id, attempts, now)
+        delivered = Timestamp()
+        delivered.FromDatetime(now)
+        await enqueue(conn, catalog.DELIVERY_SUCCEEDED, notification_pb2.DeliverySucceeded(
+            delivery_id=str(d.delivery_id), dispute_id=str(d.dispute_id), channel=notification_pb2.CHANNEL_CONSOLE,
+            delivered_at=delivered), dispute_id=str(d.dispute_id), region_code=d.region_code, now=now)
+        telemetry.BUSINESS.labels("notification", "delivery_sent", "", d.template).inc()
+
+    async def dispatcher(self, stopping: asyncio.Event, idle_seconds: float = 0.5) -> None:
+        while not stopping.is_set():
+            try:
+                sent = await self.dispatch_due()
+            except Exception:
+                log.exception("dispatch failed")
+                sent = 0
+            if sent == 0:
+                try:
+                    await asyncio.wait_for(stopping.wait(), timeout=idle_seconds)
+                except TimeoutError:
+                    pass
+
+    async def list(self, dispute_id: str, status: str, limit: int, offset: int) -> list[DeliveryRow]:
+        try:
+            key = UUID(dispute_id)
+        except ValueError:
+            raise InvalidInput(FieldViolation("dispute_id", "is not a UUID" if dispute_id else "required")) from None
+        async with self.pool.acquire() as conn:
+            rows = await conn.fetch(
+                f"""select {', '.join(_COLS)} from deliveries where dispute_id = $1 and ($2 = '' or status = $2)
+                    order by created_at, delivery_id limit $3 offset $4""", key, status, limit, offset)
+        return [DeliveryRow(**r) for r in rows]

@@ -1,0 +1,33 @@
+"""Wiring of the notification service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from liandiao.events import catalog
+from liandiao.notification.v1 import notification_pb2, notification_pb2_grpc
+from liandiao.service import Runtime, ServiceApp
+from services.notification.api import POLICY, NotificationApi
+from services.notification.app import Notification
+from services.notification.channels import ConsoleChannel
+
+app = ServiceApp("notification", Path(__file__).parent / "migrations", POLICY,
+                 publishes=[catalog.DELIVERY_SUCCEEDED, catalog.DELIVERY_FAILED])
+
+
+def _notification(rt: Runtime) -> Notification:
+    return Notification(rt.pool, {"console": ConsoleChannel()})
+
+
+@app.grpc
+def register(rt: Runtime, server):
+    notification_pb2_grpc.add_NotificationServiceServicer_to_server(NotificationApi(_notification(rt)), server)
+    return [notification_pb2.DESCRIPTOR.services_by_name["NotificationService"].full_name]
+
+
+app.consume("assignments", [catalog.DISPUTE_ASSIGNED], lambda rt: _notification(rt).on_dispute_assigned)
+
+
+@app.task
+async def dispatcher(rt: Runtime) -> None:
+    await _notification(rt).dispatcher(rt.stopping)

@@ -1,0 +1,3 @@
+from services.personnel.main import app
+
+app.main()

@@ -1,0 +1,23 @@
+"""Protobuf enum <-> domain value tables for personnel's contract."""
+
+from liandiao.personnel.v1 import personnel_pb2 as p
+from liandiao.rpc.enums import EnumMap
+from services.personnel.domain.model import OrgKind, Role, RosterStatus
+
+ORG_KIND = EnumMap({
+    p.ORGANIZATION_KIND_JUDICIAL_OFFICE: OrgKind.JUDICIAL_OFFICE,
+    p.ORGANIZATION_KIND_POLICE_STATION: OrgKind.POLICE_STATION,
+    p.ORGANIZATION_KIND_PEOPLES_TRIBUNAL: OrgKind.PEOPLES_TRIBUNAL,
+    p.ORGANIZATION_KIND_BASIC_COURT: OrgKind.BASIC_COURT,
+    p.ORGANIZATION_KIND_LAW_FIRM: OrgKind.LAW_FIRM,
+    p.ORGANIZATION_KIND_LEGAL_SERVICE_OFFICE: OrgKind.LEGAL_SERVICE_OFFICE,
+    p.ORGANIZATION_KIND_MEDIATION_COMMITTEE: OrgKind.MEDIATION_COMMITTEE,
+})
+COMMITTEE_LEVEL = EnumMap({p.COMMITTEE_LEVEL_VILLAGE: "village", p.COMMITTEE_LEVEL_TOWNSHIP: "township",
+                           p.COMMITTEE_LEVEL_SECTOR: "sector"})
+ROLE = EnumMap({
+    p.ROLE_MEDIATOR: Role.MEDIATOR, p.ROLE_LAWYER: Role.LAWYER, p.ROLE_LEGAL_SERVICE_WORKER: Role.LEGAL_SERVICE_WORKER,
+    p.ROLE_JUDGE: Role.JUDGE, p.ROLE_CLERK: Role.CLERK, p.ROLE_POLICE_OFFICER: Role.POLICE_OFFICER,
+    p.ROLE_LIAISON_OFFICER: Role.LIAISON_OFFICER,
+})
+ROSTER_STATUS = EnumMap({p.ROSTER_STATUS_ACTIVE: RosterStatus.ACTIVE, p.ROSTER_STATUS_REMOVED: RosterStatus.REMOVED})

@@ -1,0 +1,154 @@
+"""One dispute end to end, across the six services running as processes:
+registered at intake, placed by routing from personnel's roster, accepted by the
+mediator, opened as a case by mediation, announced by notification; one trace."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+
+import grpc
+import pytest
+
+from liandiao.auth import Role
+from liandiao.common.v1 import common_pb2
+from liandiao.devtools import metrics, province
+from liandiao.devtools.clients import token
+from liandiao.intake.v1 import intake_pb2, intake_pb2_grpc
+from liandiao.mediation.v1 import mediation_pb2, mediation_pb2_grpc
+from liandiao.notification.v1 import notification_pb2, notification_pb2_grpc
+from liandiao.personnel.v1 import personnel_pb2_grpc
+from liandiao.routing.v1 import routing_pb2, routing_pb2_grpc
+from liandiao.rpc.errors import field_violations
+
+pytestmark = pytest.mark.e2e
+CLERK = token(Role.CLERK, region_scope=("15",))
+OPERATOR = token(Role.OPERATOR, region_scope=("15",))
+
+
+async def eventually(probe, timeout: float = 30.0, interval: float = 0.2):
+    """Calls ``probe`` until it returns something truthy; fails with its last error."""
+    deadline = time.monotonic() + timeout
+    last: object = None
+    while time.monotonic() < deadline:
+        try:
+            result = await probe()
+            if result:
+                return result
+        except grpc.aio.AioRpcError as exc:
+            last = exc
+        await asyncio.sleep(interval)
+    pytest.fail(f"not reached within {timeout}s (last: {last})")
+
+
+@pytest.fixture(scope="module")
+async def world(services):
+    chans = {s: grpc.aio.insecure_channel(services.address(s)) for s in services.procs}
+    stubs = {
+        "intake": intake_pb2_grpc.IntakeServiceStub(chans["intake"]),
+        "personnel": personnel_pb2_grpc.PersonnelServiceStub(chans["personnel"]),
+        "routing": routing_pb2_grpc.RoutingServiceStub(chans["routing"]),
+        "mediation": mediation_pb2_grpc.MediationServiceStub(chans["mediation"]),
+        "notification": notification_pb2_grpc.NotificationServiceStub(chans["notification"]),
+    }
+    prov = await province.seed_province(stubs["personnel"], OPERATOR, ["1505"], mediators_per_county=4,
+                                        townships_per_county=2)
+    routing_metrics = services.metrics_port("routing")
+
+    async def roster_projected():
+        return metrics.total(routing_metrics, "liandiao_events_consumed_total", consumer="routing.roster",
+                             outcome="processed") >= len(prov.mediators)
+
+    await eventually(roster_projected, timeout=60)
+    yield stubs, prov
+    for ch in chans.values():
+        await ch.close()
+
+
+async def test_police_referral_flows_to_an_open_case_with_deliveries_in_one_trace(world, services, otlp):
+    stubs, prov = world
+    rng = random.Random(11)
+    req = province.dispute_request(rng, prov, source=common_pb2.CASE_SOURCE_POLICE_REFERRAL)
+
+    reply = await stubs["intake"].RegisterDispute(req, metadata=CLERK)
+    dispute = reply.dispute
+    assert dispute.status == intake_pb2.DISPUTE_STATUS_REGISTERED
+    assert dispute.prefecture == "1505"
+    assert all("*" in p.masked_id_number for p in dispute.parties), "ID numbers must come back masked"
+
+    get = routing_pb2.GetAssignmentRequest(dispute_id=dispute.dispute_id)
+
+    async def offered():
+        a = await stubs["routing"].GetAssignment(get, metadata=CLERK)
+        return a if a.status == routing_pb2.ASSIGNMENT_STATUS_OFFERED else None
+
+    offer = await eventually(offered)
+    assert offer.mediator_id in prov.mediators
+    assert offer.respond_by.source.startswith("SPC-Online Art.12")
+    assert "specialty " + req.dispute_type in offer.reason
+
+    mediator = token(Role.MEDIATOR, subject=offer.mediator_id)
+    accepted = await stubs["routing"].AcceptAssignment(
+        routing_pb2.AcceptAssignmentRequest(dispute_id=dispute.dispute_id, mediator_id=offer.mediator_id),
+        metadata=mediator)
+    assert accepted.status == routing_pb2.ASSIGNMENT_STATUS_ACCEPTED
+
+    case = await eventually(lambda: stubs["mediation"].GetCase(
+        mediation_pb2.GetCaseRequest(dispute_id=dispute.dispute_id), metadata=CLERK))
+    assert case.status == mediation_pb2.CASE_STATUS_OPEN
+    assert case.mediator_id == offer.mediator_id
+    assert case.deadline.period_name == "peoples_mediation"  # a police referral is people's mediation
+
+    async def all_sent():
+        listed = await stubs["notification"].ListDeliveries(
+            notification_pb2.ListDeliveriesRequest(dispute_id=dispute.dispute_id), metadata=CLERK)
+        sent = [d for d in listed.deliveries if d.status == notification_pb2.DELIVERY_STATUS_SENT]
+        return listed.deliveries if len(sent) == 4 == len(listed.deliveries) else None
+
+    deliveries = await eventually(all_sent)
+    kinds = sorted(d.template for d in deliveries)
+    assert kinds == ["dispute-assigned/mediator", "dispute-assigned/party", "dispute-assigned/party",
+                     "dispute-assigned/referrer"]
+    for d in deliveries:
+        assert req.parties[0].phone not in d.body + d.recipient_display
+        assert req.parties[0].id_document.number not in d.body
+
+    states = {s: await services.health(s) for s in services.procs}
+    assert states == dict.fromkeys(services.procs, "SERVING")
+
+    async def one_trace():
+        traces = otlp.traces_of_dispute(dispute.dispute_id)
+        wanted = {"liandiao-intake", "liandiao-routing", "liandiao-mediation", "liandiao-notification"}
+        return [t for t, svcs in traces.items() if wanted <= svcs]
+
+    assert await eventually(one_trace, timeout=15)
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda r: r.parties[0].id_document.__setattr__("number", r.parties[0].id_document.number[:-1] +
+                                                    ("0" if r.parties[0].id_document.number[-1] != "0" else "1")),
+     "parties[0].id_document.number"),
+    (lambda r: r.__setattr__("region_code", "159999"), "region_code"),
+    (lambda r: r.parties.pop(), "parties"),
+], ids=["bad-id-checksum", "unknown-region", "missing-respondent"])
+async def test_bad_input_is_refused_with_the_field_and_nothing_is_stored(world, stack_env, mutate, field):
+    import asyncpg
+
+    stubs, prov = world
+    req = province.dispute_request(random.Random(99), prov)
+    mutate(req)
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await stubs["intake"].RegisterDispute(req, metadata=CLERK)
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert field in field_violations(raised.value)
+
+    conn = await asyncpg.connect(stack_env["LIANDIAO_DATABASE_URL"])
+    try:
+        stored = await conn.fetchval("select count(*) from intake.disputes where request_id = $1", req.request_id)
+        outbox = await conn.fetchval("select count(*) from intake.outbox where headers->>'dispute-id' in "
+                                     "(select dispute_id::text from intake.disputes where request_id = $1)",
+                                     req.request_id)
+    finally:
+        await conn.close()
+    assert (stored, outbox) == (0, 0)
