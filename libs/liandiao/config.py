@@ -40,6 +40,9 @@ class Settings:
     topic_partitions: int = 3
     consumer_max_attempts: int = 5
     outbox_poll_seconds: float = 0.5
+    # Time between turning health NOT_SERVING and closing the port, so load
+    # balancers and Kubernetes endpoints stop sending new calls first.
+    shutdown_drain_seconds: float = 0.0
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -131,5 +134,6 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         topic_partitions=_int(env, "TOPIC_PARTITIONS", 3, 1, 256),
         consumer_max_attempts=_int(env, "CONSUMER_MAX_ATTEMPTS", 5, 1, 100),
         outbox_poll_seconds=_int(env, "OUTBOX_POLL_MS", 500, 10, 60000) / 1000,
+        shutdown_drain_seconds=_int(env, "SHUTDOWN_DRAIN_MS", 0, 0, 60000) / 1000,
         extra={k[len(PREFIX) :]: v for k, v in env.items() if k.startswith(PREFIX)},
     )

@@ -135,6 +135,7 @@ class ServiceApp:
         log.info("shutting down")
         watcher.cancel()
         await set_health(health, names, serving=False)
+        await asyncio.sleep(settings.shutdown_drain_seconds)
         await server.stop(grace=5)
         rt.stopping.set()
         for c in consumers:

@@ -93,7 +93,8 @@ async def seed_province(personnel, meta, prefectures: list[str], seed: int = 7,
                 town_index = n % len(county.townships) if at_town else 0
                 org = county.committees[town_index] if at_town else county.judicial_office
                 coverage = county.townships[town_index].code if at_town else county_div.code
-                specialties = rng.sample(types, k=rng.randint(3, 7))
+                # County-office mediators are generalists; committee members specialise.
+                specialties = rng.sample(types, k=rng.randint(8, 12) if not at_town else rng.randint(3, 7))
                 person = await personnel.CreatePerson(p.CreatePersonRequest(
                     name=person_name(rng), organization_id=org, roles=[p.ROLE_MEDIATOR],
                     specialties=specialties, languages=["zh", "mn"] if rng.random() < 0.3 else ["zh"],
@@ -153,4 +154,17 @@ def dispute_request(rng: random.Random, province: Province, source: int | None =
     elif source == c.CASE_SOURCE_COURT_DELEGATION:
         req.court.CopyFrom(i.CourtReferral(court_org_id=county.tribunal,
                                            court_case_reference=f"（2026）蒙{county.division.code[2:6]}民诉前调{rng.randint(1, 999)}号"))
+    return req
+
+
+def corrupt(req: i.RegisterDisputeRequest, kind: int) -> i.RegisterDisputeRequest:
+    """A registration with one mistake a clerk makes: a mistyped ID check
+    character, an unknown region code, or a missing respondent."""
+    if kind % 3 == 0:
+        number = req.parties[0].id_document.number
+        req.parties[0].id_document.number = number[:-1] + ("0" if number[-1] != "0" else "1")
+    elif kind % 3 == 1:
+        req.region_code = "159999"
+    else:
+        req.parties.pop()
     return req

@@ -1,0 +1,140 @@
+"""Pure pieces of the shared library: settings, topics, masking, tokens, PII, ids."""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+import uuid
+
+import pytest
+
+from liandiao import auth
+from liandiao.config import SettingsError, load_settings
+from liandiao.events import catalog
+from liandiao.events.topics import dlq_topic, shard_of, subscription_pattern, topic_name
+from liandiao.pii import PiiCipher
+from liandiao.redact import mask_free_text
+from liandiao.uuid7 import uuid7
+
+BASE = {"LIANDIAO_DATABASE_URL": "postgresql://u@127.0.0.1:1/db", "LIANDIAO_KAFKA_BOOTSTRAP": "127.0.0.1:9092"}
+
+
+# ---- settings ---------------------------------------------------------------
+def test_settings_defaults_and_consumer_group_per_release():
+    s = load_settings("routing", {**BASE, "LIANDIAO_RELEASE": "region-1505", "LIANDIAO_PREFECTURES": "1505"})
+    assert (s.grpc_port, s.metrics_port, s.prefectures) == (50051, 9464, ("1505",))
+    assert s.consumer_group == "liandiao.routing.region-1505"
+
+
+@pytest.mark.parametrize("env, message", [
+    ({}, "LIANDIAO_DATABASE_URL, LIANDIAO_KAFKA_BOOTSTRAP not set"),
+    ({**BASE, "LIANDIAO_DATABASE_URL": "mysql://x"}, "must be a postgresql:// URL"),
+    ({**BASE, "LIANDIAO_GRPC_PORT": "eighty"}, "LIANDIAO_GRPC_PORT='eighty' is not a whole number"),
+    ({**BASE, "LIANDIAO_GRPC_PORT": "70000"}, "must be between 1 and 65535"),
+    ({**BASE, "LIANDIAO_PREFECTURES": "1505,15"}, "'15' is not a prefecture code"),
+    ({**BASE, "LIANDIAO_PREFECTURES": "1505", "LIANDIAO_EXCLUDE_PREFECTURES": "1504"}, "not both"),
+    ({**BASE, "LIANDIAO_PII_KEY": base64.b64encode(b"short").decode()}, "must decode to 32 bytes"),
+    ({**BASE, "LIANDIAO_ENV": "production"}, "LIANDIAO_PII_KEY is required in production"),
+    ({**BASE, "LIANDIAO_LOG_LEVEL": "chatty"}, "use DEBUG, INFO, WARNING or ERROR"),
+])
+def test_bad_settings_stop_start_up_with_the_variable_named(env, message):
+    with pytest.raises(SettingsError, match=re.escape(message)):
+        load_settings("intake", env)
+
+
+# ---- topics -----------------------------------------------------------------
+@pytest.mark.parametrize("region, shard", [("150502", "1505"), ("150502001001", "1505"), ("150000", "00"),
+                                           ("15", "00"), ("", "00"), ("110105", "1101")])
+def test_shard_is_the_prefecture_or_00(region, shard):
+    assert shard_of(region) == shard
+
+
+def test_topic_names_follow_the_design():
+    assert topic_name(catalog.DISPUTE_REGISTERED, "150502") == "liandiao.intake.dispute-registered.v1.1505"
+    assert dlq_topic("liandiao.intake.dispute-registered.v1.1505", "routing.disputes") == \
+        "liandiao.intake.dispute-registered.v1.1505.dlq.routing.disputes"
+
+
+def _matches(pattern: str, region: str) -> bool:
+    return re.match(pattern, topic_name(catalog.DISPUTE_REGISTERED, region)) is not None
+
+
+def test_regional_release_sees_only_its_prefectures():
+    p = subscription_pattern([catalog.DISPUTE_REGISTERED], prefectures=["1505"])
+    assert _matches(p, "150502") and not _matches(p, "150402") and not _matches(p, "150000")
+
+
+def test_province_release_excludes_the_regional_ones_but_keeps_the_rest():
+    p = subscription_pattern([catalog.DISPUTE_REGISTERED], exclude=["1505"])
+    assert not _matches(p, "150502") and _matches(p, "150402") and _matches(p, "150000")
+    assert re.match(p, "liandiao.intake.dispute-registered.v1.15051")  # exclusion is exact, not a prefix
+
+
+def test_dead_letter_topics_and_other_events_never_match():
+    p = subscription_pattern([catalog.DISPUTE_REGISTERED])
+    assert not re.match(p, dlq_topic(topic_name(catalog.DISPUTE_REGISTERED, "150502"), "routing.disputes"))
+    assert not re.match(p, topic_name(catalog.RISK_FLAGGED, "150502"))
+
+
+# ---- masking ----------------------------------------------------------------
+@pytest.mark.parametrize("text, shown", [
+    ("id 11010519491231002X", "id 110105********002X"),
+    ("tel +8613800138000", "tel +86138****8000"),
+    ("tel 13800138000.", "tel 138****8000."),
+    ("legacy 110105491231002", "legacy 110105******002"),
+    ("case 1234567890123456789 stays", "case 1234567890123456789 stays"),
+])
+def test_free_text_masking(text, shown):
+    assert mask_free_text(text) == shown
+
+
+# ---- tokens -----------------------------------------------------------------
+SECRET = b"k" * 32
+CLAIMS = auth.Claims(subject="p1", organization_id="station-1", role=auth.Role.POLICE, region_scope=("1505",))
+
+
+def test_token_round_trip_and_scope():
+    claims = auth.verify(SECRET, auth.issue(SECRET, CLAIMS))
+    assert claims.role is auth.Role.POLICE and claims.sees_region("150502") and not claims.sees_region("150402")
+
+
+@pytest.mark.parametrize("tamper, reason", [
+    (lambda t: t[:-2] + ("AA" if t[-2:] != "AA" else "BB"), "signature does not match"),
+    (lambda t: "garbage", "not of the form"),
+])
+def test_tampered_tokens_are_refused(tamper, reason):
+    with pytest.raises(auth.InvalidToken, match=reason):
+        auth.verify(SECRET, tamper(auth.issue(SECRET, CLAIMS)))
+
+
+def test_expired_token_is_refused():
+    token = auth.issue(SECRET, CLAIMS, ttl_seconds=60)
+    with pytest.raises(auth.InvalidToken, match="expired"):
+        auth.verify(SECRET, token, now=time.time() + 61)
+
+
+# ---- personal data at rest -------------------------------------------------------
+def test_pii_round_trip_is_bound_to_its_column():
+    cipher = PiiCipher(b"p" * 32)
+    blob = cipher.encrypt("11010519491231002X", context="party.id_number")
+    assert b"11010519491231002X" not in blob
+    assert cipher.decrypt(blob, context="party.id_number") == "11010519491231002X"
+    with pytest.raises(Exception):  # noqa: B017 - cryptography's InvalidTag
+        cipher.decrypt(blob, context="party.phone")
+
+
+def test_fingerprints_are_stable_keyed_and_not_the_value():
+    a, b = PiiCipher(b"p" * 32), PiiCipher(b"q" * 32)
+    assert a.fingerprint("11010519491231002X") == a.fingerprint("11010519491231002X")
+    assert a.fingerprint("11010519491231002X") != b.fingerprint("11010519491231002X")
+    assert "1101" not in a.fingerprint("11010519491231002X")
+
+
+# ---- ids --------------------------------------------------------------------
+def test_uuid7_has_version_7_and_sorts_by_time():
+    first = uuid7()
+    time.sleep(0.002)
+    second = uuid7()
+    assert first.version == 7 and first.variant == uuid.RFC_4122
+    assert first < second

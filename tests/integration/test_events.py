@@ -1,0 +1,202 @@
+"""The outbox, the relay and the idempotent consumer against the real PostgreSQL
+and Kafka: nothing published that was not committed, nothing committed lost,
+no event applied twice, poison messages dead-lettered with their error."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from liandiao import telemetry
+from liandiao.events import catalog
+from liandiao.events.consumer import Consumer, Record
+from liandiao.events.envelope import Envelope
+from liandiao.events.kafka import Topics, relay_publisher
+from liandiao.events.outbox import OutboxRelay, enqueue
+from liandiao.events.topics import dlq_topic
+from liandiao.intake.v1 import intake_pb2
+
+pytestmark = pytest.mark.stack
+
+
+def registered(dispute_id: str, region: str = "150502") -> intake_pb2.DisputeRegistered:
+    at = Timestamp()
+    at.GetCurrentTime()
+    return intake_pb2.DisputeRegistered(dispute_id=dispute_id, region_code=region, dispute_type="neighbours",
+                                        registered_at=at)
+
+
+class DirectPublisher:
+    """The relay's publish function over a plain aiokafka producer."""
+
+    def __init__(self, bootstrap: str):
+        self.producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+
+    async def __call__(self, topic, key, value, headers):
+        return await self.producer.send(topic, value, key=key, headers=[(k, v.encode()) for k, v in headers.items()])
+
+
+async def read_all(bootstrap: str, topic: str, expect: int, timeout: float = 15.0):
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
+                                group_id=f"t-{uuid.uuid4().hex[:6]}")
+    await consumer.start()
+    got = []
+    try:
+        loop = asyncio.get_running_loop()
+        end = loop.time() + timeout
+        while len(got) < expect and loop.time() < end:
+            batch = await consumer.getmany(timeout_ms=500)
+            got += [r for rs in batch.values() for r in rs]
+    finally:
+        await consumer.stop()
+    return got
+
+
+async def test_only_committed_events_are_relayed_with_the_platform_headers(stack_env, schema, pool):
+    telemetry.setup_tracing("t")  # as every service does at start
+    bootstrap = stack_env["LIANDIAO_KAFKA_BOOTSTRAP"]
+    region = "150502"
+    kept, dropped = str(uuid.uuid4()), str(uuid.uuid4())
+    async with pool.acquire() as conn:
+        async with conn.transaction():
+            env = await enqueue(conn, catalog.DISPUTE_REGISTERED, registered(kept), dispute_id=kept,
+                                region_code=region)
+        with pytest.raises(RuntimeError):
+            async with conn.transaction():
+                await enqueue(conn, catalog.DISPUTE_REGISTERED, registered(dropped), dispute_id=dropped,
+                              region_code=region)
+                raise RuntimeError("the state change failed")
+        with pytest.raises(RuntimeError, match="inside the state change's transaction"):
+            await enqueue(conn, catalog.DISPUTE_REGISTERED, registered(dropped), dispute_id=dropped,
+                          region_code=region)
+
+    publish = DirectPublisher(bootstrap)
+    await publish.producer.start()
+    relay = OutboxRelay("t", stack_env["LIANDIAO_DATABASE_URL"], schema, publish, Topics(bootstrap, 3).ensure)
+    try:
+        async with pool.acquire() as conn:
+            assert await relay.drain(conn) == 1
+            assert await relay.drain(conn) == 0   # marked sent: not published again
+    finally:
+        await publish.producer.stop()
+
+    records = await read_all(bootstrap, "liandiao.intake.dispute-registered.v1.1505", expect=1, timeout=5)
+    mine = [r for r in records if dict(r.headers).get("dispute-id", b"").decode() in (kept, dropped)]
+    assert len(mine) == 1
+    rec = mine[0]
+    headers = {k: v.decode() for k, v in rec.headers}
+    assert rec.key == kept.encode()
+    assert headers["event-id"] == env.event_id and uuid.UUID(env.event_id).version == 7
+    assert headers["event-type"] == "intake.dispute-registered.v1"
+    assert headers["region-code"] == region and headers["correlation-id"] == kept
+    assert headers["traceparent"].startswith("00-") and "occurred-at" in headers
+    assert intake_pb2.DisputeRegistered.FromString(rec.value).dispute_id == kept
+
+
+def _record(event_id: str, payload: bytes, topic: str = "liandiao.intake.dispute-registered.v1.1505",
+            offset: int = 0, headers: dict | None = None) -> Record:
+    env = Envelope(event_id, "intake.dispute-registered.v1", datetime.now(UTC), "d-1", "150502", "", "")
+    hdrs = headers if headers is not None else env.headers()
+    return Record(topic, 0, offset, b"d-1", payload, tuple((k, v.encode()) for k, v in hdrs.items()))
+
+
+class Sent:
+    def __init__(self):
+        self.messages = []
+
+    async def __call__(self, topic, key, value, headers):
+        self.messages.append((topic, key, value, headers))
+
+
+async def _no_topic(_topic: str) -> None:
+    return None
+
+
+def consumer(pool, handler, sent, attempts=3) -> Consumer:
+    return Consumer(service="t", name="t.disputes", events=[catalog.DISPUTE_REGISTERED], handler=handler, pool=pool,
+                    publish=sent, ensure_topic=_no_topic, max_attempts=attempts, backoff_seconds=0.001)
+
+
+async def test_a_redelivered_event_is_applied_once(pool):
+    applied = []
+
+    async def handler(conn, event):
+        await conn.execute("create table if not exists seen (dispute_id text)")
+        await conn.execute("insert into seen values ($1)", event.payload.dispute_id)
+        applied.append(event.envelope.event_id)
+
+    c = consumer(pool, handler, Sent())
+    rec = _record(str(uuid.uuid4()), registered("d-1").SerializeToString())
+    assert await c.process(rec) == "processed"
+    assert await c.process(rec) == "duplicate"
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("select count(*) from seen") == 1
+    assert len(applied) == 1
+
+
+async def test_a_failing_handler_changes_nothing_and_goes_to_the_dlq_after_its_attempts(pool):
+    calls = []
+
+    async def handler(conn, event):
+        calls.append(1)
+        await conn.execute("create table if not exists half (x int)")
+        await conn.execute("insert into half values (1)")
+        raise ValueError("mediator roster inconsistent")
+
+    sent = Sent()
+    rec = _record(str(uuid.uuid4()), registered("d-1").SerializeToString(), offset=42)
+    assert await consumer(pool, handler, sent, attempts=3).process(rec) == "dead_lettered"
+    assert len(calls) == 3
+    topic, key, value, headers = sent.messages[0]
+    assert topic == dlq_topic(rec.topic, "t.disputes") and value == rec.value and key == rec.key
+    assert headers["dlq-error"] == "ValueError: mediator roster inconsistent" and headers["dlq-attempts"] == "3"
+    assert headers["dlq-original-offset"] == "42" and headers["event-id"]
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("select to_regclass('half')") is None   # every attempt rolled back
+        assert await conn.fetchval("select count(*) from inbox") == 0
+        assert await conn.fetchval("select error from dead_letters") == "ValueError: mediator roster inconsistent"
+
+
+async def test_a_handler_that_recovers_is_processed_once(pool):
+    calls = []
+
+    async def handler(conn, event):
+        calls.append(1)
+        if len(calls) < 2:
+            raise RuntimeError("first try fails")
+
+    assert await consumer(pool, handler, Sent()).process(_record(str(uuid.uuid4()), b"")) == "processed"
+    assert len(calls) == 2
+
+
+async def test_an_outage_is_waited_out_without_spending_attempts(pool):
+    calls = []
+
+    async def handler(conn, event):
+        calls.append(1)
+        if len(calls) <= 5:
+            raise ConnectionResetError("database went away")
+
+    assert await consumer(pool, handler, Sent(), attempts=2).process(_record(str(uuid.uuid4()), b"")) == "processed"
+    assert len(calls) == 6
+
+
+@pytest.mark.parametrize("payload, headers, error", [
+    (b"\xff\xff\xff", None, "payload is not a valid DisputeRegistered"),
+    (b"", {"event-type": "intake.dispute-registered.v1"}, "missing or malformed platform header"),
+    (b"", {"event-id": "x", "event-type": "routing.dispute-assigned.v1", "occurred-at": "2026-11-23T00:00:00+00:00"},
+     "is not one this consumer handles"),
+], ids=["garbage-payload", "no-event-id", "wrong-event-type"])
+async def test_poison_messages_go_straight_to_the_dlq(pool, payload, headers, error):
+    async def handler(conn, event):
+        raise AssertionError("must not be called")
+
+    sent = Sent()
+    rec = _record(str(uuid.uuid4()), payload, headers=headers)
+    assert await consumer(pool, handler, sent).process(rec) == "dead_lettered"
+    assert error in sent.messages[0][3]["dlq-error"]
