@@ -3,6 +3,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
+import grpc
 import pytest
 
 from liandiao.devtools.localrun import LocalServices
@@ -29,3 +30,36 @@ def services(stack_env, otlp) -> Iterator[LocalServices]:
         yield local
     finally:
         local.stop()
+
+
+@pytest.fixture(scope="session")
+async def world(services):
+    """Stubs for every service, and a seeded prefecture (通辽市) whose roster routing has projected."""
+    from liandiao.devtools import metrics, province
+    from liandiao.intake.v1 import intake_pb2_grpc
+    from liandiao.mediation.v1 import mediation_pb2_grpc
+    from liandiao.notification.v1 import notification_pb2_grpc
+    from liandiao.personnel.v1 import personnel_pb2_grpc
+    from liandiao.routing.v1 import routing_pb2_grpc
+    from tests.e2e.support import OPERATOR, eventually
+
+    chans = {s: grpc.aio.insecure_channel(services.address(s)) for s in services.procs}
+    stubs = {
+        "intake": intake_pb2_grpc.IntakeServiceStub(chans["intake"]),
+        "personnel": personnel_pb2_grpc.PersonnelServiceStub(chans["personnel"]),
+        "routing": routing_pb2_grpc.RoutingServiceStub(chans["routing"]),
+        "mediation": mediation_pb2_grpc.MediationServiceStub(chans["mediation"]),
+        "notification": notification_pb2_grpc.NotificationServiceStub(chans["notification"]),
+    }
+    prov = await province.seed_province(stubs["personnel"], OPERATOR, ["1505"], mediators_per_county=4,
+                                        townships_per_county=2)
+    routing_metrics = services.metrics_port("routing")
+
+    async def roster_projected():
+        return metrics.total(routing_metrics, "liandiao_events_consumed_total", consumer="routing.roster",
+                             outcome="processed") >= len(prov.mediators)
+
+    await eventually(roster_projected, timeout=60)
+    yield stubs, prov
+    for ch in chans.values():
+        await ch.close()

@@ -4,66 +4,23 @@ mediator, opened as a case by mediation, announced by notification; one trace.""
 
 from __future__ import annotations
 
-import asyncio
 import random
-import time
 
 import grpc
 import pytest
 
 from liandiao.auth import Role
 from liandiao.common.v1 import common_pb2
-from liandiao.devtools import metrics, province
+from liandiao.devtools import province
 from liandiao.devtools.clients import token
-from liandiao.intake.v1 import intake_pb2, intake_pb2_grpc
-from liandiao.mediation.v1 import mediation_pb2, mediation_pb2_grpc
-from liandiao.notification.v1 import notification_pb2, notification_pb2_grpc
-from liandiao.personnel.v1 import personnel_pb2_grpc
-from liandiao.routing.v1 import routing_pb2, routing_pb2_grpc
+from liandiao.intake.v1 import intake_pb2
+from liandiao.mediation.v1 import mediation_pb2
+from liandiao.notification.v1 import notification_pb2
+from liandiao.routing.v1 import routing_pb2
 from liandiao.rpc.errors import field_violations
+from tests.e2e.support import CLERK, eventually
 
 pytestmark = pytest.mark.e2e
-CLERK = token(Role.CLERK, region_scope=("15",))
-OPERATOR = token(Role.OPERATOR, region_scope=("15",))
-
-
-async def eventually(probe, timeout: float = 30.0, interval: float = 0.2):
-    """Calls ``probe`` until it returns something truthy; fails with its last error."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        try:
-            result = await probe()
-            if result:
-                return result
-        except grpc.aio.AioRpcError as exc:
-            last = exc
-        await asyncio.sleep(interval)
-    pytest.fail(f"not reached within {timeout}s (last: {last})")
-
-
-@pytest.fixture(scope="module")
-async def world(services):
-    chans = {s: grpc.aio.insecure_channel(services.address(s)) for s in services.procs}
-    stubs = {
-        "intake": intake_pb2_grpc.IntakeServiceStub(chans["intake"]),
-        "personnel": personnel_pb2_grpc.PersonnelServiceStub(chans["personnel"]),
-        "routing": routing_pb2_grpc.RoutingServiceStub(chans["routing"]),
-        "mediation": mediation_pb2_grpc.MediationServiceStub(chans["mediation"]),
-        "notification": notification_pb2_grpc.NotificationServiceStub(chans["notification"]),
-    }
-    prov = await province.seed_province(stubs["personnel"], OPERATOR, ["1505"], mediators_per_county=4,
-                                        townships_per_county=2)
-    routing_metrics = services.metrics_port("routing")
-
-    async def roster_projected():
-        return metrics.total(routing_metrics, "liandiao_events_consumed_total", consumer="routing.roster",
-                             outcome="processed") >= len(prov.mediators)
-
-    await eventually(roster_projected, timeout=60)
-    yield stubs, prov
-    for ch in chans.values():
-        await ch.close()
 
 
 async def test_police_referral_flows_to_an_open_case_with_deliveries_in_one_trace(world, services, otlp):

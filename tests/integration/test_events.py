@@ -16,7 +16,7 @@ from liandiao import telemetry
 from liandiao.events import catalog
 from liandiao.events.consumer import Consumer, Record
 from liandiao.events.envelope import Envelope
-from liandiao.events.kafka import Topics, relay_publisher
+from liandiao.events.kafka import Topics
 from liandiao.events.outbox import OutboxRelay, enqueue
 from liandiao.events.topics import dlq_topic
 from liandiao.intake.v1 import intake_pb2
