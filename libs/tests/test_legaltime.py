@@ -695,3 +695,18 @@ def test_parse_calendar_alone_covers_only_its_years():
     assert cal.is_working_day(D("2027-01-04"))
     with pytest.raises(CalendarNotLoaded):
         cal.is_working_day(D("2026-10-08"))
+
+
+# ---- a year without its official schedule ------------------------------------------
+def test_services_count_weekends_only_past_the_loaded_years_and_say_it_is_provisional():
+    from liandiao.legaltime import statutory as _st
+
+    strict = shipped_calendar()
+    started = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)  # 10:00 CST; day 30 is Fri 2027-01-01
+    with pytest.raises(CalendarNotLoaded):
+        deadline(started, _st.DELEGATED_PRE_FILING_MEDIATION, strict)
+    due = deadline(started, _st.DELEGATED_PRE_FILING_MEDIATION, strict.with_weekend_fallback())
+    assert due.last_day == date(2027, 1, 1) and due.provisional
+    inside = deadline(datetime(2026, 11, 2, 2, 0, tzinfo=UTC), _st.DELEGATED_PRE_FILING_MEDIATION,
+                      strict.with_weekend_fallback())
+    assert inside.last_day == date(2026, 12, 2) and not inside.provisional

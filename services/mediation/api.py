@@ -39,7 +39,8 @@ def to_proto(c: CaseRow) -> mediation_pb2.Case:
         source=SOURCE.to_proto(c.source), mediator_id=c.mediator_id, organization_id=c.organization_id,
         status=STATUS.to_proto(c.status), opened_at=_ts(c.opened_at),
         deadline=common_pb2.Deadline(period_name=c.period_name, source=c.period_source,
-                                     last_day=c.deadline_last_day.isoformat(), expires_at=_ts(c.deadline_at)),
+                                     last_day=c.deadline_last_day.isoformat(), expires_at=_ts(c.deadline_at),
+                                     provisional=c.deadline_provisional),
         parties=routing_pb2.DisputeAssigned.FromString(c.parties).parties,
     )
 

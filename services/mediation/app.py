@@ -50,6 +50,7 @@ class CaseRow:
     period_source: str
     deadline_last_day: date
     deadline_at: datetime
+    deadline_provisional: bool
     parties: bytes
     trace_parent: str
 
@@ -60,7 +61,7 @@ _COLS = list(CaseRow.__dataclass_fields__)
 class Mediation:
     def __init__(self, pool: asyncpg.Pool, peoples_mediation_days: int | None = None):
         self.pool = pool
-        self.calendar = load_calendar()
+        self.calendar = load_calendar().with_weekend_fallback()
         self.peoples_mediation_days = peoples_mediation_days
 
     async def on_dispute_assigned(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
@@ -71,7 +72,7 @@ class Mediation:
         parties = routing_pb2.DisputeAssigned(parties=a.parties).SerializeToString()
         row = CaseRow(uuid7(), UUID(a.dispute_id), a.region_code, a.dispute_type, source, procedure, a.mediator_id,
                       a.organization_id, a.referring_org_id, "open", accepted_at, due.period.name, due.period.source,
-                      due.last_day, due.expires_at, parties, event.envelope.traceparent)
+                      due.last_day, due.expires_at, due.provisional, parties, event.envelope.traceparent)
         inserted = await conn.fetchval(
             f"insert into cases ({', '.join(_COLS)}) values ({', '.join(f'${i + 1}' for i in range(len(_COLS)))}) "
             "on conflict (dispute_id) do nothing returning true", *(getattr(row, c) for c in _COLS))

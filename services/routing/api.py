@@ -40,7 +40,8 @@ def to_proto(a: store.AssignmentRow, region_code: str = "", dispute_type: str = 
         dispute_type=dispute_type, status=STATUS.to_proto(a.status), mediator_id=str(a.mediator_id or ""),
         organization_id=a.organization_id, offered_at=_ts(a.offered_at),
         respond_by=common_pb2.Deadline(period_name=period.name, source=period.source,
-                                       last_day=a.respond_by_last_day.isoformat(), expires_at=_ts(a.respond_by))
+                                       last_day=a.respond_by_last_day.isoformat(), expires_at=_ts(a.respond_by),
+                                       provisional=a.respond_by_provisional)
         if a.respond_by and a.respond_by_last_day else None,
         accepted_at=_ts(a.accepted_at), reason=a.reason, offer_round=a.offer_round,
     )

@@ -51,7 +51,7 @@ def _uuid(field: str, value: str) -> UUID:
 class Routing:
     def __init__(self, pool: asyncpg.Pool):
         self.pool = pool
-        self.calendar = load_calendar()
+        self.calendar = load_calendar().with_weekend_fallback()
 
     # ---- events in -----------------------------------------------------------
     async def on_person_changed(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
@@ -88,14 +88,14 @@ class Routing:
         assignment_id = previous.assignment_id if previous else uuid7()
         if choice is None:
             row = store.AssignmentRow(dispute_id, assignment_id, "unassigned", None, "", offer_round, now, None, None,
-                                      None, "no eligible mediator on any roster covering the region; a clerk must act")
+                                      False, None, "no eligible mediator on any roster covering the region; a clerk must act")
             log.warning("dispute could not be placed", extra={"dispute_id": str(dispute_id)})
         else:
             # SPC-Online Art.12: the mediator answers within 3 working days.
             due = deadline(now, statutory.MEDIATOR_ACCEPT_OR_DECLINE, self.calendar)
             row = store.AssignmentRow(dispute_id, assignment_id, "offered", UUID(choice.mediator.person_id),
                                       choice.mediator.organization_id, offer_round, now, due.expires_at,
-                                      due.last_day, None, choice.reason)
+                                      due.last_day, due.provisional, None, choice.reason)
             await store.record_offer(conn, dispute_id, offer_round, UUID(choice.mediator.person_id), now)
         await store.save_assignment(conn, row)
         telemetry.BUSINESS.labels("routing", f"dispute_{row.status}", prefecture_of(d.region_code),

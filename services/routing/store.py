@@ -22,6 +22,7 @@ class AssignmentRow:
     offered_at: datetime
     respond_by: datetime | None
     respond_by_last_day: date | None
+    respond_by_provisional: bool
     accepted_at: datetime | None
     reason: str
 

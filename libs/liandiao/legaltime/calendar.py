@@ -18,7 +18,7 @@ import functools
 import json
 import os
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from importlib import resources
 from pathlib import Path
@@ -69,6 +69,11 @@ class HolidayCalendar:
     """Working and rest days for the years whose official schedules are loaded."""
 
     schedules: tuple[YearSchedule, ...]
+    # When True, a year without an official schedule counts ordinary weekends only
+    # instead of raising; deadlines that touch such a year come out *provisional*
+    # (see deadlines.deadline). Services run this way so that a case opened in
+    # December is not refused while the State Council's next schedule is pending.
+    weekend_fallback: bool = False
     _names: Mapping[date, str] = field(init=False, repr=False, compare=False)
     _makeup: frozenset[date] = field(init=False, repr=False, compare=False)
     _years: frozenset[int] = field(init=False, repr=False, compare=False)
@@ -125,9 +130,13 @@ class HolidayCalendar:
             day += timedelta(days=1)
         return day
 
+    def with_weekend_fallback(self) -> HolidayCalendar:
+        """This calendar, counting only weekends in years it has no schedule for."""
+        return replace(self, weekend_fallback=True)
+
     def _checked(self, day: date) -> date:
         day = _plain_date(day)
-        if day.year not in self._years:
+        if day.year not in self._years and not self.weekend_fallback:
             raise CalendarNotLoaded(day.year)
         return day
 

@@ -47,6 +47,9 @@ class Deadline:
     nominal_last_day: date  # before rolling past rest days
     last_day: date  # the last day on which the act is in time
     expires_at: datetime  # exclusive: 00:00 China time after last_day
+    # Counted across a year whose official schedule was not loaded (weekends only,
+    # see HolidayCalendar.weekend_fallback): recompute once operators load it.
+    provisional: bool = False
 
     @property
     def rolled_forward(self) -> bool:
@@ -116,6 +119,7 @@ def deadline(
         nominal_last_day=nominal,
         last_day=last,
         expires_at=start_of_china_day(last + _DAY),
+        provisional=any(not calendar.covers(y) for y in range(started_on.year, last.year + 1)),
     )
 
 

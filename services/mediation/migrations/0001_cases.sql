@@ -15,6 +15,7 @@ create table cases (
     period_source    text not null,
     deadline_last_day date not null,
     deadline_at      timestamptz not null,      -- exclusive: 00:00 CST after the last day
+    deadline_provisional boolean not null,      -- next year's holidays not loaded yet
     parties          bytea not null,            -- repeated PartyRef as received (no raw personal data)
     trace_parent     text not null
 );

@@ -34,6 +34,7 @@ create table assignments (
     offered_at          timestamptz not null,
     respond_by          timestamptz,            -- exclusive instant (00:00 CST after the last day)
     respond_by_last_day date,
+    respond_by_provisional boolean not null default false,  -- next year's holidays not loaded yet
     accepted_at         timestamptz,
     reason              text not null
 );
