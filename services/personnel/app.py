@@ -17,7 +17,7 @@ from liandiao.pii import PiiCipher
 from liandiao.reference import dispute_types
 from liandiao.uuid7 import uuid7
 from services.personnel import store, views
-from services.personnel.codes import ROSTER_STATUS
+from services.personnel.codes import ORG_KIND, ROSTER_STATUS
 from services.personnel.domain.model import NewOrganization, NewPerson, RosterStatus, check_organization, check_person
 
 
@@ -102,7 +102,8 @@ class Personnel:
 
     async def _person_changed(self, conn: asyncpg.Connection, row: store.PersonRow, org: store.OrgRow) -> None:
         await enqueue(conn, catalog.PERSON_CHANGED,
-                      personnel_pb2.PersonChanged(person=views.person(row), organization_region_code=org.region_code),
+                      personnel_pb2.PersonChanged(person=views.person(row), organization_region_code=org.region_code,
+                                                  organization_kind=ORG_KIND.to_proto(org.kind)),
                       dispute_id="", region_code=org.region_code, partition_key=str(row.person_id))
 
     async def get_person(self, person_id: str) -> store.PersonRow:

@@ -6,9 +6,8 @@ from collections.abc import Iterator
 import grpc
 import pytest
 
-from liandiao.devtools.localrun import LocalServices
+from liandiao.devtools.localrun import REPO, LocalServices
 from liandiao.devtools.otlp_sink import OtlpSink
-from tests.conftest import REPO
 
 
 @pytest.fixture(scope="session")

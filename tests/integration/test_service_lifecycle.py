@@ -11,8 +11,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from liandiao.devtools.localrun import LocalServices
-from tests.conftest import REPO
+from liandiao.devtools.localrun import REPO, LocalServices
 
 pytestmark = pytest.mark.stack
 

@@ -1,16 +1,18 @@
-"""Fixtures for tests that need the real stack: PostgreSQL and Kafka started by
-scripts/stack.sh (``make test`` starts them first). Tests get their own database
-(liandiao_test) and a wiped set of topics, so nothing left by a demo leaks in."""
+"""Fixtures for every test that needs the real stack (PostgreSQL and Kafka started
+by scripts/stack.sh; ``make test`` starts them first). Tests get their own
+database (liandiao_test) and a wiped set of topics, so nothing left by a demo
+leaks in. Service tests use ``service_pool`` to get their schema, migrated."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parent
 TEST_PREFECTURES = ("1501", "1504", "1505")
 
 
@@ -29,9 +31,7 @@ def _stack_env() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def stack_env() -> dict[str, str]:
-    """Environment pointing at the test database and the broker, both wiped."""
-    import asyncio
-
+    """Environment pointing at the test database and the broker, both wiped once per run."""
     from liandiao.devtools import reset
     from liandiao.events.admin import ensure_topics
 
@@ -49,3 +49,23 @@ def stack_env() -> dict[str, str]:
     return {**env, "LIANDIAO_DATABASE_URL": test_dsn,
             # a fresh consumer-group name per run: no offsets from earlier runs
             "LIANDIAO_RELEASE": f"test-{uuid.uuid4().hex[:8]}"}
+
+
+@pytest.fixture
+def service_pool(stack_env):
+    """``async with service_pool("routing") as pool``: the service's schema in the
+    test database, migrated, and a pool pinned to it (as the service has)."""
+    from contextlib import asynccontextmanager
+
+    from liandiao import db
+
+    @asynccontextmanager
+    async def open_pool(service: str):
+        await db.migrate(stack_env["LIANDIAO_DATABASE_URL"], service, REPO / "services" / service / "migrations")
+        pool = await db.create_pool(stack_env["LIANDIAO_DATABASE_URL"], service)
+        try:
+            yield pool
+        finally:
+            await pool.close()
+
+    return open_pool
