@@ -58,7 +58,7 @@ unit: protos
 	$(PY) -m pytest -q -m "not stack and not e2e" libs/tests services
 
 test: protos stack-up lint
-	$(PY) -m pytest -q
+	LIANDIAO_REQUIRE_HELM=1 $(PY) -m pytest -q
 
 demo: protos stack-up
 	$(PY) -m liandiao.devtools.demo

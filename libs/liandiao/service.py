@@ -29,7 +29,7 @@ from liandiao.events import kafka
 from liandiao.events.catalog import EventType
 from liandiao.events.consumer import Consumer, Handler
 from liandiao.events.outbox import OutboxRelay
-from liandiao.events.topics import subscription_pattern, topic_name
+from liandiao.events.topics import PROVINCE_SHARD, subscription_pattern, topic_name
 from liandiao.pii import PiiCipher
 from liandiao.rpc.server import Policy, build_server, set_health
 
@@ -66,6 +66,12 @@ class ServiceApp:
     def consume(self, name: str, events: Sequence[EventType], handler: Callable[[Runtime], Handler]) -> None:
         """``name`` identifies the consumer: its inbox rows, group id and dead-letter topics."""
         self._consumers.append(_ConsumerSpec(f"{self.name}.{name}", tuple(events), handler))
+
+    @property
+    def consumers(self) -> dict[str, tuple[str, ...]]:
+        """Consumer name -> the events it takes ("<service>.<event>"): what the Helm
+        chart's event catalogue must list (one dead-letter topic per pair)."""
+        return {c.name: tuple(f"{e.service}.{e.name}" for e in c.events) for c in self._consumers}
 
     def task(self, loop: Callable[[Runtime], Awaitable[None]]) -> None:
         """A background loop (e.g. a deadline sweep); must return when rt.stopping is set."""
@@ -192,7 +198,8 @@ class ServiceApp:
         """A regional release knows its shards and makes sure they exist; the
         province-wide release finds shards by pattern (``make topics`` creates
         them up front; one made later is noticed within the metadata age)."""
-        return [topic_name(e, s) for spec in self._consumers for e in spec.events for s in settings.prefectures]
+        shards = (*settings.prefectures, PROVINCE_SHARD) if settings.prefectures else ()
+        return [topic_name(e, s) for spec in self._consumers for e in spec.events for s in shards]
 
     async def _watch_health(self, health, names, pool: asyncpg.Pool, broker, stop: asyncio.Event) -> None:
         serving = None

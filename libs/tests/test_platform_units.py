@@ -60,9 +60,9 @@ def _matches(pattern: str, region: str) -> bool:
     return re.match(pattern, topic_name(catalog.DISPUTE_REGISTERED, region)) is not None
 
 
-def test_regional_release_sees_only_its_prefectures():
+def test_regional_release_sees_its_prefectures_and_the_province_shard_only():
     p = subscription_pattern([catalog.DISPUTE_REGISTERED], prefectures=["1505"])
-    assert _matches(p, "150502") and not _matches(p, "150402") and not _matches(p, "150000")
+    assert _matches(p, "150502") and not _matches(p, "150402") and _matches(p, "150000")
 
 
 def test_province_release_excludes_the_regional_ones_but_keeps_the_rest():

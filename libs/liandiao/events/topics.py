@@ -37,7 +37,9 @@ def subscription_pattern(
     or every shard but ``exclude`` (the province-wide release next to regional ones).
     Dead-letter topics never match (the pattern is anchored after the shard)."""
     names = "|".join(sorted(re.escape(f"{e.service}.{e.name}.v{e.version}") for e in events))
-    only = sorted(set(prefectures))
+    # A regional release also takes the province-level shard: a provincial court's
+    # roster change concerns every region.
+    only = sorted(set(prefectures) | {PROVINCE_SHARD}) if prefectures else []
     skip = sorted(set(exclude))
     if only:
         shard = "(?:" + "|".join(only) + ")"

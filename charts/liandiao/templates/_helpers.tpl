@@ -1,0 +1,167 @@
+{{/*
+Shared helpers. Templates that render one object per service call these with
+(dict "root" $ "svc" $name) so that names and labels are built in one place.
+*/}}
+
+{{/* Prefix of every object name: the release name, plus the chart name unless already in it. */}}
+{{- define "liandiao.fullname" -}}
+{{- if contains .Chart.Name .Release.Name -}}
+{{- .Release.Name | trunc 40 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name .Chart.Name | trunc 40 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Name of one service's objects, e.g. liandiao-1505-intake. */}}
+{{- define "liandiao.svcName" -}}
+{{- printf "%s-%s" (include "liandiao.fullname" .root) .svc | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* LIANDIAO_RELEASE: names this release's consumer groups. */}}
+{{- define "liandiao.release" -}}
+{{- default .Release.Name .Values.release -}}
+{{- end -}}
+
+{{- define "liandiao.selectorLabels" -}}
+app.kubernetes.io/name: {{ .root.Chart.Name }}
+app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/component: {{ .svc }}
+{{- end -}}
+
+{{- define "liandiao.labels" -}}
+{{ include "liandiao.selectorLabels" . }}
+app.kubernetes.io/part-of: liandiao
+app.kubernetes.io/version: {{ .root.Chart.AppVersion | quote }}
+app.kubernetes.io/managed-by: {{ .root.Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{/* Labels of objects that belong to the release, not to one service (Kafka topics). */}}
+{{- define "liandiao.releaseLabels" -}}
+app.kubernetes.io/name: {{ .Chart.Name }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/part-of: liandiao
+app.kubernetes.io/managed-by: {{ .Release.Service }}
+helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" }}
+{{- end -}}
+
+{{/* Image of a service: services.<svc>.image, else <images.repository>/liandiao-<svc>:<tag>. */}}
+{{- define "liandiao.image" -}}
+{{- $cfg := index .root.Values.services .svc -}}
+{{- if $cfg.image -}}
+{{- $cfg.image -}}
+{{- else -}}
+{{- $repo := trimSuffix "/" .root.Values.images.repository -}}
+{{- $name := printf "liandiao-%s" .svc -}}
+{{- $tag := default .root.Chart.AppVersion .root.Values.images.tag -}}
+{{- if $repo -}}{{ printf "%s/%s:%s" $repo $name $tag }}{{- else -}}{{ printf "%s:%s" $name $tag }}{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Topic shards: the province's prefectures plus "00" for province-level facts. */}}
+{{- define "liandiao.shards" -}}
+{{- toJson (append (.Values.province.prefectures | default list) "00") -}}
+{{- end -}}
+
+{{/*
+Checks across values that a JSON schema cannot express. templates/validate.yaml calls it, so
+`helm lint`, `helm template` and `helm install` stop with the reason.
+*/}}
+{{- define "liandiao.validate" -}}
+{{- $v := .Values -}}
+{{- if and $v.prefectures $v.excludePrefectures -}}
+{{- fail "set either prefectures (a region release) or excludePrefectures (the province-wide release), not both" -}}
+{{- end -}}
+{{- range $p := concat ($v.prefectures | default list) ($v.excludePrefectures | default list) -}}
+{{- if not (has $p $v.province.prefectures) -}}
+{{- fail (printf "prefecture %q is not in province.prefectures %v" $p $v.province.prefectures) -}}
+{{- end -}}
+{{- end -}}
+{{- $release := include "liandiao.release" . -}}
+{{- if not (regexMatch "^[a-z0-9][a-z0-9-]{0,40}$" $release) -}}
+{{- fail (printf "LIANDIAO_RELEASE %q (release, or the Helm release name) must be lower-case letters, digits and '-', at most 41 characters" $release) -}}
+{{- end -}}
+{{- range $name, $_ := $v.extraEnv -}}
+{{- if has $name (list "LIANDIAO_DATABASE_URL" "LIANDIAO_KAFKA_BOOTSTRAP" "LIANDIAO_GRPC_PORT" "LIANDIAO_METRICS_PORT" "LIANDIAO_PREFECTURES" "LIANDIAO_EXCLUDE_PREFECTURES" "LIANDIAO_RELEASE" "LIANDIAO_OTLP_ENDPOINT" "LIANDIAO_PII_KEY" "LIANDIAO_AUTH_SECRET" "LIANDIAO_LOG_LEVEL" "LIANDIAO_ENV" "LIANDIAO_TOPIC_PARTITIONS" "LIANDIAO_SHUTDOWN_DRAIN_MS" "LIANDIAO_CALENDAR_FILE") -}}
+{{- fail (printf "extraEnv.%s: set by the chart from its own value; use that value instead" $name) -}}
+{{- end -}}
+{{- end -}}
+{{- if lt (int $v.terminationGracePeriodSeconds) (add (int $v.shutdownDrainSeconds) 10 | int) -}}
+{{- fail (printf "terminationGracePeriodSeconds %v leaves too little time after the %vs shutdown drain: give it at least 10s more" $v.terminationGracePeriodSeconds $v.shutdownDrainSeconds) -}}
+{{- end -}}
+{{- range $svc, $cfg := $v.services -}}
+{{- if and $cfg.create (gt (int $cfg.autoscaling.min) (int $cfg.autoscaling.max)) -}}
+{{- fail (printf "services.%s.autoscaling: min %v is above max %v" $svc $cfg.autoscaling.min $cfg.autoscaling.max) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* Environment of a service container (and of its migrate init container: same config). */}}
+{{- define "liandiao.env" -}}
+{{- $v := .root.Values -}}
+- name: LIANDIAO_DATABASE_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.database.existingSecret }}
+      key: {{ replace "{service}" .svc $v.database.key }}
+- name: LIANDIAO_KAFKA_BOOTSTRAP
+  value: {{ $v.kafka.bootstrap | quote }}
+- name: LIANDIAO_GRPC_PORT
+  value: "50051"
+- name: LIANDIAO_METRICS_PORT
+  value: "9464"
+- name: LIANDIAO_PREFECTURES
+  value: {{ join "," ($v.prefectures | default list) | quote }}
+- name: LIANDIAO_EXCLUDE_PREFECTURES
+  value: {{ join "," ($v.excludePrefectures | default list) | quote }}
+- name: LIANDIAO_RELEASE
+  value: {{ include "liandiao.release" .root | quote }}
+{{- if $v.otlp.endpoint }}
+- name: LIANDIAO_OTLP_ENDPOINT
+  value: {{ $v.otlp.endpoint | quote }}
+{{- end }}
+- name: LIANDIAO_PII_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.secrets.existingSecret }}
+      key: {{ $v.secrets.piiKeyKey }}
+- name: LIANDIAO_AUTH_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ $v.secrets.existingSecret }}
+      key: {{ $v.secrets.authSecretKey }}
+- name: LIANDIAO_LOG_LEVEL
+  value: {{ $v.logLevel | quote }}
+- name: LIANDIAO_ENV
+  value: {{ $v.environment | quote }}
+- name: LIANDIAO_TOPIC_PARTITIONS
+  value: {{ $v.kafka.topics.partitions | quote }}
+- name: LIANDIAO_SHUTDOWN_DRAIN_MS
+  value: {{ mul $v.shutdownDrainSeconds 1000 | quote }}
+{{- if $v.holidayCalendar.file }}
+- name: LIANDIAO_CALENDAR_FILE
+  value: /etc/liandiao/calendar/calendar.json
+{{- end }}
+{{- range $name, $value := $v.extraEnv }}
+- name: {{ $name }}
+  value: {{ $value | quote }}
+{{- end }}
+{{- end -}}
+
+{{- define "liandiao.containerSecurityContext" -}}
+allowPrivilegeEscalation: false
+readOnlyRootFilesystem: true
+capabilities:
+  drop: ["ALL"]
+{{- end -}}
+
+{{/* Mounts of both containers: a writable /tmp (the root filesystem is read-only), the calendar. */}}
+{{- define "liandiao.volumeMounts" -}}
+- name: tmp
+  mountPath: /tmp
+{{- if .Values.holidayCalendar.file }}
+- name: calendar
+  mountPath: /etc/liandiao/calendar
+  readOnly: true
+{{- end }}
+{{- end -}}
