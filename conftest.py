@@ -53,16 +53,18 @@ def stack_env() -> dict[str, str]:
 
 @pytest.fixture
 def service_pool(stack_env):
-    """``async with service_pool("routing") as pool``: the service's schema in the
-    test database, migrated, and a pool pinned to it (as the service has)."""
+    """``async with service_pool("routing") as pool``: the service's migrations in a
+    schema of their own (``routing_svc``, apart from the schema the end-to-end
+    processes use) and a pool pinned to it, as the service has."""
     from contextlib import asynccontextmanager
 
     from liandiao import db
 
     @asynccontextmanager
     async def open_pool(service: str):
-        await db.migrate(stack_env["LIANDIAO_DATABASE_URL"], service, REPO / "services" / service / "migrations")
-        pool = await db.create_pool(stack_env["LIANDIAO_DATABASE_URL"], service)
+        schema = f"{service}_svc"
+        await db.migrate(stack_env["LIANDIAO_DATABASE_URL"], schema, REPO / "services" / service / "migrations")
+        pool = await db.create_pool(stack_env["LIANDIAO_DATABASE_URL"], schema)
         try:
             yield pool
         finally:

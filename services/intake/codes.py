@@ -2,20 +2,12 @@
 
 from liandiao.common.v1 import common_pb2 as c
 from liandiao.intake.v1 import intake_pb2 as i
-from liandiao.rpc.enums import EnumMap
-from services.intake.domain.model import Consent, IdType, PartyKind, Procedure, Side, Source, Status
+from liandiao.rpc.enums import CASE_SOURCE, EnumMap
+from liandiao.rpc.enums import COURT_PROCEDURE as COURT_PROCEDURE_MAP
+from services.intake.domain.model import Consent, IdType, PartyKind, Side, Status
 
-SOURCE = EnumMap({
-    c.CASE_SOURCE_PARTY_APPLICATION: Source.PARTY_APPLICATION,
-    c.CASE_SOURCE_OWN_INITIATIVE: Source.OWN_INITIATIVE,
-    c.CASE_SOURCE_POLICE_REFERRAL: Source.POLICE_REFERRAL,
-    c.CASE_SOURCE_COURT_DELEGATION: Source.COURT_DELEGATION,
-    c.CASE_SOURCE_COURT_COMMISSION: Source.COURT_COMMISSION,
-    c.CASE_SOURCE_DEPARTMENT_REFERRAL: Source.DEPARTMENT_REFERRAL,
-    c.CASE_SOURCE_ONLINE: Source.ONLINE,
-})
-COURT_PROCEDURE = EnumMap({c.COURT_PROCEDURE_ORDINARY: Procedure.ORDINARY,
-                           c.COURT_PROCEDURE_SIMPLIFIED: Procedure.SIMPLIFIED})
+# Same numbers and values as every other service: one table in liandiao.rpc.enums.
+SOURCE, COURT_PROCEDURE = CASE_SOURCE, COURT_PROCEDURE_MAP
 PARTY_KIND = EnumMap({c.PARTY_KIND_NATURAL_PERSON: PartyKind.PERSON, c.PARTY_KIND_ORGANIZATION: PartyKind.ORGANIZATION})
 SIDE = EnumMap({c.PARTY_SIDE_APPLICANT: Side.APPLICANT, c.PARTY_SIDE_RESPONDENT: Side.RESPONDENT})
 ID_TYPE = EnumMap({

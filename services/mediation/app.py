@@ -11,26 +11,16 @@ from uuid import UUID
 import asyncpg
 
 from liandiao import telemetry
-from liandiao.common.v1 import common_pb2
 from liandiao.errors import FieldViolation, InvalidInput, NotFound
 from liandiao.events.consumer import ConsumedEvent
 from liandiao.ids import prefecture_of
 from liandiao.legaltime import load_calendar
 from liandiao.routing.v1 import routing_pb2
-from liandiao.rpc.enums import EnumMap
+from liandiao.rpc.enums import CASE_SOURCE, COURT_PROCEDURE
 from liandiao.uuid7 import uuid7
 from services.mediation.domain.rules import case_deadline
 
-SOURCE = EnumMap({
-    common_pb2.CASE_SOURCE_PARTY_APPLICATION: "party_application",
-    common_pb2.CASE_SOURCE_OWN_INITIATIVE: "own_initiative",
-    common_pb2.CASE_SOURCE_POLICE_REFERRAL: "police_referral",
-    common_pb2.CASE_SOURCE_COURT_DELEGATION: "court_delegation",
-    common_pb2.CASE_SOURCE_COURT_COMMISSION: "court_commission",
-    common_pb2.CASE_SOURCE_DEPARTMENT_REFERRAL: "department_referral",
-    common_pb2.CASE_SOURCE_ONLINE: "online",
-})
-PROCEDURE = EnumMap({common_pb2.COURT_PROCEDURE_ORDINARY: "ordinary", common_pb2.COURT_PROCEDURE_SIMPLIFIED: "simplified"})
+SOURCE, PROCEDURE = CASE_SOURCE, COURT_PROCEDURE
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -22,9 +23,18 @@ from liandiao.intake.v1 import intake_pb2
 from liandiao.legaltime import deadline, load_calendar, statutory
 from liandiao.personnel.v1 import personnel_pb2
 from liandiao.routing.v1 import routing_pb2
+from liandiao.rpc.enums import CASE_SOURCE as SOURCE
 from liandiao.uuid7 import uuid7
 from services.routing import store
-from services.routing.domain.rules import Level, Need, choose_mediator
+from services.routing.domain.rules import (
+    Difficulty,
+    Level,
+    Need,
+    choose_mediator,
+    difficulty_reasons,
+    must_step_aside,
+    waits_for_joint_choice,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +51,17 @@ def region_chain(region_code: str) -> tuple[Level, ...]:
                  for d in (own, *ancestors(own.code)))
 
 
+def _ts(value: datetime) -> Timestamp:
+    out = Timestamp()
+    out.FromDatetime(value)
+    return out
+
+
+def _fingerprints(d: intake_pb2.DisputeRegistered) -> frozenset[str]:
+    """The parties' and their agents' ID fingerprints: whom a mediator must not be related to."""
+    return frozenset(f for p in d.parties for f in (p.id_fingerprint, *p.agent_fingerprints) if f)
+
+
 def _uuid(field: str, value: str) -> UUID:
     try:
         return UUID(value)
@@ -49,9 +70,12 @@ def _uuid(field: str, value: str) -> UUID:
 
 
 class Routing:
-    def __init__(self, pool: asyncpg.Pool):
+    def __init__(self, pool: asyncpg.Pool, clock: Callable[[], datetime] | None = None,
+                 difficulty: Difficulty | None = None):
         self.pool = pool
         self.calendar = load_calendar().with_weekend_fallback()
+        self.clock = clock or (lambda: datetime.now(UTC))
+        self.difficulty = difficulty or Difficulty()
 
     # ---- events in -----------------------------------------------------------
     async def on_person_changed(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
@@ -62,6 +86,7 @@ class Routing:
             "languages": list(p.languages), "region_codes": list(p.region_codes),
             "roster_status": "active" if p.roster_status == personnel_pb2.ROSTER_STATUS_ACTIVE else "removed",
             "on_duty": p.on_duty, "updated_at": p.updated_at.ToDatetime(tzinfo=UTC),
+            "relations": sorted({r.id_fingerprint for r in p.relations if r.id_fingerprint}),
         })
 
     async def on_dispute_registered(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
@@ -69,26 +94,36 @@ class Routing:
         dispute_id = UUID(d.dispute_id)
         fresh = await store.insert_dispute(conn, dispute_id, d.region_code, d.dispute_type, d.SerializeToString(),
                                            event.envelope.traceparent, d.registered_at.ToDatetime(tzinfo=UTC))
-        if fresh:
-            await self._offer(conn, dispute_id, d, offer_round=1, now=datetime.now(UTC))
+        if not fresh:
+            return
+        now = self.clock()
+        reasons = difficulty_reasons(d.risk_score, len(d.parties), d.amount_in_dispute_fen, self.difficulty)
+        if reasons:
+            await self._call_consultation(conn, d, list(reasons), "routing", now, event.envelope.traceparent)
+        if waits_for_joint_choice(SOURCE.to_domain(d.source) or "", d.chosen_mediator_id):
+            # SPC-Online Art.10: the parties have 2 working days to choose jointly.
+            due = deadline(now, statutory.JOINT_CHOICE_OF_MEDIATOR, self.calendar)
+            await store.save_assignment(conn, store.AssignmentRow(
+                dispute_id, uuid7(), "awaiting_choice", None, "", 0, now, None, None, False, None,
+                "court-delegated: waiting for the parties' joint choice (SPC-Online Art.10)",
+                choose_by=due.expires_at, choose_by_last_day=due.last_day, choose_by_provisional=due.provisional))
+            return
+        await self._offer(conn, dispute_id, d, offer_round=1, now=now, chosen=d.chosen_mediator_id)
 
     # ---- the placement itself ------------------------------------------------------
     async def _offer(self, conn: asyncpg.Connection, dispute_id: UUID, d: intake_pb2.DisputeRegistered,
-                     offer_round: int, now: datetime) -> store.AssignmentRow:
+                     offer_round: int, now: datetime, chosen: str = "") -> store.AssignmentRow:
         chain = region_chain(d.region_code)
         roster = await store.mediators_for(conn, d.dispute_type, [lvl.code for lvl in chain])
-        need = Need(
-            dispute_type=d.dispute_type, region_chain=chain,
-            languages=frozenset(p.language for p in d.parties if p.language and p.language != "zh"),
-            chosen_mediator_id=d.chosen_mediator_id if offer_round == 1 else "",
-            excluded=frozenset(await store.offered_before(conn, dispute_id)),
-        )
+        need = self._need(d, chain, chosen, await store.offered_before(conn, dispute_id),
+                          await store.kept_after_disclosure(conn, dispute_id))
         choice = choose_mediator(need, roster, await store.open_cases(conn, [m.person_id for m in roster]))
         previous = await store.get_assignment(conn, dispute_id)
         assignment_id = previous.assignment_id if previous else uuid7()
         if choice is None:
+            why = "no eligible mediator on any roster covering the region; a clerk must act"
             row = store.AssignmentRow(dispute_id, assignment_id, "unassigned", None, "", offer_round, now, None, None,
-                                      False, None, "no eligible mediator on any roster covering the region; a clerk must act")
+                                      False, None, why)
             log.warning("dispute could not be placed", extra={"dispute_id": str(dispute_id)})
         else:
             # SPC-Online Art.12: the mediator answers within 3 working days.
@@ -102,10 +137,111 @@ class Routing:
                                   d.dispute_type).inc()
         return row
 
+    def _need(self, d: intake_pb2.DisputeRegistered, chain: tuple[Level, ...], chosen: str,
+              offered: set[str], kept: set[str]) -> Need:
+        return Need(
+            dispute_type=d.dispute_type, region_chain=chain,
+            languages=frozenset(p.language for p in d.parties if p.language and p.language != "zh"),
+            chosen_mediator_id=chosen, excluded=frozenset(offered), party_fingerprints=_fingerprints(d),
+            kept_after_disclosure=frozenset(kept),
+        )
+
+    async def _call_consultation(self, conn: asyncpg.Connection, d: intake_pb2.DisputeRegistered,
+                                 reasons: list[str], called_by: str, now: datetime, traceparent: str) -> None:
+        if await store.call_consultation(conn, UUID(d.dispute_id), reasons, called_by, now):
+            await enqueue(conn, catalog.DISPUTE_ESCALATED, routing_pb2.DisputeEscalated(
+                dispute_id=d.dispute_id, region_code=d.region_code, reasons=reasons, escalated_at=_ts(now)),
+                dispute_id=d.dispute_id, region_code=d.region_code, journey_traceparent=traceparent, now=now)
+            telemetry.BUSINESS.labels("routing", "consultation_called", prefecture_of(d.region_code),
+                                      d.dispute_type).inc()
+
     # ---- commands ---------------------------------------------------------------
+    async def record_parties_choice(self, dispute_id: str, mediator_id: str, agreed_party_ids: list[str],
+                                    disclosure: str, now: datetime | None = None) -> store.AssignmentRow:
+        """The parties choose a mediator together (SPC-Invited Art.12). Every party must
+        agree; a mediator who must step aside is kept only with the disclosure recorded
+        and every party's agreement (SPC-Invited Art.15)."""
+        now = now or self.clock()
+        did, mid = _uuid("dispute_id", dispute_id), _uuid("mediator_id", mediator_id)
+        async with self.pool.acquire() as conn, conn.transaction():
+            a = await store.get_assignment(conn, did, for_update=True)
+            dispute = await store.get_dispute(conn, did)
+            if a is None or dispute is None:
+                raise NotFound(f"no assignment for dispute {dispute_id}")
+            d = intake_pb2.DisputeRegistered.FromString(dispute["payload"])
+            missing = sorted({p.party_id for p in d.parties} - set(agreed_party_ids))
+            if missing:
+                raise RuleViolation("SPC-Invited Art.12", "the parties choose the mediator jointly: "
+                                    f"{len(missing)} party(ies) have not agreed")
+            if a.status == "awaiting_choice" and a.choose_by and now >= a.choose_by:
+                raise RuleViolation("SPC-Online Art.10", f"the parties' 2 working days to choose ended with "
+                                    f"{a.choose_by_last_day}; the mediator is appointed")
+            if a.status not in ("awaiting_choice", "unassigned"):
+                raise RuleViolation("routing.already-placed", f"the dispute is already {a.status}")
+            m = await store.mediator(conn, mid)
+            if m is None:
+                raise InvalidInput(FieldViolation("mediator_id", "not a mediator on the roster"))
+            need = self._need(d, region_chain(d.region_code), str(mid), set(), set())
+            if must_step_aside(m, need):
+                if not disclosure.strip():
+                    raise RuleViolation("SPC-Invited Art.15", "this mediator declared a relationship with a party "
+                                        "or agent: record the disclosure to keep them with every party's agreement")
+                await store.keep_after_disclosure(conn, did, mid, disclosure.strip(), sorted(agreed_party_ids), now)
+            row = await self._offer(conn, did, d, a.offer_round + 1, now, chosen=str(mid))
+            if row.mediator_id != mid:
+                raise RuleViolation("routing.choice-not-eligible", "the chosen mediator is not eligible for this "
+                                    "dispute (roster, duty, specialty or region)")
+            return row
+
+    async def call_consultation(self, dispute_id: str, reason: str, caller: Claims) -> store.ConsultationRow:
+        if not reason.strip():
+            raise InvalidInput(FieldViolation("reason", "say why the dispute needs a joint consultation"))
+        did = _uuid("dispute_id", dispute_id)
+        now = self.clock()
+        async with self.pool.acquire() as conn, conn.transaction():
+            dispute = await store.get_dispute(conn, did)
+            if dispute is None:
+                raise NotFound(f"dispute {dispute_id} is not known to routing")
+            d = intake_pb2.DisputeRegistered.FromString(dispute["payload"])
+            await self._call_consultation(conn, d, [reason.strip()], f"{caller.role}:{caller.organization_id}",
+                                          now, dispute["trace_parent"])
+            row = await store.get_consultation(conn, did)
+        assert row is not None
+        return row
+
+    async def record_consultation_plan(self, dispute_id: str, participant_org_ids: list[str], plan: str,
+                                       lead_mediator_id: str, co_mediator_ids: list[str]) -> store.ConsultationRow:
+        bad = []
+        if not plan.strip():
+            bad.append(FieldViolation("plan", "the joint mediation plan is required"))
+        if len(set(participant_org_ids)) < 2:
+            bad.append(FieldViolation("participant_org_ids", "a joint consultation needs the offices that took part"))
+        if co_mediator_ids and not lead_mediator_id:
+            bad.append(FieldViolation("lead_mediator_id", "several mediators need one presiding (SPC-Invited Art.13)"))
+        if bad:
+            raise InvalidInput(bad)
+        did = _uuid("dispute_id", dispute_id)
+        async with self.pool.acquire() as conn, conn.transaction():
+            c = await store.get_consultation(conn, did, for_update=True)
+            if c is None:
+                raise RuleViolation("routing.no-consultation", "no joint consultation was called for this dispute")
+            planned = store.ConsultationRow(**{**c.__dict__, "status": "planned",
+                                               "participant_org_ids": sorted(set(participant_org_ids)),
+                                               "plan": plan.strip(), "lead_mediator_id": lead_mediator_id,
+                                               "co_mediator_ids": list(co_mediator_ids), "planned_at": self.clock()})
+            await store.save_plan(conn, planned)
+        return planned
+
+    async def get_consultation(self, dispute_id: str) -> store.ConsultationRow:
+        async with self.pool.acquire() as conn:
+            c = await store.get_consultation(conn, _uuid("dispute_id", dispute_id))
+        if c is None:
+            raise NotFound(f"no joint consultation for dispute {dispute_id}")
+        return c
+
     async def accept(self, dispute_id: str, mediator_id: str, caller: Claims,
                      now: datetime | None = None) -> store.AssignmentRow:
-        now = now or datetime.now(UTC)
+        now = now or self.clock()
         did, mid = _uuid("dispute_id", dispute_id), _uuid("mediator_id", mediator_id)
         _acting_for(caller, mediator_id)
         async with self.pool.acquire() as conn, conn.transaction():
@@ -118,20 +254,18 @@ class Routing:
             await store.close_offer(conn, did, a.offer_round, "accepted", now)
             dispute = await store.get_dispute(conn, did)
             d = intake_pb2.DisputeRegistered.FromString(dispute["payload"])
-            accepted_ts = Timestamp()
-            accepted_ts.FromDatetime(now)
             await enqueue(conn, catalog.DISPUTE_ASSIGNED, routing_pb2.DisputeAssigned(
                 dispute_id=d.dispute_id, assignment_id=str(a.assignment_id), region_code=d.region_code,
                 dispute_type=d.dispute_type, source=d.source, court_procedure=d.court_procedure,
                 mediator_id=str(mid), mediator_name=await store.mediator_name(conn, mid),
-                organization_id=a.organization_id, accepted_at=accepted_ts, parties=d.parties,
+                organization_id=a.organization_id, accepted_at=_ts(now), parties=d.parties,
                 referring_org_id=d.referring_org_id,
             ), dispute_id=d.dispute_id, region_code=d.region_code, journey_traceparent=dispute["trace_parent"], now=now)
         return accepted
 
     async def decline(self, dispute_id: str, mediator_id: str, reason: str, caller: Claims,
                       now: datetime | None = None) -> store.AssignmentRow:
-        now = now or datetime.now(UTC)
+        now = now or self.clock()
         did, mid = _uuid("dispute_id", dispute_id), _uuid("mediator_id", mediator_id)
         if not reason.strip():
             raise InvalidInput(FieldViolation("reason", "say why the offer is declined; declines without reason "
@@ -140,6 +274,25 @@ class Routing:
         async with self.pool.acquire() as conn, conn.transaction():
             a = await self._open_offer(conn, did, mid)
             await store.close_offer(conn, did, a.offer_round, "declined", now, reason.strip())
+            dispute = await store.get_dispute(conn, did)
+            d = intake_pb2.DisputeRegistered.FromString(dispute["payload"])
+            return await self._offer(conn, did, d, a.offer_round + 1, now)
+
+    async def reassign(self, dispute_id: str, reason: str, now: datetime | None = None) -> store.AssignmentRow:
+        """A clerk withdraws an open offer (or retries an unplaced dispute) and routing
+        places the dispute again, never with a mediator offered it before."""
+        if not reason.strip():
+            raise InvalidInput(FieldViolation("reason", "say why the dispute is reassigned"))
+        now = now or self.clock()
+        did = _uuid("dispute_id", dispute_id)
+        async with self.pool.acquire() as conn, conn.transaction():
+            a = await store.get_assignment(conn, did, for_update=True)
+            if a is None:
+                raise NotFound(f"no assignment for dispute {dispute_id}")
+            if a.status == "accepted":
+                raise RuleViolation("routing.case-open", "the mediator accepted: the case is in mediation")
+            if a.status == "offered":
+                await store.close_offer(conn, did, a.offer_round, "withdrawn", now, reason.strip())
             dispute = await store.get_dispute(conn, did)
             d = intake_pb2.DisputeRegistered.FromString(dispute["payload"])
             return await self._offer(conn, did, d, a.offer_round + 1, now)
@@ -159,31 +312,32 @@ class Routing:
             raise NotFound(f"no assignment for dispute {dispute_id}")
         return a
 
-    async def expire_offers(self, now: datetime | None = None) -> int:
-        """Offers unanswered past 3 working days lapse and the dispute is offered
-        to the next eligible mediator (SPC-Online Art.12)."""
-        now = now or datetime.now(UTC)
+    async def sweep_due(self, now: datetime | None = None) -> int:
+        """Offers unanswered past 3 working days lapse and the dispute is offered to
+        the next eligible mediator (SPC-Online Art.12); a court-delegated dispute whose
+        2-working-day choice window closed is appointed by the rules (SPC-Online Art.10)."""
+        now = now or self.clock()
         async with self.pool.acquire() as conn, conn.transaction():
-            expired = await store.lock_expired_offers(conn, now)
-            for did in expired:
+            due = await store.lock_due(conn, now)
+            for did, status in due:
                 a = await store.get_assignment(conn, did)
-                assert a is not None and a.mediator_id is not None
-                await store.close_offer(conn, did, a.offer_round, "expired", now)
+                assert a is not None
                 dispute = await store.get_dispute(conn, did)
                 d = intake_pb2.DisputeRegistered.FromString(dispute["payload"])
-                at = Timestamp()
-                at.FromDatetime(now)
-                await enqueue(conn, catalog.ASSIGNMENT_EXPIRED, routing_pb2.AssignmentExpired(
-                    dispute_id=str(did), assignment_id=str(a.assignment_id), mediator_id=str(a.mediator_id),
-                    expired_at=at), dispute_id=str(did), region_code=d.region_code,
-                    journey_traceparent=dispute["trace_parent"], now=now)
+                if status == "offered":
+                    assert a.mediator_id is not None
+                    await store.close_offer(conn, did, a.offer_round, "expired", now)
+                    await enqueue(conn, catalog.ASSIGNMENT_EXPIRED, routing_pb2.AssignmentExpired(
+                        dispute_id=str(did), assignment_id=str(a.assignment_id), mediator_id=str(a.mediator_id),
+                        expired_at=_ts(now)), dispute_id=str(did), region_code=d.region_code,
+                        journey_traceparent=dispute["trace_parent"], now=now)
                 await self._offer(conn, did, d, a.offer_round + 1, now)
-        return len(expired)
+        return len(due)
 
     async def sweep(self, stopping: asyncio.Event, every_seconds: float = 30.0) -> None:
         while not stopping.is_set():
             try:
-                await self.expire_offers()
+                await self.sweep_due()
             except Exception:
                 log.exception("offer expiry sweep failed")
             try:

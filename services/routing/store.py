@@ -25,6 +25,9 @@ class AssignmentRow:
     respond_by_provisional: bool
     accepted_at: datetime | None
     reason: str
+    choose_by: datetime | None = None
+    choose_by_last_day: date | None = None
+    choose_by_provisional: bool = False
 
 
 _A = list(AssignmentRow.__dataclass_fields__)
@@ -34,28 +37,33 @@ async def upsert_mediator(conn: asyncpg.Connection, row: dict) -> None:
     """Newer versions win; an older event arriving late changes nothing."""
     await conn.execute(
         """insert into mediators (person_id, name, organization_id, roles, specialties, languages, region_codes,
-                                  roster_status, on_duty, updated_at)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                  roster_status, on_duty, updated_at, relations)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            on conflict (person_id) do update set
                name = excluded.name, organization_id = excluded.organization_id, roles = excluded.roles,
                specialties = excluded.specialties, languages = excluded.languages,
                region_codes = excluded.region_codes, roster_status = excluded.roster_status,
-               on_duty = excluded.on_duty, updated_at = excluded.updated_at
+               on_duty = excluded.on_duty, updated_at = excluded.updated_at, relations = excluded.relations
            where mediators.updated_at < excluded.updated_at""",
         row["person_id"], row["name"], row["organization_id"], row["roles"], row["specialties"],
-        row["languages"], row["region_codes"], row["roster_status"], row["on_duty"], row["updated_at"],
+        row["languages"], row["region_codes"], row["roster_status"], row["on_duty"], row["updated_at"], row["relations"],
     )
 
 
 async def mediators_for(conn: asyncpg.Connection, dispute_type: str, region_chain: list[str]) -> list[Mediator]:
     rows = await conn.fetch(
-        """select person_id, name, organization_id, specialties, languages, region_codes, roster_status, on_duty
+        """select person_id, name, organization_id, specialties, languages, region_codes, roster_status, on_duty,
+                  relations
            from mediators where 'mediator' = any(roles) and $1 = any(specialties) and region_codes && $2::text[]""",
         dispute_type, region_chain)
-    return [Mediator(person_id=str(r["person_id"]), name=r["name"], organization_id=r["organization_id"],
-                     specialties=frozenset(r["specialties"]), languages=frozenset(r["languages"]),
-                     region_codes=frozenset(r["region_codes"]), active=r["roster_status"] == "active",
-                     on_duty=r["on_duty"]) for r in rows]
+    return [_mediator(r) for r in rows]
+
+
+def _mediator(r: asyncpg.Record) -> Mediator:
+    return Mediator(person_id=str(r["person_id"]), name=r["name"], organization_id=r["organization_id"],
+                    specialties=frozenset(r["specialties"]), languages=frozenset(r["languages"]),
+                    region_codes=frozenset(r["region_codes"]), active=r["roster_status"] == "active",
+                    on_duty=r["on_duty"], relations=frozenset(r["relations"]))
 
 
 async def mediator_name(conn: asyncpg.Connection, person_id: UUID) -> str:
@@ -114,8 +122,75 @@ async def offered_before(conn: asyncpg.Connection, dispute_id: UUID) -> set[str]
                                                             dispute_id)}
 
 
-async def lock_expired_offers(conn: asyncpg.Connection, now: datetime, limit: int = 100) -> list[UUID]:
+async def lock_due(conn: asyncpg.Connection, now: datetime, limit: int = 100) -> list[tuple[UUID, str]]:
+    """Offers past their answer deadline and choice windows past their end, locked."""
     rows = await conn.fetch(
-        """select dispute_id from assignments where status = 'offered' and respond_by <= $1
-           order by respond_by limit $2 for update skip locked""", now, limit)
-    return [r["dispute_id"] for r in rows]
+        """select dispute_id, status from assignments
+           where (status = 'offered' and respond_by <= $1) or (status = 'awaiting_choice' and choose_by <= $1)
+           order by coalesce(respond_by, choose_by) limit $2 for update skip locked""", now, limit)
+    return [(r["dispute_id"], r["status"]) for r in rows]
+
+
+async def kept_after_disclosure(conn: asyncpg.Connection, dispute_id: UUID) -> set[str]:
+    rows = await conn.fetch("select mediator_id from kept_after_disclosure where dispute_id = $1", dispute_id)
+    return {str(r["mediator_id"]) for r in rows}
+
+
+async def keep_after_disclosure(conn: asyncpg.Connection, dispute_id: UUID, mediator_id: UUID, disclosure: str,
+                                agreed: list[str], at: datetime) -> None:
+    await conn.execute(
+        """insert into kept_after_disclosure (dispute_id, mediator_id, disclosure, agreed_party_ids, recorded_at)
+           values ($1, $2, $3, $4, $5) on conflict (dispute_id, mediator_id) do update
+           set disclosure = excluded.disclosure, agreed_party_ids = excluded.agreed_party_ids,
+               recorded_at = excluded.recorded_at""", dispute_id, mediator_id, disclosure, agreed, at)
+
+
+async def mediator(conn: asyncpg.Connection, person_id: UUID) -> Mediator | None:
+    rows = await conn.fetch(
+        """select person_id, name, organization_id, specialties, languages, region_codes, roster_status, on_duty,
+                  relations from mediators where person_id = $1 and 'mediator' = any(roles)""", person_id)
+    return [_mediator(r) for r in rows][0] if rows else None
+
+
+@dataclass(frozen=True)
+class ConsultationRow:
+    dispute_id: UUID
+    status: str
+    reasons: list[str]
+    called_by: str
+    called_at: datetime
+    participant_org_ids: list[str]
+    plan: str
+    lead_mediator_id: str
+    co_mediator_ids: list[str]
+    planned_at: datetime | None
+
+
+_C = list(ConsultationRow.__dataclass_fields__)
+
+
+async def call_consultation(conn: asyncpg.Connection, dispute_id: UUID, reasons: list[str], called_by: str,
+                            at: datetime) -> bool:
+    """False when one was called already (the reasons are added to it)."""
+    fresh = await conn.fetchval(
+        """insert into consultations (dispute_id, status, reasons, called_by, called_at)
+           values ($1, 'called', $2, $3, $4) on conflict (dispute_id) do nothing returning true""",
+        dispute_id, reasons, called_by, at)
+    if not fresh:
+        await conn.execute("""update consultations set reasons = reasons || $2 where dispute_id = $1""",
+                           dispute_id, reasons)
+    return bool(fresh)
+
+
+async def get_consultation(conn: asyncpg.Connection, dispute_id: UUID, *, for_update: bool = False
+                           ) -> ConsultationRow | None:
+    lock = " for update" if for_update else ""
+    row = await conn.fetchrow(f"select {', '.join(_C)} from consultations where dispute_id = $1{lock}", dispute_id)
+    return ConsultationRow(**row) if row else None
+
+
+async def save_plan(conn: asyncpg.Connection, c: ConsultationRow) -> None:
+    await conn.execute(
+        """update consultations set status = 'planned', participant_org_ids = $2, plan = $3,
+               lead_mediator_id = $4, co_mediator_ids = $5, planned_at = $6 where dispute_id = $1""",
+        c.dispute_id, c.participant_org_ids, c.plan, c.lead_mediator_id, c.co_mediator_ids, c.planned_at)

@@ -25,8 +25,9 @@ async def ensure_database(admin_dsn: str, name: str) -> None:
 async def drop_schemas(dsn: str) -> None:
     conn = await asyncpg.connect(dsn)
     try:
-        for schema in SERVICES:
-            await conn.execute(f"drop schema if exists {schema} cascade")
+        for service in SERVICES:
+            for schema in (service, f"{service}_svc"):  # _svc: the service-level tests' copy
+                await conn.execute(f"drop schema if exists {schema} cascade")
     finally:
         await conn.close()
 

@@ -23,6 +23,9 @@ class Mediator:
     region_codes: frozenset[str]
     active: bool
     on_duty: bool
+    # Keyed fingerprints of people and organizations the mediator declared a
+    # relationship with (near relatives, interests): grounds for recusal.
+    relations: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,10 @@ class Need:
     languages: frozenset[str]            # languages parties need besides Mandarin (e.g. "mn")
     chosen_mediator_id: str = ""         # parties' joint choice (SPC-Invited Art.12)
     excluded: frozenset[str] = frozenset()  # already offered this dispute
+    # Fingerprints of the parties' and their agents' ID numbers (SPC-Invited Art.15).
+    party_fingerprints: frozenset[str] = frozenset()
+    # Mediators who disclosed a relationship and whom every party agreed to keep.
+    kept_after_disclosure: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -47,9 +54,17 @@ class Choice:
     reason: str
 
 
+def must_step_aside(m: Mediator, need: Need) -> bool:
+    """Recusal (回避, SPC-Invited Art.15, SPC-Online Art.13): a mediator related to a
+    party or an agent, or with an interest, steps aside unless both parties agreed
+    to keep them after the disclosure."""
+    return bool(m.relations & need.party_fingerprints) and m.person_id not in need.kept_after_disclosure
+
+
 def _qualifies(m: Mediator, need: Need, languages: frozenset[str]) -> bool:
     return (m.active and m.on_duty and need.dispute_type in m.specialties
-            and languages <= m.languages and m.person_id not in need.excluded)
+            and languages <= m.languages and m.person_id not in need.excluded
+            and not must_step_aside(m, need))
 
 
 def choose_mediator(need: Need, roster: Sequence[Mediator], open_cases: Mapping[str, int]) -> Choice | None:
@@ -84,3 +99,30 @@ def _choose(need: Need, roster: Sequence[Mediator], open_cases: Mapping[str, int
             f"covers {level.label}{widened}; specialty {need.dispute_type}; "
             f"{load} open case(s), fewest of {len(here)} eligible mediator(s) at this level"))
     return None
+
+
+@dataclass(frozen=True)
+class Difficulty:
+    """When a dispute is difficult enough for a joint consultation (会商) of the
+    judicial office, police station and tribunal (DOMAIN §3). Practice, not
+    statute: every threshold is configuration."""
+    risk_score: int = 50                 # intake's early-warning threshold
+    parties: int = 5                     # many parties (群体性)
+    amount_fen: int = 50_000_000         # ¥500,000
+
+
+def difficulty_reasons(risk_score: int, parties: int, amount_fen: int, policy: Difficulty) -> tuple[str, ...]:
+    reasons = []
+    if risk_score >= policy.risk_score:
+        reasons.append(f"high risk (score {risk_score} >= {policy.risk_score})")
+    if parties >= policy.parties:
+        reasons.append(f"many parties ({parties} >= {policy.parties})")
+    if amount_fen >= policy.amount_fen:
+        reasons.append(f"large amount (¥{amount_fen // 100:,} >= ¥{policy.amount_fen // 100:,})")
+    return tuple(reasons)
+
+
+def waits_for_joint_choice(source: str, chosen_mediator_id: str) -> bool:
+    """A court-delegated case gives the parties 2 working days to choose jointly
+    before the mediator is appointed (SPC-Online Art.10)."""
+    return source == "court_delegation" and not chosen_mediator_id
