@@ -405,13 +405,15 @@ def test_an_image_set_by_skaffold_runs_in_both_containers(render):
 def test_skaffold_artifacts_are_the_service_folders():
     config = yaml.safe_load((ROOT / "skaffold.yaml").read_text())
     assert config["apiVersion"].startswith("skaffold/v4") and config["kind"] == "Config"
-    artifacts = config["build"]["artifacts"]
+    base, *artifacts = config["build"]["artifacts"]
+    assert base == {"image": "liandiao-base", "context": ".", "docker": {"dockerfile": "libs/Dockerfile"}}
     assert sorted(a["image"] for a in artifacts) == [f"liandiao-{s}" for s in service_folders()]
     for a in artifacts:
         svc = a["image"].removeprefix("liandiao-")
         assert a["context"] == "."
         assert a["docker"]["dockerfile"] == f"services/{svc}/Dockerfile"
         assert (ROOT / a["docker"]["dockerfile"]).is_file()
+        assert a["requires"] == [{"image": "liandiao-base", "alias": "BASE"}]
 
 
 HELM_RELEASE_KEYS = {  # skaffold/v4beta11 HelmRelease: a mistyped key is ignored by nobody
@@ -456,16 +458,23 @@ def test_every_skaffold_release_deploys_every_built_image():
     ]
 
 
-@pytest.mark.parametrize("svc", SERVICES)
-def test_dockerfile_builds_the_service_as_a_non_root_user(svc):
-    text = (ROOT / "services" / svc / "Dockerfile").read_text()
+def test_base_image_generates_the_stubs_and_runs_as_a_non_root_user():
+    text = (ROOT / "libs" / "Dockerfile").read_text()
     stages = re.findall(r"^FROM (\S+)", text, re.M)
     assert len(stages) == 2 and all(s == "${PYTHON_IMAGE}" for s in stages)
     assert "ARG PYTHON_IMAGE=python:3.11-slim" in text
     assert "python -m grpc_tools.protoc -I protos --python_out=libs --grpc_python_out=libs --pyi_out=libs" in text
     assert "PYTHONPATH=/app/libs:/app" in text
-    assert f"COPY services/{svc}/ services/{svc}/" in text
     assert re.search(r"^USER 10001", text, re.M)
+    assert not re.search(r"^COPY services/[a-z]+/", text, re.M)  # no service's code in the base
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_service_image_is_the_base_plus_its_own_package(svc):
+    text = (ROOT / "services" / svc / "Dockerfile").read_text()
+    assert re.findall(r"^FROM (\S+)", text, re.M) == ["${BASE}"]
+    assert f"COPY services/{svc}/ services/{svc}/" in text
+    assert not re.search(r"^USER ", text, re.M)  # inherits the base's non-root user
     assert re.search(rf'^ENTRYPOINT \["python", "-m", "services\.{svc}"\]$', text, re.M)
     # Only this service's code goes into its image.
     others = [o for o in SERVICES if o != svc and f"services/{o}" in text]
