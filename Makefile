@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)/libs:$(CURDIR)
 PROTOS := $(shell find protos -name '*.proto')
 STUBS  := libs/liandiao/.stubs-stamp
 
-.PHONY: help venv protos stack-up stack-down stack-status stack-wipe topics lint format unit test demo bench deploy-check clean
+.PHONY: help venv protos stack-up stack-down stack-status stack-wipe topics lint typecheck format unit test demo bench deploy-check clean
 
 help:
 	@echo "make demo          stack up, six services up, a province's disputes through the flow, summary"
@@ -16,7 +16,7 @@ help:
 	@echo "make stack-up      start PostgreSQL and Kafka on loopback (installs what is missing)"
 	@echo "make stack-down    stop them (data kept; make stack-wipe to delete it)"
 	@echo "make stack-status  what is running"
-	@echo "make lint          ruff"
+	@echo "make lint          ruff; make typecheck: mypy on libs/ and the services' domain rules"
 	@echo "make bench         benchmarks in bench/ (throughput, latency)"
 
 $(VENV)/.installed: requirements.lock
@@ -51,13 +51,16 @@ topics: protos
 lint: venv
 	$(VENV)/bin/ruff check libs services tests bench scripts
 
+typecheck: protos
+	$(VENV)/bin/mypy libs/liandiao $(wildcard services/*/domain)
+
 format: venv
 	$(VENV)/bin/ruff format libs services tests bench scripts
 
 unit: protos
 	$(PY) -m pytest -q -m "not stack and not e2e" libs/tests services
 
-test: protos stack-up lint
+test: protos stack-up lint typecheck
 	LIANDIAO_REQUIRE_HELM=1 $(PY) -m pytest -q
 
 demo: protos stack-up

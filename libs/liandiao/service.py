@@ -15,9 +15,10 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import grpc
@@ -58,7 +59,7 @@ class ServiceApp:
         self.publishes = tuple(publishes)
         self._register: Callable[[Runtime, grpc.aio.Server], Iterable[str]] | None = None
         self._consumers: list[_ConsumerSpec] = []
-        self._tasks: list[Callable[[Runtime], Awaitable[None]]] = []
+        self._tasks: list[Callable[[Runtime], Coroutine[Any, Any, None]]] = []
 
     def grpc(self, register: Callable[[Runtime, grpc.aio.Server], Iterable[str]]) -> None:
         self._register = register
@@ -73,7 +74,7 @@ class ServiceApp:
         chart's event catalogue must list (one dead-letter topic per pair)."""
         return {c.name: tuple(f"{e.service}.{e.name}" for e in c.events) for c in self._consumers}
 
-    def task(self, loop: Callable[[Runtime], Awaitable[None]]) -> None:
+    def task(self, loop: Callable[[Runtime], Coroutine[Any, Any, None]]) -> None:
         """A background loop (e.g. a deadline sweep); must return when rt.stopping is set."""
         self._tasks.append(loop)
 

@@ -29,7 +29,7 @@ from liandiao.ids import lookup
 from liandiao.intake.v1 import intake_pb2, intake_pb2_grpc
 from liandiao.mediation.v1 import mediation_pb2, mediation_pb2_grpc
 from liandiao.notification.v1 import notification_pb2, notification_pb2_grpc
-from liandiao.personnel.v1 import personnel_pb2_grpc
+from liandiao.personnel.v1 import personnel_pb2, personnel_pb2_grpc
 from liandiao.reference import dispute_types
 from liandiao.routing.v1 import routing_pb2, routing_pb2_grpc
 
@@ -106,7 +106,7 @@ async def _drive(local: LocalServices, sink: OtlpSink, count: int, seed: int) ->
 
     t0 = time.monotonic()
     prov = await province.seed_province(personnel, OPERATOR, PREFECTURES)
-    names = "、".join(lookup(p).name for p in PREFECTURES)
+    names = "、".join(_name(p) for p in PREFECTURES)
     print(f"• province loaded in {time.monotonic() - t0:.1f}s: {names}: {len(prov.counties)} counties, "
           f"{sum(len(c.committees) for c in prov.counties)} township committees, {len(prov.mediators)} mediators")
     routing_port = local.metrics_port("routing")
@@ -136,6 +136,8 @@ async def _drive(local: LocalServices, sink: OtlpSink, count: int, seed: int) ->
 
     # Mediators answer their offers: most accept, some decline with a reason.
     assignments: dict[str, routing_pb2.Assignment] = {}
+    by_id = {d.dispute_id: d for d in registered}
+    asked_to_choose: set[str] = set()
     declined = 0
     pending = {d.dispute_id for d in registered}
     deadline = time.monotonic() + 120
@@ -156,6 +158,13 @@ async def _drive(local: LocalServices, sink: OtlpSink, count: int, seed: int) ->
                 else:
                     answers.append(routing.AcceptAssignment(routing_pb2.AcceptAssignmentRequest(
                         dispute_id=a.dispute_id, mediator_id=a.mediator_id), metadata=me))
+            elif a.status == routing_pb2.ASSIGNMENT_STATUS_AWAITING_CHOICE:
+                if a.dispute_id in asked_to_choose:   # they could not agree on anyone: the court appoints later
+                    assignments[a.dispute_id] = a
+                    pending.discard(a.dispute_id)
+                else:
+                    asked_to_choose.add(a.dispute_id)
+                    answers.append(_parties_choose(personnel, routing, a, by_id[a.dispute_id]))
             elif a.status in (routing_pb2.ASSIGNMENT_STATUS_ACCEPTED, routing_pb2.ASSIGNMENT_STATUS_UNASSIGNED):
                 assignments[a.dispute_id] = a
                 pending.discard(a.dispute_id)
@@ -183,14 +192,34 @@ async def _drive(local: LocalServices, sink: OtlpSink, count: int, seed: int) ->
     await asyncio.sleep(1.5)  # let the last spans reach the collector
     wanted = {"liandiao-intake", "liandiao-routing", "liandiao-mediation", "liandiao-notification"}
     whole = sum(1 for a in accepted if any(wanted <= s for s in sink.traces_of_dispute(a.dispute_id).values()))
+    consultations = metrics.total(local.metrics_port("routing"), "liandiao_business_events_total",
+                                  fact="consultation_called")
     health = {s: await local.health(s) for s in local.services}
     backlog = {s: metrics.total(local.metrics_port(s), "liandiao_outbox_backlog") for s in local.services}
     for c in chans:
         await c.close()
 
-    _summary(registered, accepted, assignments, cases, deliveries, declined, whole, health, backlog, flow_s)
+    _summary(registered, accepted, assignments, cases, deliveries, declined, whole, health, backlog, flow_s,
+             consultations)
     complete = len(cases) == len(accepted) and bool(deliveries) and all(v == "SERVING" for v in health.values())
     return 0 if complete else 1
+
+
+async def _parties_choose(personnel, routing, a: routing_pb2.Assignment, dispute: intake_pb2.Dispute) -> None:
+    """A court-delegated dispute: the parties agree on a mediator from the roster
+    within their 2 working days (SPC-Online Art.10)."""
+    found = await personnel.FindEligibleMediators(personnel_pb2.FindEligibleMediatorsRequest(
+        region_code=dispute.region_code, dispute_type=dispute.dispute_type), metadata=CLERK)
+    if not found.mediators:
+        return
+    await routing.RecordPartiesChoice(routing_pb2.RecordPartiesChoiceRequest(
+        dispute_id=a.dispute_id, mediator_id=found.mediators[0].person_id,
+        agreed_party_ids=[p.party_id for p in dispute.parties]), metadata=CLERK)
+
+
+def _name(code: str) -> str:
+    division = lookup(code)
+    return division.name if division else code
 
 
 def _pad(text: str, width: int) -> str:
@@ -206,7 +235,8 @@ def _level(reason: str) -> str:
     return "joint choice" if "joint choice" in reason else "-"
 
 
-def _summary(registered, accepted, assignments, cases, deliveries, declined, whole, health, backlog, flow_s) -> None:
+def _summary(registered, accepted, assignments, cases, deliveries, declined, whole, health, backlog, flow_s,
+             consultations) -> None:
     types = dispute_types()
     by_region: Counter[str] = Counter()
     by_type: Counter[str] = Counter()
@@ -224,14 +254,19 @@ def _summary(registered, accepted, assignments, cases, deliveries, declined, who
     print(f"\n{line}\n Liandiao demo summary\n{line}")
     print(f" {'prefecture':<22}{'registered':>12}{'assigned':>12}")
     for pref in sorted(by_region):
-        print(f" {_pad(lookup(pref).name + ' (' + pref + ')', 22)}{by_region[pref]:>12}{acc_region[pref]:>12}")
+        print(f" {_pad(_name(pref) + ' (' + pref + ')', 22)}{by_region[pref]:>12}{acc_region[pref]:>12}")
     print(f"\n {'dispute type':<30}{'registered':>4}")
     for code, n in by_type.most_common():
         print(f" {_pad(types[code].zh + ' ' + code, 30)}{n:>4}")
     print("\n by channel:   " + ", ".join(f"{k} {v}" for k, v in by_source.most_common()))
     print(" placed at:    " + ", ".join(f"{k} {v}" for k, v in levels.most_common()))
     unassigned = sum(1 for a in assignments.values() if a.status == routing_pb2.ASSIGNMENT_STATUS_UNASSIGNED)
-    print(f" offers:       {len(accepted)} accepted, {declined} declined and re-offered, {unassigned} unplaced")
+    chosen = sum(1 for a in accepted if "joint choice" in a.reason)
+    waiting = sum(1 for a in assignments.values() if a.status == routing_pb2.ASSIGNMENT_STATUS_AWAITING_CHOICE)
+    print(f" offers:       {len(accepted)} accepted ({chosen} the parties' joint choice), {declined} declined and "
+          f"re-offered, {unassigned} unplaced (a clerk must act), {waiting} court-delegated awaiting the parties' "
+          "choice (2 working days)")
+    print(f" consultations: {int(consultations)} joint consultations (会商) called for difficult disputes")
     print(" cases open:   " + ", ".join(f"{k} {v}" for k, v in periods.most_common()) + f" (total {len(cases)})")
     print(f" deliveries:   {len(deliveries)} sent (console channel), personal data masked")
     print(f" tracing:      {whole}/{len(accepted)} disputes form one trace across intake, routing, mediation, notification")

@@ -73,7 +73,7 @@ class LocalServices:
         for name in names:
             if self.procs[name].poll() is None:
                 self.procs[name].send_signal(signal.SIGTERM)
-        codes = {}
+        codes: dict[str, int | None] = {}
         for name in names:
             try:
                 codes[name] = self.procs[name].wait(timeout=timeout)

@@ -104,21 +104,26 @@ async def seed_province(personnel, meta, prefectures: list[str], seed: int = 7,
     return province
 
 
+def _place_name(region: str) -> str:
+    county = lookup(region[:6])
+    return county.name if county else ""
+
+
 def _ts(value: datetime) -> Timestamp:
     out = Timestamp()
     out.FromDatetime(value)
     return out
 
 
-def party(rng: random.Random, side: int, region: str, *, online: bool = False, language: str = "zh",
-          consent: int = i.CONSENT_DECISION_GIVEN) -> i.PartyInput:
+def party(rng: random.Random, side: c.PartySide, region: str, *, online: bool = False,
+          language: str = "zh", consent: i.ConsentDecision = i.CONSENT_DECISION_GIVEN) -> i.PartyInput:
     male = rng.random() < 0.5
     born = date(rng.randint(1950, 2000), rng.randint(1, 12), rng.randint(1, 28))
     number = resident_id(rng, region, born, male)
     return i.PartyInput(
         kind=c.PARTY_KIND_NATURAL_PERSON, side=side, name=person_name(rng), sex=i.SEX_MALE if male else i.SEX_FEMALE,
         age=2026 - born.year, ethnicity=rng.choice(["汉族", "蒙古族"]), occupation=rng.choice(["农民", "牧民", "个体", "职工"]),
-        phone=mobile(rng), address=f"{lookup(region[:6]).name if lookup(region[:6]) else ''}某村{rng.randint(1, 99)}号",
+        phone=mobile(rng), address=f"{_place_name(region)}某村{rng.randint(1, 99)}号",
         id_document=i.IdDocument(type=i.ID_DOCUMENT_TYPE_RESIDENT_ID, number=number), language=language,
         consent=i.Consent(decision=consent, disclosed_at=_ts(datetime.now(UTC) - timedelta(minutes=30)),
                           routes_told=["arbitration", "litigation"] if consent == i.CONSENT_DECISION_REFUSED else []),
@@ -126,7 +131,7 @@ def party(rng: random.Random, side: int, region: str, *, online: bool = False, l
     )
 
 
-def dispute_request(rng: random.Random, province: Province, source: int | None = None,
+def dispute_request(rng: random.Random, province: Province, source: c.CaseSource | None = None,
                     refuse: bool = False) -> i.RegisterDisputeRequest:
     county = rng.choice(province.counties)
     town = rng.choice(county.townships) if county.townships else county.division

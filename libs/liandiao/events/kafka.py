@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 
-from aiokafka import TopicPartition
+from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
@@ -90,6 +90,7 @@ def subscribe(broker: KafkaBroker, consumer: Consumer, pattern: str, group_id: s
     )
     async def handle(message: KafkaMessage, raw_consumer: RawConsumer) -> None:
         raw = message.raw_message
+        assert isinstance(raw, ConsumerRecord)  # single-message subscriber (batch=False)
         await consumer.process(Record(raw.topic, raw.partition, raw.offset, raw.key, raw.value or b"",
                                       tuple(raw.headers or ())))
         end = raw_consumer.highwater(TopicPartition(raw.topic, raw.partition))
