@@ -1,3 +1,3 @@
-from services.intake.main import app
+from services.intake.main import main
 
-app.main()
+main()

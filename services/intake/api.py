@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC as _UTC
+from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
@@ -10,20 +10,34 @@ from liandiao.auth import Role
 from liandiao.intake.v1 import intake_pb2, intake_pb2_grpc
 from liandiao.rpc.server import caller
 from services.intake import store
-from services.intake.app import Intake
-from services.intake.codes import CONSENT, COURT_PROCEDURE, ID_TYPE, PARTY_KIND, SIDE, SOURCE, STATUS
+from services.intake.app import DisputeQuery, Intake
+from services.intake.codes import (
+    AGENT_AUTHORITY,
+    CONSENT,
+    COURT_PROCEDURE,
+    ID_TYPE,
+    LIAISON_OFFICE,
+    PARTY_KIND,
+    SIDE,
+    SOURCE,
+    STATUS,
+)
 from services.intake.domain.model import (
+    AgentAuthority,
+    AgentIn,
     Consent,
     IdType,
     PartyIn,
     PartyKind,
     Procedure,
     Referral,
+    ReferralKind,
     Registration,
     RiskFactors,
     Side,
     Source,
 )
+from services.intake.domain.warnings import REQUIRED_OFFICES
 
 _ALL = frozenset(Role)
 POLICY = {
@@ -34,21 +48,43 @@ POLICY = {
 }
 
 
-def to_registration(r: intake_pb2.RegisterDisputeRequest) -> Registration:
+def _at(ts: Timestamp) -> datetime:
+    return ts.ToDatetime(tzinfo=UTC)
+
+
+def _ts(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    out = Timestamp()
+    out.FromDatetime(value)
+    return out
+
+
+def _id_type(number: int) -> IdType | None:
+    value = ID_TYPE.to_domain(number)
+    return IdType(value) if value else None
+
+
+def to_referral(r: intake_pb2.RegisterDisputeRequest) -> Referral:
     which = r.WhichOneof("referral")
     if which == "police":
-        referral = Referral(org_id=r.police.station_org_id, person_id=r.police.officer_person_id,
-                            reference=r.police.incident_reference)
-    elif which == "court":
+        return Referral(kind=ReferralKind.POLICE, org_id=r.police.station_org_id,
+                        person_id=r.police.officer_person_id, reference=r.police.incident_reference)
+    if which == "court":
         proc = COURT_PROCEDURE.to_domain(r.court.procedure)
-        referral = Referral(org_id=r.court.court_org_id, reference=r.court.court_case_reference,
-                            procedure=Procedure(proc) if proc else None)
-    else:
-        referral = Referral()
+        return Referral(kind=ReferralKind.COURT, org_id=r.court.court_org_id, reference=r.court.court_case_reference,
+                        procedure=Procedure(proc) if proc else None)
+    if which == "department":
+        return Referral(kind=ReferralKind.DEPARTMENT, department_name=r.department.department_name,
+                        reference=r.department.reference)
+    return Referral()
+
+
+def to_registration(r: intake_pb2.RegisterDisputeRequest) -> Registration:
     source = SOURCE.to_domain(r.source)
     return Registration(
         request_id=r.request_id, region_code=r.region_code.strip(), dispute_type=r.dispute_type,
-        source=Source(source) if source else None, referral=referral, facts=r.facts,
+        source=Source(source) if source else None, referral=to_referral(r), facts=r.facts,
         requested_outcome=r.requested_outcome, amount_fen=r.amount_in_dispute_fen,
         parties=tuple(_party(p) for p in r.parties), registering_person_id=r.registering_person_id,
         registering_org_id=r.registering_org_id, chosen_mediator_id=r.chosen_mediator_id,
@@ -60,35 +96,97 @@ def to_registration(r: intake_pb2.RegisterDisputeRequest) -> Registration:
     )
 
 
+def _agent(a: intake_pb2.AgentInput) -> AgentIn:
+    authority = AGENT_AUTHORITY.to_domain(a.authority)
+    return AgentIn(name=a.name, id_type=_id_type(a.id_document.type), id_number=a.id_document.number,
+                   phone=a.phone, authority=AgentAuthority(authority) if authority else None, scope=a.scope)
+
+
 def _party(p: intake_pb2.PartyInput) -> PartyIn:
     kind, side = PARTY_KIND.to_domain(p.kind), SIDE.to_domain(p.side)
-    id_type, consent = ID_TYPE.to_domain(p.id_document.type), CONSENT.to_domain(p.consent.decision)
+    consent = CONSENT.to_domain(p.consent.decision)
     return PartyIn(
         kind=PartyKind(kind) if kind else None, side=Side(side) if side else None, name=p.name,
         sex={1: "male", 2: "female"}.get(p.sex, ""), ethnicity=p.ethnicity, age=p.age, occupation=p.occupation,
-        phone=p.phone, address=p.address, id_type=IdType(id_type) if id_type else None,
+        phone=p.phone, address=p.address, id_type=_id_type(p.id_document.type),
         id_number=p.id_document.number, no_id_reason=p.no_id_reason, credit_code=p.credit_code,
         language=p.language or "zh", consent=Consent(consent) if consent else None,
-        disclosed_at=p.consent.disclosed_at.ToDatetime(tzinfo=_UTC) if p.consent.HasField("disclosed_at") else None,
+        disclosed_at=_at(p.consent.disclosed_at) if p.consent.HasField("disclosed_at") else None,
         routes_told=tuple(p.consent.routes_told), service_address=p.service_address,
-        service_address_confirmed=p.service_address_confirmed,
+        service_address_confirmed=p.service_address_confirmed, agents=tuple(_agent(a) for a in p.agents),
     )
 
 
-def to_proto(d: store.DisputeRow, parties: list[store.PartyRow]) -> intake_pb2.Dispute:
-    registered = Timestamp()
-    registered.FromDatetime(d.registered_at)
+def _referral_fields(source: str, org_id: str, person_id: str, reference: str, procedure: str | None,
+                     department: str) -> dict:
+    """The referral oneof of a view, from the stored columns of a dispute or registration."""
+    if source == Source.POLICE_REFERRAL:
+        return {"police": intake_pb2.PoliceReferral(station_org_id=org_id, officer_person_id=person_id,
+                                                    incident_reference=reference)}
+    if source in (Source.COURT_DELEGATION, Source.COURT_COMMISSION):
+        return {"court": intake_pb2.CourtReferral(court_org_id=org_id, court_case_reference=reference,
+                                                  procedure=COURT_PROCEDURE.to_proto(procedure or ""))}
+    if source == Source.DEPARTMENT_REFERRAL:
+        return {"department": intake_pb2.DepartmentReferral(department_name=department, reference=reference)}
+    return {}
+
+
+def warning_view(w: store.WarningRow, acks: list[store.AckRow]) -> intake_pb2.RiskWarning:
+    done = {a.office for a in acks}
+    missing = [o for o in REQUIRED_OFFICES if o.value not in done]
+    return intake_pb2.RiskWarning(
+        flagged_at=_ts(w.flagged_at), risk_score=w.risk_score, reasons=w.reasons,
+        acknowledgements=[intake_pb2.WarningAcknowledgement(
+            office=LIAISON_OFFICE.to_proto(a.office), liaison_person_id=a.liaison_person_id,
+            organization_id=a.organization_id, acknowledged_at=_ts(a.acknowledged_at)) for a in acks],
+        unacknowledged=[LIAISON_OFFICE.to_proto(o) for o in missing],
+        escalation_level=w.escalation_level, escalated=w.escalation_level > 0,
+        next_escalation_at=_ts(w.next_escalation_at), acknowledged=not missing,
+    )
+
+
+def _party_view(p: store.PartyRow, agents: list[store.AgentRow]) -> intake_pb2.PartyView:
+    return intake_pb2.PartyView(
+        party_id=str(p.party_id), kind=PARTY_KIND.to_proto(p.kind), side=SIDE.to_proto(p.side), name=p.name,
+        masked_id_number=p.id_masked, masked_phone=p.phone_masked, consent=CONSENT.to_proto(p.consent),
+        language=p.language, masked_service_address=p.service_address_masked,
+        service_address_confirmed=p.service_address_confirmed, id_type=ID_TYPE.to_proto(p.id_type),
+        no_id_reason=p.no_id_reason,
+        agents=[intake_pb2.AgentView(name=a.name, masked_id_number=a.id_masked, masked_phone=a.phone_masked,
+                                     authority=AGENT_AUTHORITY.to_proto(a.authority), scope=a.scope)
+                for a in agents],
+    )
+
+
+def to_proto(r: store.DisputeRecord) -> intake_pb2.Dispute:
+    d = r.dispute
     return intake_pb2.Dispute(
         dispute_id=str(d.dispute_id), region_code=d.region_code, prefecture=d.prefecture,
         dispute_type=d.dispute_type, source=SOURCE.to_proto(d.source), status=STATUS.to_proto(d.status),
-        parties=[intake_pb2.PartyView(
-            party_id=str(p.party_id), kind=PARTY_KIND.to_proto(p.kind), side=SIDE.to_proto(p.side), name=p.name,
-            masked_id_number=p.id_masked, masked_phone=p.phone_masked, consent=CONSENT.to_proto(p.consent),
-            language=p.language,
-        ) for p in parties],
-        facts=d.facts, amount_in_dispute_fen=d.amount_fen, registered_at=registered,
+        parties=[_party_view(p, r.agents.get(p.party_id, [])) for p in r.parties],
+        facts=d.facts, amount_in_dispute_fen=d.amount_fen, registered_at=_ts(d.registered_at),
         registering_org_id=d.registering_org_id, referring_org_id=d.referring_org_id,
-        risk_score=d.risk_score, risk_reasons=d.risk_reasons,
+        risk_score=d.risk_score, risk_reasons=d.risk_reasons, requested_outcome=d.requested_outcome,
+        registrations=[intake_pb2.ChannelRecord(
+            request_id=g.request_id, source=SOURCE.to_proto(g.source), registering_org_id=g.registering_org_id,
+            registered_at=_ts(g.registered_at), linked=g.linked,
+            **_referral_fields(g.source, g.referring_org_id, g.referring_person_id, g.referral_reference,
+                               g.court_procedure, g.referral_department),
+        ) for g in r.registrations],
+        warning=warning_view(r.warning, r.acknowledgements) if r.warning else None,
+        closed_at=_ts(d.closed_at),
+        **_referral_fields(d.source, d.referring_org_id, d.referring_person_id, d.referral_reference,
+                           d.court_procedure, d.referral_department),
+    )
+
+
+def to_query(r: intake_pb2.ListDisputesRequest) -> DisputeQuery:
+    return DisputeQuery(
+        region_prefix=r.region_prefix, dispute_type=r.dispute_type, source=SOURCE.to_domain(r.source) or "",
+        status=STATUS.to_domain(r.status) or "",
+        registered_from=_at(r.registered_from) if r.HasField("registered_from") else None,
+        registered_to=_at(r.registered_to) if r.HasField("registered_to") else None,
+        text=r.text, page_size=r.page.page_size, page_token=r.page.page_token,
     )
 
 
@@ -98,15 +196,19 @@ class IntakeApi(intake_pb2_grpc.IntakeServiceServicer):
 
     async def RegisterDispute(self, request, context):
         result = await self.intake.register(to_registration(request), caller())
-        return intake_pb2.RegisterDisputeResponse(dispute=to_proto(result.dispute, result.parties),
-                                                  warnings=list(result.warnings))
+        return intake_pb2.RegisterDisputeResponse(dispute=to_proto(result.record), warnings=list(result.warnings),
+                                                  linked_to_existing=result.linked)
 
     async def GetDispute(self, request, context):
-        return to_proto(*await self.intake.get(request.dispute_id, caller()))
+        return to_proto(await self.intake.get(request.dispute_id, caller()))
 
     async def ListDisputes(self, request, context):
-        rows, token = await self.intake.list(
-            caller(), request.region_prefix, request.dispute_type, SOURCE.to_domain(request.source) or "",
-            STATUS.to_domain(request.status) or "", request.page.page_size, request.page.page_token,
-        )
-        return intake_pb2.ListDisputesResponse(disputes=[to_proto(d, p) for d, p in rows], next_page_token=token)
+        rows, token = await self.intake.list(caller(), to_query(request))
+        return intake_pb2.ListDisputesResponse(disputes=[to_proto(r) for r in rows], next_page_token=token)
+
+    async def AcknowledgeWarning(self, request, context):
+        answer = await self.intake.acknowledge(request.dispute_id, request.liaison_person_id, caller())
+        return intake_pb2.AcknowledgeWarningResponse(
+            acknowledged_at=_ts(answer.acknowledgement.at),
+            warning=warning_view(answer.warning, answer.acknowledgements))
+

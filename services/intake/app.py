@@ -3,8 +3,10 @@ in one transaction."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
@@ -13,81 +15,159 @@ import asyncpg
 
 from liandiao import telemetry
 from liandiao.auth import Claims, Role
-from liandiao.errors import FieldViolation, InvalidInput, NotFound, PermissionDenied
+from liandiao.errors import FieldViolation, InvalidInput, NotFound, PermissionDenied, RuleViolation
 from liandiao.events import catalog
+from liandiao.events.consumer import ConsumedEvent
 from liandiao.events.outbox import enqueue
 from liandiao.ids import mask_id, mask_phone, prefecture_of
 from liandiao.legaltime import to_china_date
+from liandiao.personnel.v1 import personnel_pb2
 from liandiao.pii import PiiCipher
 from liandiao.reference import dispute_types
 from liandiao.uuid7 import uuid7
 from services.intake import events, store
-from services.intake.domain.model import Decision, Registration, Status
-from services.intake.domain.rules import RiskPolicy, decide_registration
+from services.intake.codes import ORGANIZATION_OFFICE
+from services.intake.domain.model import (
+    Acknowledgement,
+    Decision,
+    LiaisonOfficer,
+    OfficeKind,
+    Registration,
+    RiskAssessment,
+    Status,
+    WarningState,
+)
+from services.intake.domain.rules import RiskPolicy, decide_registration, duplicate_key, mask_address
+from services.intake.domain.warnings import (
+    REQUIRED_OFFICES,
+    WarningPolicy,
+    decide_acknowledgement,
+    decide_escalation,
+    next_escalation_at,
+    unacknowledged,
+)
+
+log = logging.getLogger(__name__)
+
+# Who reads only what they referred (DESIGN "Who sees what"): a police station its
+# referrals (PML Art.18), a court or tribunal the disputes it delegated or
+# commissioned. Both through any registration, the first or a linked one.
+_REFERRERS = (Role.POLICE, Role.COURT)
 
 
 @dataclass(frozen=True)
 class Registered:
-    dispute: store.DisputeRow
-    parties: list[store.PartyRow]
+    record: store.DisputeRecord
     warnings: tuple[str, ...]
     replayed: bool   # True when the request id was seen before: nothing new happened
+    linked: bool     # True when the registration was linked to an open dispute of the same parties
+
+
+@dataclass(frozen=True)
+class WarningAnswer:
+    acknowledgement: Acknowledgement
+    warning: store.WarningRow
+    acknowledgements: list[store.AckRow]
+
+
+class _Replay(Exception):
+    """A concurrent call with the same request id won: answer as a retry."""
 
 
 class Intake:
-    def __init__(self, pool: asyncpg.Pool, pii: PiiCipher, risk_policy: RiskPolicy | None = None):
+    def __init__(self, pool: asyncpg.Pool, pii: PiiCipher, risk_policy: RiskPolicy | None = None,
+                 warning_policy: WarningPolicy | None = None):
         self.pool, self.pii = pool, pii
         self.risk_policy = risk_policy or RiskPolicy()
+        self.warning_policy = warning_policy or WarningPolicy()
 
+    # ---- registration ---------------------------------------------------------------
     async def register(self, reg: Registration, caller: Claims, now: datetime | None = None) -> Registered:
         now = now or datetime.now(UTC)
         async with self.pool.acquire() as conn:
-            existing = await store.dispute_id_for_request(conn, reg.request_id) if reg.request_id else None
-            if existing:
-                return await self._replayed(conn, existing)
+            seen = await store.registration_for_request(conn, reg.request_id) if reg.request_id else None
+            if seen:
+                return await self._replayed(conn, *seen)
             decision = decide_registration(
                 reg, known_types=dispute_types(), today=to_china_date(now),
                 risk_policy=self.risk_policy,
             )
             if not caller.sees_region(reg.region_code):
                 raise PermissionDenied(f"region {reg.region_code} is outside the caller's scope")
-            dispute, parties = self._rows(reg, decision, now)
-            async with conn.transaction():
-                if not await store.insert_dispute(conn, dispute, parties):
-                    # Lost a race with a concurrent retry of the same request.
-                    existing = await store.dispute_id_for_request(conn, reg.request_id)
-                    assert existing is not None
-                    return await self._replayed(conn, existing)
-                await self._publish(conn, reg, dispute, parties, decision)
+            dispute, parties, agents = self._rows(reg, decision, now)
+            # Only a dispute that goes to mediation is found again; a refusal is its own record (PML Art.17).
+            key = duplicate_key(reg.dispute_type, [p.id_fp or "" for p in parties]) \
+                if decision.status is Status.REGISTERED else None
+            try:
+                async with conn.transaction():
+                    owner = await store.claim_duplicate_key(conn, key, dispute.dispute_id) if key else None
+                    if owner is not None and owner != dispute.dispute_id:
+                        await self._link(conn, reg, decision, owner, now)
+                        linked_to = owner
+                    else:
+                        if not await store.insert_dispute(conn, dispute, parties, agents):
+                            raise _Replay
+                        if not await store.insert_registration(conn, _registration(reg, decision.risk,
+                                                                                   dispute.dispute_id, False, now)):
+                            raise _Replay
+                        await self._publish(conn, dispute, parties, agents, decision)
+                        linked_to = None
+            except _Replay:
+                seen = await store.registration_for_request(conn, reg.request_id)
+                assert seen is not None
+                return await self._replayed(conn, *seen)
+            if linked_to is not None:
+                record = await store.get_dispute(conn, linked_to)
+                assert record is not None
+                telemetry.BUSINESS.labels("intake", "registration_linked", record.dispute.prefecture,
+                                          reg.dispute_type).inc()
+                return Registered(record, (*decision.warnings, _linked_note(record)), replayed=False, linked=True)
+            record = await store.get_dispute(conn, dispute.dispute_id)
+            assert record is not None
         telemetry.BUSINESS.labels("intake", f"dispute_{decision.status.value}", dispute.prefecture,
                                   reg.dispute_type).inc()
-        return Registered(dispute, parties, decision.warnings, replayed=False)
+        return Registered(record, decision.warnings, replayed=False, linked=False)
 
-    async def _replayed(self, conn: asyncpg.Connection, dispute_id: UUID) -> Registered:
+    async def _replayed(self, conn: asyncpg.Connection, dispute_id: UUID, linked: bool) -> Registered:
         found = await store.get_dispute(conn, dispute_id)
         assert found is not None
-        return Registered(found[0], found[1], (), replayed=True)
+        return Registered(found, (_linked_note(found),) if linked else (), replayed=True, linked=linked)
 
-    def _rows(self, reg: Registration, decision: Decision, now: datetime) -> tuple[store.DisputeRow, list[store.PartyRow]]:
+    async def _link(self, conn: asyncpg.Connection, reg: Registration, decision: Decision, dispute_id: UUID,
+                    now: datetime) -> None:
+        """Records this channel's registration on the open dispute; no second
+        dispute-registered goes out. A risk this channel saw that the first did not
+        still raises the warning (PML Art.25)."""
+        if not await store.insert_registration(conn, _registration(reg, decision.risk, dispute_id, True, now)):
+            raise _Replay
+        if decision.risk.flagged and not await store.has_warning(conn, dispute_id):
+            existing = await store.get_dispute_row(conn, dispute_id)
+            assert existing is not None
+            await self._raise_warning(conn, existing, decision.risk, now, journey=existing.trace_parent)
+
+    def _rows(self, reg: Registration, decision: Decision, now: datetime,
+              ) -> tuple[store.DisputeRow, list[store.PartyRow], list[store.AgentRow]]:
         dispute_id = uuid7()
+        r = reg.referral
         dispute = store.DisputeRow(
             dispute_id=dispute_id, request_id=reg.request_id, region_code=reg.region_code,
             prefecture=prefecture_of(reg.region_code), dispute_type=reg.dispute_type,
             source=reg.source.value if reg.source else "",
-            court_procedure=reg.referral.procedure.value if reg.referral.procedure else None,
-            referring_org_id=reg.referral.org_id, referring_person_id=reg.referral.person_id,
-            referral_reference=reg.referral.reference, facts=reg.facts, requested_outcome=reg.requested_outcome,
+            court_procedure=r.procedure.value if r.procedure else None,
+            referring_org_id=r.org_id, referring_person_id=r.person_id, referral_reference=r.reference,
+            referral_department=r.department_name.strip(), facts=reg.facts, requested_outcome=reg.requested_outcome,
             amount_fen=reg.amount_fen, status=decision.status.value, risk_score=decision.risk.score,
             risk_reasons=list(decision.risk.reasons), registering_person_id=reg.registering_person_id,
             registering_org_id=reg.registering_org_id, chosen_mediator_id=reg.chosen_mediator_id,
             trace_parent=telemetry.current_traceparent(), registered_at=now,
         )
-        parties = []
+        enc = self.pii.encrypt
+        parties, agents = [], []
         for position, checked in enumerate(decision.parties):
             p = checked.party
-            enc = self.pii.encrypt
+            party_id = uuid7()
             parties.append(store.PartyRow(
-                party_id=uuid7(), position=position, kind=p.kind.value if p.kind else "",
+                party_id=party_id, position=position, kind=p.kind.value if p.kind else "",
                 side=p.side.value if p.side else "", name=p.name.strip(), sex=checked.birth_sex,
                 ethnicity=p.ethnicity, age=p.age, occupation=p.occupation, language=p.language or "zh",
                 id_type=p.id_type.value if p.id_type else ("credit_code" if checked.id_number else ""),
@@ -100,56 +180,237 @@ class Intake:
                 address_enc=enc(p.address, context="party.address") if p.address else None,
                 service_address_enc=enc(p.service_address, context="party.service_address")
                 if p.service_address else None,
+                service_address_masked=mask_address(p.service_address),
                 service_address_confirmed=p.service_address_confirmed,
                 consent=p.consent.value if p.consent else "", disclosed_at=p.disclosed_at,
                 routes_told=list(p.routes_told),
             ))
-        return dispute, parties
+            for j, ca in enumerate(checked.agents):
+                a = ca.agent
+                agents.append(store.AgentRow(
+                    agent_id=uuid7(), party_id=party_id, position=j, name=a.name.strip(),
+                    id_type=a.id_type.value if a.id_type else "",
+                    id_number_enc=enc(ca.id_number, context="agent.id_number"),
+                    id_fp=self.pii.fingerprint(ca.id_number), id_masked=mask_id(ca.id_number),
+                    phone_enc=enc(ca.phone, context="agent.phone") if ca.phone else None,
+                    phone_masked=mask_phone(ca.phone) if ca.phone else "",
+                    authority=a.authority.value if a.authority else "", scope=a.scope.strip(),
+                ))
+        return dispute, parties, agents
 
-    async def _publish(self, conn: asyncpg.Connection, reg: Registration, d: store.DisputeRow,
-                       parties: list[store.PartyRow], decision: Decision) -> None:
-        if decision.status is not Status.REGISTERED:
-            return  # PML Art.17: a refused dispute never reaches routing
-        await enqueue(conn, catalog.DISPUTE_REGISTERED, events.dispute_registered(d, parties),
-                      dispute_id=str(d.dispute_id), region_code=d.region_code, now=d.registered_at)
-        if decision.risk.flagged:
-            await enqueue(conn, catalog.RISK_FLAGGED, events.risk_flagged(d),
+    async def _publish(self, conn: asyncpg.Connection, d: store.DisputeRow, parties: list[store.PartyRow],
+                       agents: list[store.AgentRow], decision: Decision) -> None:
+        if decision.status is Status.REGISTERED:
+            # PML Art.17: a refused dispute never reaches routing.
+            by_party: dict[UUID, list[store.AgentRow]] = {}
+            for a in agents:
+                by_party.setdefault(a.party_id, []).append(a)
+            await enqueue(conn, catalog.DISPUTE_REGISTERED, events.dispute_registered(d, parties, by_party),
                           dispute_id=str(d.dispute_id), region_code=d.region_code, now=d.registered_at)
+        if decision.risk.flagged:
+            # PML Art.25: the duty to warn does not depend on consent to mediation.
+            await self._raise_warning(conn, d, decision.risk, d.registered_at)
 
-    async def get(self, dispute_id: str, caller: Claims) -> tuple[store.DisputeRow, list[store.PartyRow]]:
-        try:
-            key = UUID(dispute_id)
-        except ValueError:
-            raise InvalidInput(FieldViolation("dispute_id", "is not a UUID")) from None
+    async def _raise_warning(self, conn: asyncpg.Connection, d: store.DisputeRow, risk: RiskAssessment,
+                             now: datetime, journey: str = "") -> None:
+        state = WarningState(d.region_code, now, 0)
+        w = store.WarningRow(
+            dispute_id=d.dispute_id, region_code=d.region_code, risk_score=risk.score, reasons=list(risk.reasons),
+            flagged_at=now, escalation_level=0, escalated_at=None,
+            next_escalation_at=next_escalation_at(state, self.warning_policy), acknowledged_at=None,
+        )
+        await store.insert_warning(conn, w)
+        await enqueue(conn, catalog.RISK_FLAGGED, events.risk_flagged(w, 0, REQUIRED_OFFICES),
+                      dispute_id=str(d.dispute_id), region_code=d.region_code, journey_traceparent=journey, now=now)
+        telemetry.BUSINESS.labels("intake", "risk_flagged", d.prefecture, d.dispute_type).inc()
+
+    # ---- queries ------------------------------------------------------------------
+    async def get(self, dispute_id: str, caller: Claims) -> store.DisputeRecord:
+        key = _uuid("dispute_id", dispute_id)
         async with self.pool.acquire() as conn:
             found = await store.get_dispute(conn, key)
-        if found is None or not _visible(found[0], caller):
+        if found is None or not _visible(found, caller):
             raise NotFound(f"dispute {dispute_id} not found")
         return found
 
-    async def list(self, caller: Claims, region_prefix: str, dispute_type: str, source: str, status: str,
-                   page_size: int, page_token: str) -> tuple[list[tuple[store.DisputeRow, list[store.PartyRow]]], str]:
-        if page_size < 0 or page_size > 200:
+    async def list(self, caller: Claims, query: DisputeQuery) -> tuple[list[store.DisputeRecord], str]:
+        if query.page_size < 0 or query.page_size > 200:
             raise InvalidInput(FieldViolation("page.page_size", "must be between 1 and 200"))
-        scope = _narrow_scope(caller.region_scope, region_prefix)
-        if not scope:
+        if query.registered_from and query.registered_to and query.registered_from >= query.registered_to:
+            raise InvalidInput(FieldViolation("registered_to", "must be after registered_from"))
+        if len(query.text) > 200:
+            raise InvalidInput(FieldViolation("text", "longer than 200 characters"))
+        scope = _narrow_scope(caller.region_scope, query.region_prefix)
+        referrer = caller.role in _REFERRERS
+        if not scope or (referrer and not caller.organization_id):
             return [], ""
         f = store.DisputeFilter(
-            region_prefixes=scope, dispute_type=dispute_type, source=source, status=status,
-            referring_org_id=caller.organization_id if caller.role is Role.POLICE else "",
-            after=_decode_cursor(page_token), limit=page_size or 50,
+            region_prefixes=scope, dispute_type=query.dispute_type, source=query.source, status=query.status,
+            referred_by=caller.organization_id if referrer else "",
+            registered_from=query.registered_from, registered_to=query.registered_to, text=query.text.strip(),
+            after=_decode_cursor(query.page_token), limit=query.page_size or 50,
         )
         async with self.pool.acquire() as conn:
             rows = await store.list_disputes(conn, f)
-        token = _encode_cursor(rows[-1][0]) if len(rows) == f.limit else ""
+        token = _encode_cursor(rows[-1].dispute) if len(rows) == f.limit else ""
         return rows, token
 
+    # ---- early warnings -------------------------------------------------------------
+    async def acknowledge(self, dispute_id: str, liaison_person_id: str, caller: Claims,
+                          now: datetime | None = None) -> WarningAnswer:
+        """Records the acknowledgement of a liaison officer's office (PML Art.25).
+        A liaison officer acknowledges for themself; a police officer, clerk or
+        court user may record it for their own office's liaison officer."""
+        now = now or datetime.now(UTC)
+        key = _uuid("dispute_id", dispute_id)
+        if not liaison_person_id.strip():
+            raise InvalidInput(FieldViolation("liaison_person_id", "required"))
+        if caller.role is Role.LIAISON and caller.subject != liaison_person_id:
+            raise PermissionDenied("a liaison officer acknowledges warnings for themself only")
+        async with self.pool.acquire() as conn, conn.transaction():
+            d = await store.get_dispute_row(conn, key)
+            if d is None or not caller.sees_region(d.region_code):
+                raise NotFound(f"dispute {dispute_id} not found")
+            w = await store.warning_for_update(conn, key)
+            if w is None:
+                raise RuleViolation("early-warning.none", f"no early warning was raised for dispute {dispute_id} "
+                                    f"(risk score {d.risk_score})")
+            acks = await store.acknowledgements(conn, key)
+            row = await store.get_liaison(conn, liaison_person_id)
+            if row and caller.role not in (Role.LIAISON, Role.SERVICE) and caller.organization_id != row.organization_id:
+                raise PermissionDenied("an acknowledgement is recorded by the liaison officer or their own office")
+            state = _state(w, acks)
+            ack, fresh = decide_acknowledgement(state, _liaison(row), liaison_person_id, now)
+            if fresh:
+                stored = store.AckRow(key, ack.office.value, ack.liaison_person_id, ack.organization_id, now,
+                                      caller.subject)
+                await store.insert_acknowledgement(conn, stored)
+                acks.append(stored)
+                after = _state(w, acks)
+                done = not unacknowledged(after)
+                await store.settle_warning(conn, key, next_escalation_at(after, self.warning_policy),
+                                           now if done else None)
+                w = await store.warning_for_update(conn, key)
+                assert w is not None
+                telemetry.BUSINESS.labels("intake", "warning_acknowledged", d.prefecture, ack.office.value).inc()
+        return WarningAnswer(ack, w, acks)
 
-def _visible(d: store.DisputeRow, caller: Claims) -> bool:
-    """A police station sees the disputes it referred, not the whole province."""
-    if caller.role is Role.POLICE:
-        return d.referring_org_id == caller.organization_id
-    return caller.sees_region(d.region_code)
+    async def escalate_due(self, now: datetime | None = None) -> int:
+        """Escalates every warning some office has left unacknowledged past its
+        time: risk-flagged again, with the level and the offices still missing."""
+        now = now or datetime.now(UTC)
+        escalated = 0
+        async with self.pool.acquire() as conn, conn.transaction():
+            for w in await store.lock_due_warnings(conn, now):
+                state = _state(w, await store.acknowledgements(conn, w.dispute_id))
+                step = decide_escalation(state, now, self.warning_policy)
+                if step is None:
+                    # Not due under the current policy (it changed, or all acknowledged): re-aim the sweep.
+                    await store.settle_warning(conn, w.dispute_id, next_escalation_at(state, self.warning_policy),
+                                               None)
+                    continue
+                await store.escalate_warning(conn, w.dispute_id, step.level, now, step.next_at)
+                d = await store.get_dispute_row(conn, w.dispute_id)
+                assert d is not None
+                await enqueue(conn, catalog.RISK_FLAGGED, events.risk_flagged(w, step.level, step.unacknowledged),
+                              dispute_id=str(w.dispute_id), region_code=w.region_code,
+                              journey_traceparent=d.trace_parent, now=now)
+                telemetry.BUSINESS.labels("intake", "warning_escalated", d.prefecture, d.dispute_type).inc()
+                escalated += 1
+        return escalated
+
+    async def escalation_loop(self, stopping: asyncio.Event, every_seconds: float) -> None:
+        while not stopping.is_set():
+            try:
+                await self.escalate_due()
+            except Exception:
+                log.exception("early-warning escalation sweep failed")
+            try:
+                await asyncio.wait_for(stopping.wait(), timeout=every_seconds)
+            except TimeoutError:
+                pass
+
+    # ---- events in ------------------------------------------------------------------
+    async def on_person_changed(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+        """Projects the liaison officers (联络人) of police stations, tribunals and
+        judicial offices from personnel's snapshots."""
+        changed: personnel_pb2.PersonChanged = event.payload
+        p = changed.person
+        updated = p.updated_at.ToDatetime(tzinfo=UTC) if p.HasField("updated_at") else event.envelope.occurred_at
+        office = ORGANIZATION_OFFICE.to_domain(changed.organization_kind)
+        if office is None:
+            await store.retire_liaison(conn, p.person_id, updated)
+            return
+        active = (personnel_pb2.ROLE_LIAISON_OFFICER in p.roles
+                  and p.roster_status != personnel_pb2.ROSTER_STATUS_REMOVED)
+        await store.upsert_liaison(conn, store.LiaisonRow(
+            person_id=p.person_id, organization_id=p.organization_id, office=office,
+            office_region=changed.organization_region_code, active=active, updated_at=updated))
+
+    async def on_mediation_ended(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+        """An agreement took effect or mediation failed: the dispute is no longer
+        open, so the same parties coming back open a new dispute."""
+        await store.close_dispute(conn, _uuid("dispute_id", event.payload.dispute_id), event.envelope.occurred_at)
+
+
+@dataclass(frozen=True)
+class DisputeQuery:
+    region_prefix: str = ""
+    dispute_type: str = ""
+    source: str = ""
+    status: str = ""
+    registered_from: datetime | None = None
+    registered_to: datetime | None = None
+    text: str = ""
+    page_size: int = 0
+    page_token: str = ""
+
+
+def _registration(reg: Registration, risk: RiskAssessment, dispute_id: UUID, linked: bool,
+                  now: datetime) -> store.RegistrationRow:
+    r = reg.referral
+    return store.RegistrationRow(
+        request_id=reg.request_id, dispute_id=dispute_id, linked=linked,
+        source=reg.source.value if reg.source else "", court_procedure=r.procedure.value if r.procedure else None,
+        referring_org_id=r.org_id, referring_person_id=r.person_id, referral_reference=r.reference,
+        referral_department=r.department_name.strip(), registering_person_id=reg.registering_person_id,
+        registering_org_id=reg.registering_org_id, risk_score=risk.score, risk_reasons=list(risk.reasons),
+        registered_at=now,
+    )
+
+
+def _linked_note(record: store.DisputeRecord) -> str:
+    d = record.dispute
+    return (f"linked to open dispute {d.dispute_id} (registered {to_china_date(d.registered_at).isoformat()}, "
+            f"{d.source}): the same parties and dispute type are already being handled; no new dispute was opened")
+
+
+def _state(w: store.WarningRow, acks: list[store.AckRow]) -> WarningState:
+    return WarningState(
+        region_code=w.region_code, flagged_at=w.flagged_at, escalation_level=w.escalation_level,
+        acknowledgements=tuple(Acknowledgement(OfficeKind(a.office), a.liaison_person_id, a.organization_id,
+                                               a.acknowledged_at) for a in acks),
+    )
+
+
+def _liaison(row: store.LiaisonRow | None) -> LiaisonOfficer | None:
+    if row is None:
+        return None
+    return LiaisonOfficer(row.person_id, row.organization_id, OfficeKind(row.office), row.office_region, row.active)
+
+
+def _uuid(field: str, value: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise InvalidInput(FieldViolation(field, "is not a UUID" if value else "required")) from None
+
+
+def _visible(r: store.DisputeRecord, caller: Claims) -> bool:
+    if caller.role in _REFERRERS:
+        return bool(caller.organization_id) and any(
+            g.referring_org_id == caller.organization_id for g in r.registrations)
+    return caller.sees_region(r.dispute.region_code)
 
 
 def _narrow_scope(scope: tuple[str, ...], prefix: str) -> tuple[str, ...]:
@@ -173,4 +434,3 @@ def _decode_cursor(token: str) -> tuple[datetime, UUID] | None:
         return datetime.fromisoformat(at), UUID(did)
     except (ValueError, TypeError):
         raise InvalidInput(FieldViolation("page.page_token", "is not a token from a previous page")) from None
-

@@ -1,20 +1,101 @@
-"""Wiring of the intake service: the only place that builds concrete adapters."""
+"""Wiring of the intake service: the only place that builds concrete adapters.
+
+Intake's own settings (practice, not statute, hence configuration; DOMAIN §2):
+  LIANDIAO_RISK_THREATS_OF_VIOLENCE, _PER_PRIOR_INCIDENT, _PER_TEN_PEOPLE,
+  _VULNERABLE_PARTY, _PER_REPEAT_PETITION   points of each risk factor (0-100)
+  LIANDIAO_RISK_THRESHOLD                   score that raises an early warning (1-100)
+  LIANDIAO_WARNING_ESCALATE_MINUTES         time to acknowledge before each escalation (default 120)
+  LIANDIAO_WARNING_MAX_ESCALATIONS          escalations at most (default 3)
+  LIANDIAO_WARNING_SWEEP_SECONDS            how often unacknowledged warnings are checked (default 30)
+A bad value stops the service at start with a message naming the variable.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from datetime import timedelta
 from pathlib import Path
 
+from liandiao.config import PREFIX, SettingsError
 from liandiao.events import catalog
 from liandiao.intake.v1 import intake_pb2, intake_pb2_grpc
 from liandiao.service import Runtime, ServiceApp
 from services.intake.api import POLICY, IntakeApi
 from services.intake.app import Intake
+from services.intake.domain.rules import RiskPolicy
+from services.intake.domain.warnings import WarningPolicy
 
 app = ServiceApp("intake", Path(__file__).parent / "migrations", POLICY,
                  publishes=[catalog.DISPUTE_REGISTERED, catalog.RISK_FLAGGED])
 
 
+@dataclass(frozen=True)
+class IntakeConfig:
+    risk: RiskPolicy = field(default_factory=RiskPolicy)
+    warnings: WarningPolicy = field(default_factory=WarningPolicy)
+    sweep_seconds: float = 30.0
+
+
+def _whole(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{PREFIX}{name}={raw!r} is not a whole number") from None
+    if not lo <= value <= hi:
+        raise SettingsError(f"{PREFIX}{name}={value} must be between {lo} and {hi}")
+    return value
+
+
+def load_config(env: Mapping[str, str]) -> IntakeConfig:
+    """``env``: the LIANDIAO_* variables without the prefix (Settings.extra)."""
+    defaults = RiskPolicy()
+    weights = {f.name: _whole(env, f"RISK_{f.name.upper()}", getattr(defaults, f.name), 0, 100)
+               for f in fields(RiskPolicy) if f.name != "threshold"}
+    threshold = _whole(env, "RISK_THRESHOLD", defaults.threshold, 1, 100)
+    minutes = _whole(env, "WARNING_ESCALATE_MINUTES", 120, 1, 7 * 24 * 60)
+    levels = _whole(env, "WARNING_MAX_ESCALATIONS", 3, 1, 10)
+    sweep = _whole(env, "WARNING_SWEEP_SECONDS", 30, 1, 3600)
+    return IntakeConfig(risk=RiskPolicy(**weights, threshold=threshold),
+                        warnings=WarningPolicy(escalate_after=timedelta(minutes=minutes), max_level=levels),
+                        sweep_seconds=float(sweep))
+
+
+def _intake(rt: Runtime) -> Intake:
+    config = load_config(rt.settings.extra)
+    return Intake(rt.pool, rt.pii, config.risk, config.warnings)
+
+
 @app.grpc
 def register(rt: Runtime, server):
-    intake_pb2_grpc.add_IntakeServiceServicer_to_server(IntakeApi(Intake(rt.pool, rt.pii)), server)
+    intake_pb2_grpc.add_IntakeServiceServicer_to_server(IntakeApi(_intake(rt)), server)
     return [intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name]
+
+
+# Liaison officers (联络人) of police stations, tribunals and judicial offices, for early warnings.
+app.consume("liaison", [catalog.PERSON_CHANGED], lambda rt: _intake(rt).on_person_changed)
+# The end of mediation closes the dispute for duplicate detection.
+app.consume("outcomes", [catalog.AGREEMENT_EFFECTIVE, catalog.MEDIATION_FAILED],
+            lambda rt: _intake(rt).on_mediation_ended)
+
+
+@app.task
+async def warning_escalation(rt: Runtime) -> None:
+    config = load_config(rt.settings.extra)
+    await _intake(rt).escalation_loop(rt.stopping, config.sweep_seconds)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Checks intake's own settings before the shared start-up, so that a bad
+    value stops the process with the variable named, as the shared ones do."""
+    try:
+        load_config({k.removeprefix(PREFIX): v for k, v in os.environ.items() if k.startswith(PREFIX)})
+    except SettingsError as exc:
+        print(f"liandiao-intake: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    app.main(argv)

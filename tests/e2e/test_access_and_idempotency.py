@@ -98,8 +98,8 @@ async def test_refused_consent_never_reaches_routing(world):
 
 async def test_a_mediator_cannot_answer_someone_elses_offer(world):
     stubs, prov = world
-    d = (await stubs["intake"].RegisterDispute(province.dispute_request(random.Random(21), prov),
-                                               metadata=CLERK)).dispute
+    req = province.dispute_request(random.Random(21), prov, source=common_pb2.CASE_SOURCE_PARTY_APPLICATION)
+    d = (await stubs["intake"].RegisterDispute(req, metadata=CLERK)).dispute
     offer = await eventually(lambda: stubs["routing"].GetAssignment(
         routing_pb2.GetAssignmentRequest(dispute_id=d.dispute_id), metadata=CLERK))
     stranger = token(Role.MEDIATOR, subject="someone-else")

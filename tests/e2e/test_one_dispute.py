@@ -11,7 +11,7 @@ import pytest
 
 from liandiao.auth import Role
 from liandiao.common.v1 import common_pb2
-from liandiao.devtools import province
+from liandiao.devtools import metrics, province
 from liandiao.devtools.clients import token
 from liandiao.intake.v1 import intake_pb2
 from liandiao.mediation.v1 import mediation_pb2
@@ -80,6 +80,21 @@ async def test_police_referral_flows_to_an_open_case_with_deliveries_in_one_trac
         return [t for t, svcs in traces.items() if wanted <= svcs]
 
     assert await eventually(one_trace, timeout=15)
+
+    # What an operator's Prometheus sees.
+    async def outboxes_drained():
+        return all(metrics.total(services.metrics_port(s), "liandiao_outbox_backlog") == 0 for s in services.procs)
+
+    assert await eventually(outboxes_drained, timeout=10)
+    intake_port, routing_port = services.metrics_port("intake"), services.metrics_port("routing")
+    assert metrics.total(intake_port, "liandiao_grpc_server_handled_total", method="RegisterDispute", code="OK") >= 1
+    assert metrics.total(intake_port, "liandiao_grpc_server_handling_seconds_count", method="RegisterDispute") >= 1
+    assert metrics.total(routing_port, "liandiao_event_handler_seconds_count", consumer="routing.disputes") >= 1
+    lag = [v for (name, labels), v in metrics.scrape(routing_port).items()
+           if name == "liandiao_consumer_lag" and ("consumer", "routing.disputes") in labels]
+    assert lag and min(lag) == 0
+    assert metrics.total(intake_port, "liandiao_business_events_total", fact="dispute_registered",
+                         prefecture="1505") >= 1
 
 
 @pytest.mark.parametrize("mutate, field", [

@@ -200,3 +200,27 @@ async def test_poison_messages_go_straight_to_the_dlq(pool, payload, headers, er
     rec = _record(str(uuid.uuid4()), payload, headers=headers)
     assert await consumer(pool, handler, sent).process(rec) == "dead_lettered"
     assert error in sent.messages[0][3]["dlq-error"]
+
+
+async def test_replay_returns_dead_letters_to_their_topic_without_the_dlq_headers(stack_env):
+    from liandiao.events.admin import replay
+
+    bootstrap = stack_env["LIANDIAO_KAFKA_BOOTSTRAP"]
+    original = "liandiao.intake.dispute-registered.v1.1501"
+    dlq = dlq_topic(original, f"t.replay{uuid.uuid4().hex[:6]}")
+    await Topics(bootstrap, 1).ensure(original, dlq)
+    event_id = str(uuid.uuid4())
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(dlq, b"payload", key=b"d-9", headers=[
+            ("event-id", event_id.encode()), ("dlq-error", b"ValueError: boom"),
+            ("dlq-original-topic", original.encode())])
+    finally:
+        await producer.stop()
+    assert await replay(bootstrap, dlq, limit=10) == 1
+    back = [r for r in await read_all(bootstrap, original, expect=1, timeout=5)
+            if dict(r.headers).get("event-id") == event_id.encode()]
+    assert len(back) == 1 and back[0].value == b"payload" and back[0].key == b"d-9"
+    assert not any(k.startswith("dlq-") for k, _ in back[0].headers)
+    assert await replay(bootstrap, dlq, limit=10) == 0   # the replay's own offsets are committed

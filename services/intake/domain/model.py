@@ -52,12 +52,44 @@ class Status(StrEnum):
     REFUSED = "refused"   # PML Art.17: a party expressly refused; no mediation
 
 
+class ReferralKind(StrEnum):
+    """Which referral details a registration carries; each fits certain sources."""
+    POLICE = "police"
+    COURT = "court"
+    DEPARTMENT = "department"
+
+
+class AgentAuthority(StrEnum):
+    GENERAL = "general"   # 一般授权
+    SPECIAL = "special"   # 特别授权 (CPL 2023 Art.62: the matters written out)
+
+
+class OfficeKind(StrEnum):
+    """The offices whose liaison officers (联络人) receive early warnings (DOMAIN §1, §2)."""
+    POLICE_STATION = "police_station"
+    PEOPLES_TRIBUNAL = "peoples_tribunal"
+    JUDICIAL_OFFICE = "judicial_office"
+
+
 @dataclass(frozen=True)
 class Referral:
+    kind: ReferralKind | None = None    # None: no referral details given
     org_id: str = ""
     person_id: str = ""
-    reference: str = ""                 # incident number or court case reference
+    reference: str = ""                 # incident number, court case or department referral number
     procedure: Procedure | None = None  # commissioned cases only
+    department_name: str = ""           # department referrals only
+
+
+@dataclass(frozen=True)
+class AgentIn:
+    """A party's agent (代理人) as given in the power of attorney."""
+    name: str
+    id_type: IdType | None = None
+    id_number: str = ""
+    phone: str = ""
+    authority: AgentAuthority | None = None
+    scope: str = ""
 
 
 @dataclass(frozen=True)
@@ -81,6 +113,7 @@ class PartyIn:
     routes_told: tuple[str, ...] = ()
     service_address: str = ""
     service_address_confirmed: bool = False
+    agents: tuple[AgentIn, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,12 +143,20 @@ class Registration:
 
 
 @dataclass(frozen=True)
+class CheckedAgent:
+    agent: AgentIn
+    id_number: str        # normalised
+    phone: str            # normalised ('' when none)
+
+
+@dataclass(frozen=True)
 class CheckedParty:
     """A party after validation: normalised identifiers, ready to store."""
     party: PartyIn
     id_number: str        # normalised ('' when none)
     phone: str            # normalised ('' when none)
     birth_sex: str        # from the ID when it has one
+    agents: tuple[CheckedAgent, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -131,3 +172,37 @@ class Decision:
     parties: tuple[CheckedParty, ...]
     risk: RiskAssessment
     warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class LiaisonOfficer:
+    """A liaison officer as intake knows them, projected from personnel's person-changed."""
+    person_id: str
+    organization_id: str
+    office: OfficeKind
+    office_region: str      # the organization's region code
+    active: bool            # holds the liaison role and is not removed
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    office: OfficeKind
+    liaison_person_id: str
+    organization_id: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class WarningState:
+    """An early warning (预警) as the escalation rules see it."""
+    region_code: str
+    flagged_at: datetime
+    escalation_level: int
+    acknowledgements: tuple[Acknowledgement, ...] = ()
+
+
+@dataclass(frozen=True)
+class Escalation:
+    level: int
+    unacknowledged: tuple[OfficeKind, ...]
+    next_at: datetime | None   # when the following level is due; None at the last level

@@ -3,19 +3,24 @@ or the list of what is wrong with it. Sources: DOMAIN.md §2 and §8."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import hashlib
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date
 
 from liandiao.errors import FieldViolation, InvalidInput
 from liandiao.ids import InvalidIdentifier, normalize_mobile, parse_credit_code, parse_resident_id, validate_region
 from services.intake.domain.model import (
+    AgentAuthority,
+    AgentIn,
+    CheckedAgent,
     CheckedParty,
     Consent,
     Decision,
     IdType,
     PartyIn,
     PartyKind,
+    ReferralKind,
     Registration,
     RiskAssessment,
     RiskFactors,
@@ -25,6 +30,21 @@ from services.intake.domain.model import (
 )
 
 MAX_TEXT = 4000
+MAX_NAME = 200
+
+# The referral details each source carries (DOMAIN §2 "sources of a case").
+_REFERRAL_OF = {
+    Source.POLICE_REFERRAL: ReferralKind.POLICE,
+    Source.COURT_DELEGATION: ReferralKind.COURT,
+    Source.COURT_COMMISSION: ReferralKind.COURT,
+    Source.DEPARTMENT_REFERRAL: ReferralKind.DEPARTMENT,
+}
+# Which GB 11643-scheme numbers each document type accepts (DOMAIN §8).
+_ID_KINDS = {
+    IdType.RESIDENT_ID: ("MAINLAND", "LEGACY_15"),
+    IdType.HMT_PERMIT: ("HK_MACAO_TW_PERMIT",),
+    IdType.FOREIGNER_PR_CARD: ("FOREIGNER_PR_2023",),
+}
 
 
 @dataclass(frozen=True)
@@ -109,10 +129,21 @@ def decide_registration(
 
 
 def _check_source(reg: Registration) -> list[FieldViolation]:
+    """The source is recorded, statistics are split by it (DOMAIN §2, §7), and each
+    referring source brings its referral: a police station its station, officer
+    and incident (PML Art.18); a court its case and, for a commission, the
+    procedure that sets the period (SPC-Invited Art.27); a department its name and
+    referral number. Details of another source are refused, not silently dropped."""
     r = reg.referral
     if reg.source is None:
         return [FieldViolation("source", "required: how the dispute came in")]
     bad = []
+    expected = _REFERRAL_OF.get(reg.source)
+    if r.kind is not None and r.kind is not expected:
+        fits = "no referral details" if expected is None else f"the {expected.value} referral"
+        bad.append(FieldViolation(r.kind.value, f"{r.kind.value} referral details do not fit the source "
+                                  f"{reg.source.value}: send {fits}"))
+        return bad
     if reg.source is Source.POLICE_REFERRAL:
         # PML Art.18: the station, the officer and the incident it refers.
         for field, value in (("police.station_org_id", r.org_id), ("police.officer_person_id", r.person_id),
@@ -126,7 +157,87 @@ def _check_source(reg: Registration) -> list[FieldViolation]:
         if reg.source is Source.COURT_COMMISSION and r.procedure is None:
             bad.append(FieldViolation("court.procedure", "required for a commissioned case: ordinary (15 days) "
                                       "or simplified (7 days) (SPC-Invited Art.27)"))
+        if reg.source is Source.COURT_DELEGATION and r.procedure is not None:
+            bad.append(FieldViolation("court.procedure", "only a commissioned case (委托, after filing) has a "
+                                      "procedure; a delegation before filing (委派) runs 30 days (SPC-Invited Art.27)"))
+    if reg.source is Source.DEPARTMENT_REFERRAL:
+        # Which department referred it and under which number, so the referral can be traced.
+        for field, value in (("department.department_name", r.department_name),
+                             ("department.reference", r.reference)):
+            if not value.strip():
+                bad.append(FieldViolation(field, "required for a referral by a government department"))
+        if len(r.department_name) > MAX_NAME:
+            bad.append(FieldViolation("department.department_name", f"longer than {MAX_NAME} characters"))
     return bad
+
+
+def _check_id_document(path: str, id_type: IdType, number: str, today: date) -> tuple[str, str, list[FieldViolation]]:
+    """(normalised number, sex from the number, problems) for a document of the
+    kinds of DOMAIN §8: GB 11643 resident IDs (incl. legacy 15 digits), HK/Macao/
+    Taiwan residence permits, the 2023 foreigner PR card; passports by presence."""
+    if id_type is IdType.PASSPORT:
+        if not number.strip():
+            return "", "", [FieldViolation(f"{path}.number", "required")]
+        return number.strip().upper(), "", []
+    try:
+        parsed = parse_resident_id(number, today=today)
+    except InvalidIdentifier as exc:
+        return "", "", [FieldViolation(f"{path}.number", exc.reason)]
+    if parsed.kind.name not in _ID_KINDS.get(id_type, ()):
+        return "", "", [FieldViolation(f"{path}.number", f"is a {parsed.kind.name.lower()} number, "
+                                       f"not a {id_type.value}")]
+    return parsed.number, parsed.sex.name.lower(), []
+
+
+def _check_agent(path: str, a: AgentIn, today: date) -> tuple[CheckedAgent | None, list[FieldViolation]]:
+    """An agent (代理人) identifies themself and states their authority; special
+    authority (特别授权: admit, waive or change claims, settle) must list the
+    matters (CPL 2023 Art.62, applied to mediation by analogy)."""
+    bad: list[FieldViolation] = []
+    id_number = phone = ""
+    if not a.name.strip():
+        bad.append(FieldViolation(f"{path}.name", "required"))
+    if a.id_type is None or a.id_type is IdType.NONE:
+        bad.append(FieldViolation(f"{path}.id_document.type", "an agent must show an ID document"))
+    else:
+        id_number, _sex, problems = _check_id_document(f"{path}.id_document", a.id_type, a.id_number, today)
+        bad += problems
+    if a.phone:
+        try:
+            phone = normalize_mobile(a.phone)
+        except InvalidIdentifier as exc:
+            bad.append(FieldViolation(f"{path}.phone", exc.reason))
+    if a.authority is None:
+        bad.append(FieldViolation(f"{path}.authority", "required: general (一般授权) or special (特别授权)"))
+    elif a.authority is AgentAuthority.SPECIAL and not a.scope.strip():
+        bad.append(FieldViolation(f"{path}.scope", "special authority must list the authorised matters "
+                                  "(CPL 2023 Art.62)"))
+    if len(a.scope) > MAX_TEXT:
+        bad.append(FieldViolation(f"{path}.scope", f"longer than {MAX_TEXT} characters"))
+    if bad:
+        return None, bad
+    return CheckedAgent(agent=a, id_number=id_number, phone=phone), []
+
+
+def duplicate_key(dispute_type: str, fingerprints: Iterable[str]) -> str | None:
+    """The key under which an open dispute is found again from any channel: its
+    type and the set of its parties' ID fingerprints. None when fewer than two
+    parties carry an ID: without IDs "the same parties" cannot be told apart
+    from namesakes, so such a registration always opens its own dispute."""
+    ids = sorted({f for f in fingerprints if f})
+    if len(ids) < 2:
+        return None
+    return hashlib.sha256(f"{dispute_type}|{','.join(ids)}".encode()).hexdigest()
+
+
+def mask_address(text: str) -> str:
+    """An electronic service address as views show it: "ab***@sd.example.cn";
+    anything else keeps its first two characters."""
+    value = text.strip()
+    local, at, domain = value.partition("@")
+    if at:
+        return f"{local[:2]}***@{domain}"
+    return value[:2] + "***" if value else ""
 
 
 def _check_party(
@@ -148,22 +259,10 @@ def _check_party(
         elif p.id_type is IdType.NONE:
             if not p.no_id_reason.strip():
                 bad.append(FieldViolation(f"{path}.no_id_reason", "required when the party has no ID document"))
-        elif p.id_type is IdType.PASSPORT:
-            if not p.id_number.strip():
-                bad.append(FieldViolation(f"{path}.id_document.number", "required"))
-            id_number = p.id_number.strip().upper()
         else:
-            try:
-                parsed = parse_resident_id(p.id_number, today=today)
-                id_number = parsed.number
-                sex = sex or parsed.sex.name.lower()
-                expected = {IdType.RESIDENT_ID: ("MAINLAND", "LEGACY_15"), IdType.HMT_PERMIT: ("HK_MACAO_TW_PERMIT",),
-                            IdType.FOREIGNER_PR_CARD: ("FOREIGNER_PR_2023",)}[p.id_type]
-                if parsed.kind.name not in expected:
-                    bad.append(FieldViolation(f"{path}.id_document.number",
-                                              f"is a {parsed.kind.name.lower()} number, not a {p.id_type.value}"))
-            except InvalidIdentifier as exc:
-                bad.append(FieldViolation(f"{path}.id_document.number", exc.reason))
+            id_number, id_sex, problems = _check_id_document(f"{path}.id_document", p.id_type, p.id_number, today)
+            bad += problems
+            sex = sex or id_sex
     elif p.kind is PartyKind.ORGANIZATION:
         try:
             code = parse_credit_code(p.credit_code)
@@ -200,6 +299,12 @@ def _check_party(
                                   "a refusing party must be told the other routes (arbitration, litigation, ...)"))
     if p.age < 0 or p.age > 150:
         bad.append(FieldViolation(f"{path}.age", "must be between 0 and 150"))
+    agents = []
+    for j, agent in enumerate(p.agents):
+        checked, problems = _check_agent(f"{path}.agents[{j}]", agent, today)
+        bad += problems
+        if checked:
+            agents.append(checked)
     if bad:
         return None, bad, notes
-    return CheckedParty(party=p, id_number=id_number, phone=phone, birth_sex=sex), [], notes
+    return CheckedParty(party=p, id_number=id_number, phone=phone, birth_sex=sex, agents=tuple(agents)), [], notes

@@ -10,19 +10,22 @@ import pytest
 from liandiao.errors import InvalidInput
 from liandiao.reference import dispute_types
 from services.intake.domain.model import (
+    AgentAuthority,
+    AgentIn,
     Consent,
     IdType,
     PartyIn,
     PartyKind,
     Procedure,
     Referral,
+    ReferralKind,
     Registration,
     RiskFactors,
     Side,
     Source,
     Status,
 )
-from services.intake.domain.rules import RiskPolicy, assess_risk, decide_registration
+from services.intake.domain.rules import RiskPolicy, assess_risk, decide_registration, duplicate_key, mask_address
 
 TODAY = date(2026, 11, 23)
 TOLD = datetime(2026, 11, 23, 1, 0, tzinfo=UTC)
@@ -142,3 +145,92 @@ def test_risk_score_is_the_sum_of_its_listed_reasons(factors, score, flagged):
     risk = assess_risk(factors, RiskPolicy())
     assert (risk.score, risk.flagged) == (score, flagged)
     assert sum(int(r.rsplit("+", 1)[1].rstrip(")")) for r in risk.reasons) >= score
+
+
+# ---- channels ---------------------------------------------------------------------
+
+def test_department_referral_needs_the_department_and_its_reference():
+    found = violations(registration(source=Source.DEPARTMENT_REFERRAL,
+                                    referral=Referral(kind=ReferralKind.DEPARTMENT, department_name=" ")))
+    assert {"department.department_name", "department.reference"} <= set(found)
+    ok = registration(source=Source.DEPARTMENT_REFERRAL, referral=Referral(
+        kind=ReferralKind.DEPARTMENT, department_name="科尔沁区信访局", reference="信转〔2026〕17号"))
+    assert decide(ok).status is Status.REGISTERED
+
+
+@pytest.mark.parametrize("source, referral, field", [
+    (Source.PARTY_APPLICATION, Referral(kind=ReferralKind.POLICE, org_id="s", person_id="o", reference="JQ1"),
+     "police"),
+    (Source.POLICE_REFERRAL, Referral(kind=ReferralKind.COURT, org_id="t", reference="（2026）蒙0502民诉前调1号"),
+     "court"),
+    (Source.COURT_DELEGATION, Referral(kind=ReferralKind.DEPARTMENT, department_name="信访局", reference="1"),
+     "department"),
+    (Source.COURT_DELEGATION, Referral(kind=ReferralKind.COURT, org_id="t", reference="（2026）蒙0502民诉前调1号",
+                                       procedure=Procedure.ORDINARY), "court.procedure"),
+], ids=["police-details-on-a-counter-application", "court-details-on-a-police-referral",
+        "department-details-on-a-delegation", "procedure-on-a-delegation"])
+def test_referral_details_must_fit_the_source(source, referral, field):
+    assert field in violations(registration(source=source, referral=referral))
+
+
+# ---- agents (代理人) -----------------------------------------------------------------
+
+AGENT = AgentIn(name="李律师", id_type=IdType.RESIDENT_ID, id_number="440524188001010014", phone="13900139000",
+                authority=AgentAuthority.GENERAL)
+
+
+def with_agent(agent: AgentIn) -> Registration:
+    return registration(parties=(person(Side.APPLICANT, agents=(agent,)),
+                                 person(Side.RESPONDENT, "440524188001010014")))
+
+
+def test_an_agent_is_checked_and_normalised_like_a_party():
+    decision = decide(with_agent(replace(AGENT, phone="+86 139 0013 9000")))
+    (agent,) = decision.parties[0].agents
+    assert (agent.id_number, agent.phone) == ("440524188001010014", "13900139000")
+
+
+@pytest.mark.parametrize("agent, field", [
+    (replace(AGENT, name=""), "parties[0].agents[0].name"),
+    (replace(AGENT, id_type=IdType.NONE, id_number=""), "parties[0].agents[0].id_document.type"),
+    (replace(AGENT, id_type=None), "parties[0].agents[0].id_document.type"),
+    (replace(AGENT, id_number="440524188001010015"), "parties[0].agents[0].id_document.number"),
+    (replace(AGENT, phone="12345"), "parties[0].agents[0].phone"),
+    (replace(AGENT, authority=None), "parties[0].agents[0].authority"),
+    (replace(AGENT, authority=AgentAuthority.SPECIAL, scope=" "), "parties[0].agents[0].scope"),
+], ids=["no-name", "no-id-document", "no-id-type", "bad-id-check", "bad-phone", "no-authority",
+        "special-authority-without-scope"])
+def test_each_agent_fault_is_named_by_its_field(agent, field):
+    assert field in violations(with_agent(agent))
+
+
+def test_special_authority_with_its_matters_and_a_foreign_agent_by_passport_are_accepted():
+    special = replace(AGENT, authority=AgentAuthority.SPECIAL, scope="代为承认、放弃、变更请求，进行和解")
+    passport = AgentIn(name="John Smith", id_type=IdType.PASSPORT, id_number="e1234567",
+                       authority=AgentAuthority.GENERAL)
+    reg = registration(parties=(person(Side.APPLICANT, agents=(special, passport)),
+                                person(Side.RESPONDENT, "440524188001010014")))
+    assert [a.id_number for a in decide(reg).parties[0].agents] == ["440524188001010014", "E1234567"]
+
+
+# ---- duplicates and masking --------------------------------------------------------
+
+def test_duplicate_key_is_the_type_and_the_set_of_party_ids():
+    assert duplicate_key("neighbours", ["b", "a"]) == duplicate_key("neighbours", ["a", "b", "a"])
+    assert duplicate_key("neighbours", ["a", "b"]) != duplicate_key("contract", ["a", "b"])
+    assert duplicate_key("neighbours", ["a", "b"]) != duplicate_key("neighbours", ["a", "b", "c"])
+
+
+@pytest.mark.parametrize("fingerprints", [[], ["a"], ["a", "a"], ["a", ""]],
+                         ids=["none", "one", "one-twice", "one-and-no-id"])
+def test_fewer_than_two_parties_with_an_id_never_make_a_duplicate(fingerprints):
+    assert duplicate_key("neighbours", fingerprints) is None
+
+
+@pytest.mark.parametrize("address, shown", [
+    ("zhangsan@sd.example.cn", "zh***@sd.example.cn"),
+    ("wx:zhangsan01", "wx***"),
+    ("", ""),
+])
+def test_service_address_is_masked_in_views(address, shown):
+    assert mask_address(address) == shown
