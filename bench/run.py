@@ -65,7 +65,7 @@ async def bench(count: int, concurrency: int) -> None:
         async with grpc.aio.insecure_channel(local.address("personnel")) as ch:
             prov = await province.seed_province(personnel_pb2_grpc.PersonnelServiceStub(ch), OPERATOR, ["1504", "1505"])
         rport = local.metrics_port("routing")
-        while metrics.total(rport, "liandiao_events_consumed_total", consumer="routing.roster") < len(prov.mediators):
+        while metrics.total(rport, "liandiao_events_consumed_total", consumer="routing.roster") < prov.person_events:
             await asyncio.sleep(0.2)
         rng = random.Random(1)
         requests = [province.dispute_request(rng, prov) for _ in range(count)]

@@ -5,10 +5,14 @@ from __future__ import annotations
 from liandiao.auth import Role as CallerRole
 from liandiao.errors import FieldViolation, InvalidInput
 from liandiao.personnel.v1 import personnel_pb2, personnel_pb2_grpc
-from services.personnel import store, views
-from services.personnel.app import Personnel, parse_uuid
-from services.personnel.codes import COMMITTEE_LEVEL, ORG_KIND, ROLE
-from services.personnel.domain.model import NewOrganization, NewPerson, OrgKind, Role
+from liandiao.rpc.server import caller
+from services.personnel import views
+from services.personnel.app import Personnel
+from services.personnel.codes import COMMITTEE_LEVEL, EVALUATION_RESULT, ORG_KIND, RELATION_KIND, ROLE
+from services.personnel.domain.model import NewOrganization, NewPerson, OrgKind, PersonUpdate, Role
+from services.personnel.domain.performance import EvaluationResult
+from services.personnel.domain.relations import Declaration, RelationKind
+from services.personnel.domain.roster import Listing
 
 _ALL = frozenset(CallerRole)
 _ADMIN = frozenset({CallerRole.OPERATOR, CallerRole.CLERK})
@@ -21,6 +25,18 @@ POLICY = {
     "ListPeople": _ALL,
     "RemoveFromRoster": _ADMIN | {CallerRole.COURT},
     "FindEligibleMediators": _ALL,
+    "UpdatePerson": _ADMIN,
+    # The person discloses (own record only) or staff record the disclosure.
+    "DeclareRelation": _ADMIN | {CallerRole.MEDIATOR, CallerRole.LAWYER},
+    "AddToRoster": frozenset({CallerRole.OPERATOR, CallerRole.COURT}),
+    "RemoveRosterEntry": frozenset({CallerRole.OPERATOR, CallerRole.COURT}),
+    "ListRoster": _ALL,   # published (SPC-Online Art.5)
+    "RecordFeedback": _ADMIN | {CallerRole.COURT},
+    "RecordTraining": _ADMIN | {CallerRole.COURT},
+    "RecordEvaluation": _ADMIN | {CallerRole.COURT},
+    "GetPerformanceFile": _ADMIN | {CallerRole.COURT, CallerRole.MEDIATOR},   # a mediator: own file only
+    "SetDuty": _ADMIN,
+    "DutyCoverageReport": _ADMIN | {CallerRole.LIAISON},
 }
 
 
@@ -32,7 +48,23 @@ def _page(page) -> tuple[int, int]:
         offset = int(page.page_token or 0)
     except ValueError:
         raise InvalidInput(FieldViolation("page.page_token", "is not a token from a previous page")) from None
+    if offset < 0:
+        raise InvalidInput(FieldViolation("page.page_token", "is not a token from a previous page"))
     return size, offset
+
+
+def _roles(numbers, field: str = "roles") -> tuple[Role, ...]:
+    roles = []
+    for i, number in enumerate(numbers):
+        role = ROLE.to_domain(number)
+        if role is None:
+            raise InvalidInput(FieldViolation(f"{field}[{i}]", "unknown role"))
+        roles.append(Role(role))
+    return tuple(roles)
+
+
+def _next(offset: int, size: int, got: int) -> str:
+    return str(offset + size) if got == size else ""
 
 
 class PersonnelApi(personnel_pb2_grpc.PersonnelServiceServicer):
@@ -41,51 +73,41 @@ class PersonnelApi(personnel_pb2_grpc.PersonnelServiceServicer):
 
     async def CreateOrganization(self, request, context):
         kind = ORG_KIND.to_domain(request.kind)
-        row = await self.p.create_organization(NewOrganization(
+        row, warnings = await self.p.create_organization(NewOrganization(
             kind=OrgKind(kind) if kind else None, name=request.name, region_code=request.region_code,
             credit_code=request.credit_code, parent_organization_id=request.parent_organization_id,
-            committee_level=COMMITTEE_LEVEL.to_domain(request.committee_level) or "",
+            committee_level=COMMITTEE_LEVEL.to_domain(request.committee_level) or "", sector=request.sector.strip(),
         ))
-        return views.organization(row)
+        return views.organization(row, warnings)
 
     async def GetOrganization(self, request, context):
         return views.organization(await self.p.get_organization(request.organization_id))
 
     async def ListOrganizations(self, request, context):
         size, offset = _page(request.page)
-        async with self.p.pool.acquire() as conn:
-            rows = await store.list_orgs(conn, request.region_prefix, ORG_KIND.to_domain(request.kind) or "",
-                                         size, offset)
-        return personnel_pb2.ListOrganizationsResponse(
-            organizations=[views.organization(o) for o in rows],
-            next_page_token=str(offset + size) if len(rows) == size else "")
+        rows = await self.p.list_organizations(request.region_prefix, ORG_KIND.to_domain(request.kind) or "",
+                                               size, offset)
+        return personnel_pb2.ListOrganizationsResponse(organizations=[views.organization(o) for o in rows],
+                                                       next_page_token=_next(offset, size, len(rows)))
 
     async def CreatePerson(self, request, context):
-        roles = []
-        for i, number in enumerate(request.roles):
-            role = ROLE.to_domain(number)
-            if role is None:
-                raise InvalidInput(FieldViolation(f"roles[{i}]", "unknown role"))
-            roles.append(Role(role))
-        row = await self.p.create_person(NewPerson(
-            name=request.name, organization_id=request.organization_id, roles=tuple(roles),
+        snapshot = await self.p.create_person(NewPerson(
+            name=request.name, organization_id=request.organization_id, roles=_roles(request.roles),
             specialties=tuple(request.specialties), languages=tuple(request.languages) or ("zh",),
             region_codes=tuple(request.region_codes), phone=request.phone, id_number=request.id_number,
-            on_duty=request.on_duty,
+            on_duty=request.on_duty, lawyer_licence_number=request.lawyer_licence_number,
         ))
-        return views.person(row)
+        return views.person(snapshot)
 
     async def GetPerson(self, request, context):
         return views.person(await self.p.get_person(request.person_id))
 
     async def ListPeople(self, request, context):
         size, offset = _page(request.page)
-        org = parse_uuid("organization_id", request.organization_id, required=False)
-        async with self.p.pool.acquire() as conn:
-            rows = await store.list_people(conn, org, ROLE.to_domain(request.role) or "", request.region_prefix,
-                                           size, offset)
+        rows = await self.p.list_people(request.organization_id, ROLE.to_domain(request.role) or "",
+                                        request.region_prefix, size, offset)
         return personnel_pb2.ListPeopleResponse(people=[views.person(p) for p in rows],
-                                                next_page_token=str(offset + size) if len(rows) == size else "")
+                                                next_page_token=_next(offset, size, len(rows)))
 
     async def RemoveFromRoster(self, request, context):
         return views.person(await self.p.remove_from_roster(request.person_id, request.reason))
@@ -93,3 +115,69 @@ class PersonnelApi(personnel_pb2_grpc.PersonnelServiceServicer):
     async def FindEligibleMediators(self, request, context):
         rows = await self.p.eligible(request.region_code, request.dispute_type, request.language)
         return personnel_pb2.FindEligibleMediatorsResponse(mediators=[views.person(p) for p in rows])
+
+    async def UpdatePerson(self, request, context):
+        paths = tuple(request.update_mask.paths)
+        update = PersonUpdate(
+            paths=paths, roles=_roles(request.roles) if "roles" in paths else (),
+            specialties=tuple(request.specialties), languages=tuple(request.languages),
+            region_codes=tuple(request.region_codes), on_duty=request.on_duty, phone=request.phone,
+            lawyer_licence_number=request.lawyer_licence_number,
+        )
+        return views.person(await self.p.update_person(request.person_id, update))
+
+    async def DeclareRelation(self, request, context):
+        kind = RELATION_KIND.to_domain(request.kind)
+        return views.person(await self.p.declare_relation(request.person_id, Declaration(
+            kind=RelationKind(kind) if kind else None, id_number=request.related_id_number,
+            passport_number=request.related_passport_number, credit_code=request.related_credit_code,
+            note=request.note,
+        ), caller()))
+
+    async def AddToRoster(self, request, context):
+        view = await self.p.add_to_roster(request.court_org_id, request.person_id, request.organization_id, Listing(
+            dispute_scope=tuple(request.dispute_scope), fee_charging=request.fee_charging,
+            fee_standard=request.fee_standard), caller())
+        return views.roster_entry(view)
+
+    async def RemoveRosterEntry(self, request, context):
+        return views.roster_entry(await self.p.remove_roster_entry(
+            request.court_org_id, request.person_id, request.organization_id, request.reason, caller()))
+
+    async def ListRoster(self, request, context):
+        size, offset = _page(request.page)
+        listing = await self.p.list_roster(request.court_org_id, request.dispute_type, request.include_removed,
+                                           size, offset)
+        return personnel_pb2.ListRosterResponse(
+            entries=[views.roster_entry(v, inherited) for v, inherited in listing.entries],
+            next_page_token=_next(offset, size, len(listing.entries)), court_chain=[str(c) for c in listing.chain])
+
+    async def RecordFeedback(self, request, context):
+        return views.feedback(await self.p.record_feedback(request.person_id, request.dispute_id, request.score,
+                                                           request.complaint, caller()))
+
+    async def RecordTraining(self, request, context):
+        return views.training(await self.p.record_training(request.person_id, request.course, request.hours,
+                                                           request.date))
+
+    async def RecordEvaluation(self, request, context):
+        result = EVALUATION_RESULT.to_domain(request.result)
+        return views.evaluation(await self.p.record_evaluation(
+            request.person_id, request.period, EvaluationResult(result) if result else None, request.notes))
+
+    async def GetPerformanceFile(self, request, context):
+        r = await self.p.performance_file(request.person_id, caller())
+        return views.performance_file(r.person, r.summary, r.cases, r.lapses, r.feedback, r.trainings, r.evaluations)
+
+    async def SetDuty(self, request, context):
+        return views.person(await self.p.set_duty(request.person_id, request.office_org_id, list(request.dates),
+                                                  request.cancel))
+
+    async def DutyCoverageReport(self, request, context):
+        report = await self.p.duty_coverage(request.region_prefix, request.from_week, request.to_week)
+        return personnel_pb2.DutyCoverageReportResponse(
+            offices_checked=report.offices_checked, weeks=[str(w) for w in report.weeks],
+            offices=[personnel_pb2.OfficeCoverage(
+                organization_id=g.office.organization_id, name=g.office.name, kind=ORG_KIND.to_proto(g.office.kind),
+                region_code=g.office.region_code, uncovered_weeks=[str(w) for w in g.uncovered],
+                covered_weeks=g.covered) for g in report.gaps])

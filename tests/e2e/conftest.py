@@ -56,7 +56,7 @@ async def world(services):
 
     async def roster_projected():
         return metrics.total(routing_metrics, "liandiao_events_consumed_total", consumer="routing.roster",
-                             outcome="processed") >= len(prov.mediators)
+                             outcome="processed") >= prov.person_events
 
     await eventually(roster_projected, timeout=60)
     yield stubs, prov

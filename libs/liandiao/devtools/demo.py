@@ -113,7 +113,7 @@ async def _drive(local: LocalServices, sink: OtlpSink, count: int, seed: int) ->
 
     async def roster_projected() -> bool:
         seen = metrics.total(routing_port, "liandiao_events_consumed_total", consumer="routing.roster")
-        return seen >= len(prov.mediators)
+        return seen >= prov.person_events
 
     await _until(roster_projected, 60)
 

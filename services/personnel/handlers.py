@@ -1,0 +1,42 @@
+"""Kafka subscribers of personnel: thin, they call app.py.
+
+Ack policy (the platform's, liandiao.events.consumer): the offset is committed
+after the handler's transaction, with its inbox row, committed, or after the
+message was dead-lettered; a redelivered event is a no-op."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+import asyncpg
+
+from liandiao.events import catalog
+from liandiao.events.consumer import ConsumedEvent
+from liandiao.mediation.v1 import mediation_pb2
+from services.personnel.app import Personnel
+from services.personnel.domain.performance import Outcome
+
+# The events that feed the performance file (业绩档案).
+PERFORMANCE_EVENTS = (catalog.DISPUTE_ASSIGNED, catalog.ASSIGNMENT_EXPIRED, catalog.AGREEMENT_EFFECTIVE,
+                      catalog.MEDIATION_FAILED)
+
+
+def performance_handler(personnel: Personnel):
+    async def handle(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+        key, payload, at = event.envelope.event_type, event.payload, event.envelope.occurred_at
+        if key == catalog.DISPUTE_ASSIGNED.key:
+            await personnel.on_dispute_assigned(conn, payload, at)
+        elif key == catalog.ASSIGNMENT_EXPIRED.key:
+            await personnel.on_assignment_expired(conn, payload, at)
+        elif key == catalog.AGREEMENT_EFFECTIVE.key:
+            when = payload.effective_at.ToDatetime(tzinfo=UTC) if payload.HasField("effective_at") else at
+            await personnel.on_outcome(conn, payload.dispute_id, Outcome.AGREEMENT, "", when)
+        elif key == catalog.MEDIATION_FAILED.key:
+            when = payload.terminated_at.ToDatetime(tzinfo=UTC) if payload.HasField("terminated_at") else at
+            known = mediation_pb2.TerminationGround.DESCRIPTOR.values_by_number.get(payload.ground)
+            ground = known.name.removeprefix("TERMINATION_GROUND_").lower() if known else str(payload.ground)
+            await personnel.on_outcome(conn, payload.dispute_id, Outcome.FAILED, ground, when)
+        else:
+            raise ValueError(f"performance handler got {key}")
+
+    return handle
