@@ -108,7 +108,9 @@ async def _drive(local: LocalServices, sink: OtlpSink, count: int, seed: int) ->
     prov = await province.seed_province(personnel, OPERATOR, PREFECTURES)
     names = "、".join(_name(p) for p in PREFECTURES)
     print(f"• province loaded in {time.monotonic() - t0:.1f}s: {names}: {len(prov.counties)} counties, "
-          f"{sum(len(c.committees) for c in prov.counties)} township committees, {len(prov.mediators)} mediators")
+          f"{sum(len(c.committees) for c in prov.counties)} township committees, {len(prov.mediators)} mediators, "
+          f"{sum(len(c.lawyers) for c in prov.counties)} lawyers and legal-service workers on duty rotas, "
+          f"{sum(len(c.liaison_officers) for c in prov.counties)} liaison officers")
     routing_port = local.metrics_port("routing")
 
     async def roster_projected() -> bool:
@@ -255,9 +257,11 @@ def _summary(registered, accepted, assignments, cases, deliveries, declined, who
     print(f" {'prefecture':<22}{'registered':>12}{'assigned':>12}")
     for pref in sorted(by_region):
         print(f" {_pad(_name(pref) + ' (' + pref + ')', 22)}{by_region[pref]:>12}{acc_region[pref]:>12}")
-    print(f"\n {'dispute type':<30}{'registered':>4}")
+    type_of = {d.dispute_id: d.dispute_type for d in registered}
+    acc_type = Counter(type_of[i] for i in accepted_by_region)
+    print(f"\n {'dispute type':<30}{'registered':>12}{'assigned':>12}")
     for code, n in by_type.most_common():
-        print(f" {_pad(types[code].zh + ' ' + code, 30)}{n:>4}")
+        print(f" {_pad(types[code].zh + ' ' + code, 30)}{n:>12}{acc_type[code]:>12}")
     print("\n by channel:   " + ", ".join(f"{k} {v}" for k, v in by_source.most_common()))
     print(" placed at:    " + ", ".join(f"{k} {v}" for k, v in levels.most_common()))
     unassigned = sum(1 for a in assignments.values() if a.status == routing_pb2.ASSIGNMENT_STATUS_UNASSIGNED)
