@@ -57,7 +57,7 @@ async def bench(count: int, concurrency: int) -> None:
     await ensure_topics(env["LIANDIAO_KAFKA_BOOTSTRAP"], ["1504", "1505"], partitions=3)
     local = LocalServices(env={**env, "LIANDIAO_RELEASE": f"bench-{int(time.time())}", "LIANDIAO_LOG_LEVEL": "WARNING",
                                "LIANDIAO_OUTBOX_POLL_MS": "100"},
-                          log_dir=REPO / ".state" / "logs" / "bench", base_port=53060, metrics_base_port=9760,
+                          log_dir=REPO / ".state" / "logs" / "bench", base_port=23060, metrics_base_port=9760,
                           services=("intake", "personnel", "routing"))
     local.start()
     try:

@@ -8,8 +8,8 @@
 #   scripts/stack.sh status        one line per server
 #   scripts/stack.sh env           the export lines for the services and tests
 #
-# Settings (environment): LIANDIAO_PG_PORT (55432), LIANDIAO_KAFKA_PORT (59092),
-# LIANDIAO_KAFKA_CONTROLLER_PORT (59093); LIANDIAO_KAFKA_BOOTSTRAP=host:port to use another
+# Settings (environment): LIANDIAO_PG_PORT (25432), LIANDIAO_KAFKA_PORT (29092),
+# LIANDIAO_KAFKA_CONTROLLER_PORT (29093); LIANDIAO_KAFKA_BOOTSTRAP=host:port to use another
 # Kafka-protocol broker instead of starting one; LIANDIAO_STACK_CACHE (.cache). State lives in
 # .state/, downloads in .cache/. See scripts/README-stack.md.
 # Meant for a developer machine or CI, as root on Debian 12 (or as a user who has the packages).
@@ -21,9 +21,10 @@ STATE="$REPO/.state"
 # at a directory outside the clone to skip the first-time download.
 CACHE="${LIANDIAO_STACK_CACHE:-$REPO/.cache}"
 
-PG_PORT="${LIANDIAO_PG_PORT:-55432}"
-KAFKA_PORT="${LIANDIAO_KAFKA_PORT:-59092}"
-KAFKA_CONTROLLER_PORT="${LIANDIAO_KAFKA_CONTROLLER_PORT:-59093}"
+# Below the ephemeral range (32768-60999): a listener there can collide with an outgoing connection.
+PG_PORT="${LIANDIAO_PG_PORT:-25432}"
+KAFKA_PORT="${LIANDIAO_KAFKA_PORT:-29092}"
+KAFKA_CONTROLLER_PORT="${LIANDIAO_KAFKA_CONTROLLER_PORT:-29093}"
 DB_NAME=liandiao
 DB_ROLE=liandiao
 

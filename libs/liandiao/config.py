@@ -51,9 +51,11 @@ class Settings:
         return f"liandiao.{self.service}.{self.release}"
 
 
-def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    raw = env.get(PREFIX + name)
-    if raw is None or raw == "":
+def whole_number(values: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    """``values[name]`` as a whole number in [lo, hi], ``default`` when unset.
+    ``values`` is keyed without the prefix (Settings.extra); errors name the variable."""
+    raw = values.get(name, "").strip()
+    if not raw:
         return default
     try:
         value = int(raw)
@@ -62,6 +64,10 @@ def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> i
     if not lo <= value <= hi:
         raise SettingsError(f"{PREFIX}{name}={value} must be between {lo} and {hi}")
     return value
+
+
+def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
+    return whole_number({name: env.get(PREFIX + name, "")}, name, default, lo, hi)
 
 
 def _prefectures(env: Mapping[str, str], name: str) -> tuple[str, ...]:

@@ -15,7 +15,7 @@ import asyncio
 import logging
 import signal
 import sys
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ class Runtime:
     settings: Settings
     pool: asyncpg.Pool
     pii: PiiCipher
+    config: Any = None   # the service's own settings (ServiceApp's ``config`` loader)
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -54,9 +55,14 @@ class _ConsumerSpec:
 
 
 class ServiceApp:
-    def __init__(self, name: str, migrations: Path, policy: Policy, publishes: Sequence[EventType] = ()):
+    def __init__(self, name: str, migrations: Path, policy: Policy, publishes: Sequence[EventType] = (),
+                 config: Callable[[Mapping[str, str]], Any] | None = None):
+        """``config`` reads the service's own LIANDIAO_* variables (given without the
+        prefix) and raises SettingsError on a bad value; it runs at start-up next to
+        the shared settings and its result is ``Runtime.config``."""
         self.name, self.migrations, self.policy = name, migrations, policy
         self.publishes = tuple(publishes)
+        self.config = config
         self._register: Callable[[Runtime, grpc.aio.Server], Iterable[str]] | None = None
         self._consumers: list[_ConsumerSpec] = []
         self._tasks: list[Callable[[Runtime], Coroutine[Any, Any, None]]] = []
@@ -83,6 +89,7 @@ class ServiceApp:
         command = argv[0] if argv else "serve"
         try:
             settings = load_settings(self.name)
+            service_config = self.config(settings.extra) if self.config else None
         except SettingsError as exc:
             print(f"liandiao-{self.name}: configuration error: {exc}", file=sys.stderr)
             raise SystemExit(2) from None
@@ -94,9 +101,9 @@ class ServiceApp:
         if command != "serve":
             print(f"usage: python -m services.{self.name} [serve|migrate]", file=sys.stderr)
             raise SystemExit(2)
-        asyncio.run(self._serve(settings))
+        asyncio.run(self._serve(settings, service_config))
 
-    async def _serve(self, settings: Settings) -> None:
+    async def _serve(self, settings: Settings, service_config: Any) -> None:
         provider = telemetry.setup_tracing(self.name, settings.otlp_endpoint)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
@@ -109,7 +116,7 @@ class ServiceApp:
         # servicers exist before the database answers; the server starts at once
         # and health says NOT_SERVING until PostgreSQL and Kafka are reachable.
         pool = await db.create_pool(settings.database_url, self.name, min_size=0)
-        rt = Runtime(settings=settings, pool=pool, pii=PiiCipher(settings.pii_key))
+        rt = Runtime(settings=settings, pool=pool, pii=PiiCipher(settings.pii_key), config=service_config)
 
         def register(server: grpc.aio.Server) -> Iterable[str]:
             return list(self._register(rt, server)) if self._register else []

@@ -1,3 +1,3 @@
-from services.intake.main import main
+from services.intake.main import app
 
-main()
+app.main()

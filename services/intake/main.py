@@ -12,14 +12,12 @@ A bad value stops the service at start with a message naming the variable.
 
 from __future__ import annotations
 
-import os
-import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from datetime import timedelta
 from pathlib import Path
 
-from liandiao.config import PREFIX, SettingsError
+from liandiao.config import whole_number
 from liandiao.events import catalog
 from liandiao.intake.v1 import intake_pb2, intake_pb2_grpc
 from liandiao.service import Runtime, ServiceApp
@@ -27,9 +25,6 @@ from services.intake.api import POLICY, IntakeApi
 from services.intake.app import Intake
 from services.intake.domain.rules import RiskPolicy
 from services.intake.domain.warnings import WarningPolicy
-
-app = ServiceApp("intake", Path(__file__).parent / "migrations", POLICY,
-                 publishes=[catalog.DISPUTE_REGISTERED, catalog.RISK_FLAGGED])
 
 
 @dataclass(frozen=True)
@@ -39,36 +34,26 @@ class IntakeConfig:
     sweep_seconds: float = 30.0
 
 
-def _whole(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{PREFIX}{name}={raw!r} is not a whole number") from None
-    if not lo <= value <= hi:
-        raise SettingsError(f"{PREFIX}{name}={value} must be between {lo} and {hi}")
-    return value
-
-
 def load_config(env: Mapping[str, str]) -> IntakeConfig:
     """``env``: the LIANDIAO_* variables without the prefix (Settings.extra)."""
     defaults = RiskPolicy()
-    weights = {f.name: _whole(env, f"RISK_{f.name.upper()}", getattr(defaults, f.name), 0, 100)
+    weights = {f.name: whole_number(env, f"RISK_{f.name.upper()}", getattr(defaults, f.name), 0, 100)
                for f in fields(RiskPolicy) if f.name != "threshold"}
-    threshold = _whole(env, "RISK_THRESHOLD", defaults.threshold, 1, 100)
-    minutes = _whole(env, "WARNING_ESCALATE_MINUTES", 120, 1, 7 * 24 * 60)
-    levels = _whole(env, "WARNING_MAX_ESCALATIONS", 3, 1, 10)
-    sweep = _whole(env, "WARNING_SWEEP_SECONDS", 30, 1, 3600)
+    threshold = whole_number(env, "RISK_THRESHOLD", defaults.threshold, 1, 100)
+    minutes = whole_number(env, "WARNING_ESCALATE_MINUTES", 120, 1, 7 * 24 * 60)
+    levels = whole_number(env, "WARNING_MAX_ESCALATIONS", 3, 1, 10)
+    sweep = whole_number(env, "WARNING_SWEEP_SECONDS", 30, 1, 3600)
     return IntakeConfig(risk=RiskPolicy(**weights, threshold=threshold),
                         warnings=WarningPolicy(escalate_after=timedelta(minutes=minutes), max_level=levels),
                         sweep_seconds=float(sweep))
 
 
+app = ServiceApp("intake", Path(__file__).parent / "migrations", POLICY,
+                 publishes=[catalog.DISPUTE_REGISTERED, catalog.RISK_FLAGGED], config=load_config)
+
+
 def _intake(rt: Runtime) -> Intake:
-    config = load_config(rt.settings.extra)
-    return Intake(rt.pool, rt.pii, config.risk, config.warnings)
+    return Intake(rt.pool, rt.pii, rt.config.risk, rt.config.warnings)
 
 
 @app.grpc
@@ -86,16 +71,4 @@ app.consume("outcomes", [catalog.AGREEMENT_EFFECTIVE, catalog.MEDIATION_FAILED],
 
 @app.task
 async def warning_escalation(rt: Runtime) -> None:
-    config = load_config(rt.settings.extra)
-    await _intake(rt).escalation_loop(rt.stopping, config.sweep_seconds)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Checks intake's own settings before the shared start-up, so that a bad
-    value stops the process with the variable named, as the shared ones do."""
-    try:
-        load_config({k.removeprefix(PREFIX): v for k, v in os.environ.items() if k.startswith(PREFIX)})
-    except SettingsError as exc:
-        print(f"liandiao-intake: configuration error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    app.main(argv)
+    await _intake(rt).escalation_loop(rt.stopping, rt.config.sweep_seconds)

@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
+from liandiao.config import whole_number
 from liandiao.events import catalog
 from liandiao.mediation.v1 import mediation_pb2, mediation_pb2_grpc
 from liandiao.service import Runtime, ServiceApp
 from services.mediation.api import POLICY, MediationApi
 from services.mediation.app import Mediation
 
+
+def load_config(env: Mapping[str, str]) -> int | None:
+    """LIANDIAO_PEOPLES_MEDIATION_DAYS: the practice period of people's mediation
+    (DOMAIN §4: "about one month", unconfirmed), default 30."""
+    days = whole_number(env, "PEOPLES_MEDIATION_DAYS", 0, 0, 365)
+    return days or None
+
+
 app = ServiceApp("mediation", Path(__file__).parent / "migrations", POLICY,
-                 publishes=[catalog.SESSION_SCHEDULED, catalog.AGREEMENT_EFFECTIVE, catalog.MEDIATION_FAILED])
+                 publishes=[catalog.SESSION_SCHEDULED, catalog.AGREEMENT_EFFECTIVE, catalog.MEDIATION_FAILED],
+                 config=load_config)
 
 
 def _mediation(rt: Runtime) -> Mediation:
-    days = rt.settings.extra.get("PEOPLES_MEDIATION_DAYS", "")
-    return Mediation(rt.pool, int(days) if days else None)
+    return Mediation(rt.pool, rt.config)
 
 
 @app.grpc

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 
-from liandiao.config import SettingsError
+from liandiao.config import whole_number
 from liandiao.events import catalog
 from liandiao.personnel.v1 import personnel_pb2, personnel_pb2_grpc
 from liandiao.service import Runtime, ServiceApp
@@ -13,27 +14,23 @@ from services.personnel.app import Personnel
 from services.personnel.domain.performance import ReviewPolicy
 from services.personnel.handlers import PERFORMANCE_EVENTS, performance_handler
 
+
+def load_config(env: Mapping[str, str]) -> ReviewPolicy:
+    """The review thresholds of the performance file (practice, so configuration):
+    LIANDIAO_PERSONNEL_LAPSED_OFFERS_REVIEW, LIANDIAO_PERSONNEL_COMPLAINTS_REVIEW."""
+    defaults = ReviewPolicy()
+    return ReviewPolicy(
+        lapsed_offers=whole_number(env, "PERSONNEL_LAPSED_OFFERS_REVIEW", defaults.lapsed_offers, 1, 1000),
+        complaints=whole_number(env, "PERSONNEL_COMPLAINTS_REVIEW", defaults.complaints, 1, 1000),
+    )
+
+
 app = ServiceApp("personnel", Path(__file__).parent / "migrations", POLICY,
-                 publishes=[catalog.PERSON_CHANGED, catalog.ROSTER_CHANGED])
-
-
-def _count(extra, name: str, default: int) -> int:
-    raw = extra.get(name, "")
-    if raw == "":
-        return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError(f"LIANDIAO_{name}={raw!r} must be a whole number of at least 1")
-    return int(raw)
+                 publishes=[catalog.PERSON_CHANGED, catalog.ROSTER_CHANGED], config=load_config)
 
 
 def personnel(rt: Runtime) -> Personnel:
-    """The use cases, with the review thresholds of the performance file (practice, so configuration)."""
-    defaults = ReviewPolicy()
-    review = ReviewPolicy(
-        lapsed_offers=_count(rt.settings.extra, "PERSONNEL_LAPSED_OFFERS_REVIEW", defaults.lapsed_offers),
-        complaints=_count(rt.settings.extra, "PERSONNEL_COMPLAINTS_REVIEW", defaults.complaints),
-    )
-    return Personnel(rt.pool, rt.pii, review)
+    return Personnel(rt.pool, rt.pii, rt.config)
 
 
 @app.grpc

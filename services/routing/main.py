@@ -1,29 +1,64 @@
-"""Wiring of the routing service."""
+"""Wiring of the routing service.
+
+Routing's own settings (practice, not statute: DOMAIN §3 "difficult disputes"):
+  LIANDIAO_ROUTING_SWEEP_SECONDS        how often lapsed offers and closed choice windows are handled (default 30)
+  LIANDIAO_CONSULTATION_RISK_SCORE      risk score that calls a joint consultation (default 50)
+  LIANDIAO_CONSULTATION_PARTIES         number of parties that does (default 5)
+  LIANDIAO_CONSULTATION_AMOUNT_YUAN     amount in dispute that does (default 500000)
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
+from liandiao.config import whole_number
 from liandiao.events import catalog
 from liandiao.routing.v1 import routing_pb2, routing_pb2_grpc
 from liandiao.service import Runtime, ServiceApp
 from services.routing.api import POLICY, RoutingApi
 from services.routing.app import Routing
+from services.routing.domain.rules import Difficulty
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    sweep_seconds: int
+    difficulty: Difficulty
+
+
+def load_config(env: Mapping[str, str]) -> RoutingConfig:
+    d = Difficulty()
+    return RoutingConfig(
+        sweep_seconds=whole_number(env, "ROUTING_SWEEP_SECONDS", 30, 1, 3600),
+        difficulty=Difficulty(
+            risk_score=whole_number(env, "CONSULTATION_RISK_SCORE", d.risk_score, 1, 100),
+            parties=whole_number(env, "CONSULTATION_PARTIES", d.parties, 2, 10_000),
+            amount_fen=whole_number(env, "CONSULTATION_AMOUNT_YUAN", d.amount_fen // 100, 1, 10**12) * 100,
+        ),
+    )
+
 
 app = ServiceApp("routing", Path(__file__).parent / "migrations", POLICY,
-                 publishes=[catalog.DISPUTE_ASSIGNED, catalog.DISPUTE_ESCALATED, catalog.ASSIGNMENT_EXPIRED])
+                 publishes=[catalog.DISPUTE_ASSIGNED, catalog.DISPUTE_ESCALATED, catalog.ASSIGNMENT_EXPIRED],
+                 config=load_config)
+
+
+def _routing(rt: Runtime) -> Routing:
+    return Routing(rt.pool, difficulty=rt.config.difficulty)
 
 
 @app.grpc
 def register(rt: Runtime, server):
-    routing_pb2_grpc.add_RoutingServiceServicer_to_server(RoutingApi(Routing(rt.pool)), server)
+    routing_pb2_grpc.add_RoutingServiceServicer_to_server(RoutingApi(_routing(rt)), server)
     return [routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name]
 
 
-app.consume("roster", [catalog.PERSON_CHANGED], lambda rt: Routing(rt.pool).on_person_changed)
-app.consume("disputes", [catalog.DISPUTE_REGISTERED], lambda rt: Routing(rt.pool).on_dispute_registered)
+app.consume("roster", [catalog.PERSON_CHANGED], lambda rt: _routing(rt).on_person_changed)
+app.consume("disputes", [catalog.DISPUTE_REGISTERED], lambda rt: _routing(rt).on_dispute_registered)
 
 
 @app.task
 async def offer_expiry(rt: Runtime) -> None:
-    await Routing(rt.pool).sweep(rt.stopping, float(rt.settings.extra.get("ROUTING_SWEEP_SECONDS", "30")))
+    await _routing(rt).sweep(rt.stopping, rt.config.sweep_seconds)

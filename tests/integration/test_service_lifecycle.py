@@ -57,7 +57,7 @@ async def test_health_follows_the_database_and_the_shutdown(stack_env):
     late_port = free_port()
     dsn = stack_env["LIANDIAO_DATABASE_URL"].replace(f":{real.port}/", f":{late_port}/")
     local = LocalServices(env={**stack_env, "LIANDIAO_DATABASE_URL": dsn, "LIANDIAO_SHUTDOWN_DRAIN_MS": "1500"},
-                          log_dir=REPO / ".state" / "logs" / "lifecycle", base_port=52060, metrics_base_port=9660,
+                          log_dir=REPO / ".state" / "logs" / "lifecycle", base_port=22060, metrics_base_port=9660,
                           services=("intake",))
     local.start()
     proxy = None

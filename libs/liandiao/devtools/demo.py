@@ -5,7 +5,7 @@ province (the offices and mediators of two prefectures of Inner Mongolia, from
 the shipped division codes), pushes a realistic batch of disputes from every
 channel through intake -> routing -> (mediators answer their offers) ->
 mediation -> notification, and prints a summary. The services are stopped at the
-end; pass --keep-running to leave them up (ports 50061-50066)."""
+end; pass --keep-running to leave them up (ports 20061-20066)."""
 
 from __future__ import annotations
 

@@ -19,11 +19,13 @@ SERVICES = ("intake", "personnel", "routing", "mediation", "confirmation", "noti
 REPO = Path(__file__).resolve().parents[3]
 
 
+# Local ports stay below the kernel's ephemeral range (32768-60999 on Linux), where an
+# outgoing connection may already hold the port a service wants to listen on.
 @dataclass
 class LocalServices:
     env: dict[str, str]
     log_dir: Path
-    base_port: int = 50060
+    base_port: int = 20060
     metrics_base_port: int = 9460
     services: tuple[str, ...] = SERVICES
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)

@@ -1,6 +1,6 @@
 """Loads a realistic province into a running PersonnelService, over gRPC.
 
-    python -m liandiao.devtools.seed --prefectures 1504,1505 --personnel 127.0.0.1:50062
+    python -m liandiao.devtools.seed --prefectures 1504,1505 --personnel 127.0.0.1:20062
 
 For every county of the prefectures (from the shipped division codes): a basic
 court and its people's tribunal, a judicial office and a police station with their
@@ -43,7 +43,7 @@ def _prefectures(text: str) -> list[str]:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m liandiao.devtools.seed", description=__doc__.split("\n\n")[0])
     parser.add_argument("--prefectures", type=_prefectures, required=True, help="comma-separated, e.g. 1504,1505")
-    parser.add_argument("--personnel", default="127.0.0.1:50062", help="PersonnelService address (host:port)")
+    parser.add_argument("--personnel", default="127.0.0.1:20062", help="PersonnelService address (host:port)")
     parser.add_argument("--mediators-per-county", type=int, default=12)
     parser.add_argument("--townships-per-county", type=int, default=3)
     parser.add_argument("--rota-weeks", type=int, default=8, help="weeks of duty rota from this week on")

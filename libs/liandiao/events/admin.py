@@ -55,7 +55,7 @@ async def replay(bootstrap: str, dlq: str, limit: int) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m liandiao.events.admin")
-    parser.add_argument("--bootstrap", default=os.environ.get("LIANDIAO_KAFKA_BOOTSTRAP", "127.0.0.1:59092"))
+    parser.add_argument("--bootstrap", default=os.environ.get("LIANDIAO_KAFKA_BOOTSTRAP", "127.0.0.1:29092"))
     sub = parser.add_subparsers(dest="command", required=True)
     ens = sub.add_parser("ensure-topics")
     ens.add_argument("--prefectures", required=True, help="comma-separated 4-digit prefecture codes")

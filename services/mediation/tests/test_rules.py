@@ -41,3 +41,12 @@ def test_peoples_mediation_length_is_configurable_but_statute_is_not():
     assert mediation_period("party_application", "", peoples_mediation_days=45).length == 45
     with pytest.raises(NotConfigurable):
         statutory.DELEGATED_PRE_FILING_MEDIATION.configured(45)
+
+
+def test_peoples_mediation_days_setting():
+    from liandiao.config import SettingsError
+    from services.mediation.main import load_config
+
+    assert load_config({}) is None and load_config({"PEOPLES_MEDIATION_DAYS": "45"}) == 45
+    with pytest.raises(SettingsError, match="LIANDIAO_PEOPLES_MEDIATION_DAYS='a month' is not a whole number"):
+        load_config({"PEOPLES_MEDIATION_DAYS": "a month"})

@@ -70,3 +70,24 @@ def test_language_is_required_and_its_absence_is_said_out_loud():
 
 def test_nobody_at_any_level_means_no_choice():
     assert choose_mediator(need(), [mediator("elsewhere", {"1504"})], {}) is None
+
+
+def test_consultation_thresholds_are_configuration_and_a_bad_value_is_named():
+    import pytest
+
+    from liandiao.config import SettingsError
+    from services.routing.main import load_config
+
+    config = load_config({"CONSULTATION_AMOUNT_YUAN": "100000", "CONSULTATION_PARTIES": "8"})
+    assert (config.difficulty.amount_fen, config.difficulty.parties, config.sweep_seconds) == (10_000_000, 8, 30)
+    with pytest.raises(SettingsError, match="LIANDIAO_CONSULTATION_RISK_SCORE=0 must be between 1 and 100"):
+        load_config({"CONSULTATION_RISK_SCORE": "0"})
+
+
+def test_difficulty_reasons_at_their_thresholds():
+    from services.routing.domain.rules import Difficulty, difficulty_reasons
+
+    policy = Difficulty(risk_score=50, parties=5, amount_fen=50_000_000)
+    assert difficulty_reasons(49, 4, 49_999_999, policy) == ()
+    assert [r.split(" (")[0] for r in difficulty_reasons(50, 5, 50_000_000, policy)] == [
+        "high risk", "many parties", "large amount"]
