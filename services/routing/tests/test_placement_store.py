@@ -127,6 +127,7 @@ async def test_a_related_mediator_steps_aside_unless_the_parties_keep_them_after
     d = await register(routing, pool, region, dtype)
     placed = await routing.get(d.dispute_id)
     assert str(placed.mediator_id) == other, "the related mediator must step aside, even though nearer"
+    assert "widened" in placed.reason and placed.reason.startswith("covers county")
 
     # The parties want the related mediator anyway: only with the disclosure and everyone's agreement.
     await routing.reassign(d.dispute_id, "parties ask for a joint choice")
