@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from liandiao.auth import Role
 from liandiao.intake.v1 import intake_pb2, intake_pb2_grpc
+from liandiao.rpc.convert import aware, timestamp
 from liandiao.rpc.server import caller
 from services.intake import store
 from services.intake.app import DisputeQuery, Intake
@@ -48,16 +45,7 @@ POLICY = {
 }
 
 
-def _at(ts: Timestamp) -> datetime:
-    return ts.ToDatetime(tzinfo=UTC)
 
-
-def _ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    out = Timestamp()
-    out.FromDatetime(value)
-    return out
 
 
 def _id_type(number: int) -> IdType | None:
@@ -111,7 +99,7 @@ def _party(p: intake_pb2.PartyInput) -> PartyIn:
         phone=p.phone, address=p.address, id_type=_id_type(p.id_document.type),
         id_number=p.id_document.number, no_id_reason=p.no_id_reason, credit_code=p.credit_code,
         language=p.language or "zh", consent=Consent(consent) if consent else None,
-        disclosed_at=_at(p.consent.disclosed_at) if p.consent.HasField("disclosed_at") else None,
+        disclosed_at=aware(p.consent.disclosed_at) if p.consent.HasField("disclosed_at") else None,
         routes_told=tuple(p.consent.routes_told), service_address=p.service_address,
         service_address_confirmed=p.service_address_confirmed, agents=tuple(_agent(a) for a in p.agents),
     )
@@ -135,13 +123,13 @@ def warning_view(w: store.WarningRow, acks: list[store.AckRow]) -> intake_pb2.Ri
     done = {a.office for a in acks}
     missing = [o for o in REQUIRED_OFFICES if o.value not in done]
     return intake_pb2.RiskWarning(
-        flagged_at=_ts(w.flagged_at), risk_score=w.risk_score, reasons=w.reasons,
+        flagged_at=timestamp(w.flagged_at), risk_score=w.risk_score, reasons=w.reasons,
         acknowledgements=[intake_pb2.WarningAcknowledgement(
             office=LIAISON_OFFICE.to_proto(a.office), liaison_person_id=a.liaison_person_id,
-            organization_id=a.organization_id, acknowledged_at=_ts(a.acknowledged_at)) for a in acks],
+            organization_id=a.organization_id, acknowledged_at=timestamp(a.acknowledged_at)) for a in acks],
         unacknowledged=[LIAISON_OFFICE.to_proto(o) for o in missing],
         escalation_level=w.escalation_level, escalated=w.escalation_level > 0,
-        next_escalation_at=_ts(w.next_escalation_at), acknowledged=not missing,
+        next_escalation_at=timestamp(w.next_escalation_at), acknowledged=not missing,
     )
 
 
@@ -164,17 +152,17 @@ def to_proto(r: store.DisputeRecord) -> intake_pb2.Dispute:
         dispute_id=str(d.dispute_id), region_code=d.region_code, prefecture=d.prefecture,
         dispute_type=d.dispute_type, source=SOURCE.to_proto(d.source), status=STATUS.to_proto(d.status),
         parties=[_party_view(p, r.agents.get(p.party_id, [])) for p in r.parties],
-        facts=d.facts, amount_in_dispute_fen=d.amount_fen, registered_at=_ts(d.registered_at),
+        facts=d.facts, amount_in_dispute_fen=d.amount_fen, registered_at=timestamp(d.registered_at),
         registering_org_id=d.registering_org_id, referring_org_id=d.referring_org_id,
         risk_score=d.risk_score, risk_reasons=d.risk_reasons, requested_outcome=d.requested_outcome,
         registrations=[intake_pb2.ChannelRecord(
             request_id=g.request_id, source=SOURCE.to_proto(g.source), registering_org_id=g.registering_org_id,
-            registered_at=_ts(g.registered_at), linked=g.linked,
+            registered_at=timestamp(g.registered_at), linked=g.linked,
             **_referral_fields(g.source, g.referring_org_id, g.referring_person_id, g.referral_reference,
                                g.court_procedure, g.referral_department),
         ) for g in r.registrations],
         warning=warning_view(r.warning, r.acknowledgements) if r.warning else None,
-        closed_at=_ts(d.closed_at),
+        closed_at=timestamp(d.closed_at),
         **_referral_fields(d.source, d.referring_org_id, d.referring_person_id, d.referral_reference,
                            d.court_procedure, d.referral_department),
     )
@@ -184,8 +172,8 @@ def to_query(r: intake_pb2.ListDisputesRequest) -> DisputeQuery:
     return DisputeQuery(
         region_prefix=r.region_prefix, dispute_type=r.dispute_type, source=SOURCE.to_domain(r.source) or "",
         status=STATUS.to_domain(r.status) or "",
-        registered_from=_at(r.registered_from) if r.HasField("registered_from") else None,
-        registered_to=_at(r.registered_to) if r.HasField("registered_to") else None,
+        registered_from=aware(r.registered_from) if r.HasField("registered_from") else None,
+        registered_to=aware(r.registered_to) if r.HasField("registered_to") else None,
         text=r.text, page_size=r.page.page_size, page_token=r.page.page_token,
     )
 
@@ -209,6 +197,6 @@ class IntakeApi(intake_pb2_grpc.IntakeServiceServicer):
     async def AcknowledgeWarning(self, request, context):
         answer = await self.intake.acknowledge(request.dispute_id, request.liaison_person_id, caller())
         return intake_pb2.AcknowledgeWarningResponse(
-            acknowledged_at=_ts(answer.acknowledgement.at),
+            acknowledged_at=timestamp(answer.acknowledgement.at),
             warning=warning_view(answer.warning, answer.acknowledgements))
 

@@ -24,6 +24,7 @@ from liandiao.legaltime import to_china_date
 from liandiao.personnel.v1 import personnel_pb2
 from liandiao.pii import PiiCipher
 from liandiao.reference import dispute_types
+from liandiao.rpc.convert import aware
 from liandiao.uuid7 import uuid7
 from services.intake import events, store
 from services.intake.codes import ORGANIZATION_OFFICE
@@ -336,7 +337,7 @@ class Intake:
         judicial offices from personnel's snapshots."""
         changed: personnel_pb2.PersonChanged = event.payload
         p = changed.person
-        updated = p.updated_at.ToDatetime(tzinfo=UTC) if p.HasField("updated_at") else event.envelope.occurred_at
+        updated = aware(p.updated_at) if p.HasField("updated_at") else event.envelope.occurred_at
         office = ORGANIZATION_OFFICE.to_domain(changed.organization_kind)
         if office is None:
             await store.retire_liaison(conn, p.person_id, updated)

@@ -5,21 +5,13 @@ their agents as fingerprints only."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from liandiao.common.v1 import common_pb2
 from liandiao.intake.v1 import intake_pb2
+from liandiao.rpc.convert import timestamp
 from services.intake import store
 from services.intake.codes import COURT_PROCEDURE, PARTY_KIND, SIDE, SOURCE
 from services.intake.domain.model import OfficeKind
-
-
-def _ts(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 def party_ref(p: store.PartyRow, agents: Sequence[store.AgentRow] = ()) -> common_pb2.PartyRef:
@@ -39,7 +31,7 @@ def dispute_registered(d: store.DisputeRow, parties: list[store.PartyRow],
         dispute_id=str(d.dispute_id), region_code=d.region_code, dispute_type=d.dispute_type,
         source=SOURCE.to_proto(d.source), court_procedure=COURT_PROCEDURE.to_proto(d.court_procedure or ""),
         referring_org_id=d.referring_org_id, parties=[party_ref(p, by_party.get(p.party_id, ())) for p in parties],
-        amount_in_dispute_fen=d.amount_fen, registered_at=_ts(d.registered_at),
+        amount_in_dispute_fen=d.amount_fen, registered_at=timestamp(d.registered_at),
         chosen_mediator_id=d.chosen_mediator_id, risk_score=d.risk_score,
     )
 
@@ -47,6 +39,6 @@ def dispute_registered(d: store.DisputeRow, parties: list[store.PartyRow],
 def risk_flagged(w: store.WarningRow, level: int, unacknowledged: Sequence[OfficeKind]) -> intake_pb2.RiskFlagged:
     return intake_pb2.RiskFlagged(
         dispute_id=str(w.dispute_id), region_code=w.region_code, risk_score=w.risk_score,
-        reasons=w.reasons, flagged_at=_ts(w.flagged_at), escalation_level=level,
+        reasons=w.reasons, flagged_at=timestamp(w.flagged_at), escalation_level=level,
         unacknowledged_offices=[o.value for o in unacknowledged],
     )

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from liandiao.auth import Role
 from liandiao.common.v1 import common_pb2
 from liandiao.errors import FieldViolation, InvalidInput
 from liandiao.mediation.v1 import mediation_pb2, mediation_pb2_grpc
 from liandiao.routing.v1 import routing_pb2
+from liandiao.rpc.convert import timestamp
 from liandiao.rpc.enums import EnumMap
 from services.mediation.app import SOURCE, CaseRow, Mediation
 
@@ -27,19 +24,15 @@ STATUS = EnumMap({mediation_pb2.CASE_STATUS_OPEN: "open", mediation_pb2.CASE_STA
                   mediation_pb2.CASE_STATUS_TERMINATED: "terminated"})
 
 
-def _ts(value: datetime) -> Timestamp:
-    out = Timestamp()
-    out.FromDatetime(value)
-    return out
 
 
 def to_proto(c: CaseRow) -> mediation_pb2.Case:
     return mediation_pb2.Case(
         case_id=str(c.case_id), dispute_id=str(c.dispute_id), region_code=c.region_code, dispute_type=c.dispute_type,
         source=SOURCE.to_proto(c.source), mediator_id=c.mediator_id, organization_id=c.organization_id,
-        status=STATUS.to_proto(c.status), opened_at=_ts(c.opened_at),
+        status=STATUS.to_proto(c.status), opened_at=timestamp(c.opened_at),
         deadline=common_pb2.Deadline(period_name=c.period_name, source=c.period_source,
-                                     last_day=c.deadline_last_day.isoformat(), expires_at=_ts(c.deadline_at),
+                                     last_day=c.deadline_last_day.isoformat(), expires_at=timestamp(c.deadline_at),
                                      provisional=c.deadline_provisional),
         parties=routing_pb2.DisputeAssigned.FromString(c.parties).parties,
     )

@@ -5,7 +5,7 @@ terminations are declared in the contract and answer UNIMPLEMENTED until built."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from uuid import UUID
 
 import asyncpg
@@ -16,6 +16,7 @@ from liandiao.events.consumer import ConsumedEvent
 from liandiao.ids import prefecture_of
 from liandiao.legaltime import load_calendar
 from liandiao.routing.v1 import routing_pb2
+from liandiao.rpc.convert import aware
 from liandiao.rpc.enums import CASE_SOURCE, COURT_PROCEDURE
 from liandiao.uuid7 import uuid7
 from services.mediation.domain.rules import case_deadline
@@ -56,7 +57,7 @@ class Mediation:
 
     async def on_dispute_assigned(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
         a: routing_pb2.DisputeAssigned = event.payload
-        accepted_at = a.accepted_at.ToDatetime(tzinfo=UTC)
+        accepted_at = aware(a.accepted_at)
         source, procedure = SOURCE.to_domain(a.source) or "", PROCEDURE.to_domain(a.court_procedure) or ""
         due = case_deadline(accepted_at, source, procedure, self.calendar, self.peoples_mediation_days)
         parties = routing_pb2.DisputeAssigned(parties=a.parties).SerializeToString()

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from liandiao.auth import Role
 from liandiao.errors import FieldViolation, InvalidInput
 from liandiao.notification.v1 import notification_pb2, notification_pb2_grpc
+from liandiao.rpc.convert import timestamp
 from liandiao.rpc.enums import EnumMap
 from services.notification.app import DeliveryRow, Notification
 from services.notification.domain.templates import TEMPLATES, render
@@ -27,12 +24,6 @@ RECIPIENT = EnumMap({notification_pb2.RECIPIENT_KIND_PARTY: "party", notificatio
                      notification_pb2.RECIPIENT_KIND_COURT: "referrer"})
 
 
-def _ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    out = Timestamp()
-    out.FromDatetime(value)
-    return out
 
 
 def to_proto(d: DeliveryRow) -> notification_pb2.Delivery:
@@ -40,7 +31,7 @@ def to_proto(d: DeliveryRow) -> notification_pb2.Delivery:
         delivery_id=str(d.delivery_id), dispute_id=str(d.dispute_id), template=d.template,
         recipient_kind=RECIPIENT.to_proto(d.recipient_kind), recipient_id=d.recipient_id,
         recipient_display=d.recipient_display, channel=CHANNEL.to_proto(d.channel), status=STATUS.to_proto(d.status),
-        body=d.body, attempts=d.attempts, created_at=_ts(d.created_at), delivered_at=_ts(d.delivered_at),
+        body=d.body, attempts=d.attempts, created_at=timestamp(d.created_at), delivered_at=timestamp(d.delivered_at),
         source_event_id=str(d.source_event_id),
     )
 

@@ -20,6 +20,7 @@ from liandiao.legaltime import to_china_date
 from liandiao.personnel.v1 import personnel_pb2
 from liandiao.pii import PiiCipher
 from liandiao.reference import dispute_types
+from liandiao.rpc.convert import aware
 from liandiao.uuid7 import uuid7
 from services.personnel import store, views
 from services.personnel.codes import ORG_KIND, ROSTER_STATUS
@@ -388,13 +389,13 @@ class Personnel:
     # ---- performance file (业绩档案) ---------------------------------------------------
     async def on_dispute_assigned(self, conn: asyncpg.Connection, d, occurred_at: datetime) -> None:
         """routing's dispute-assigned: the mediator accepted the case."""
-        accepted = d.accepted_at.ToDatetime(tzinfo=UTC) if d.HasField("accepted_at") else occurred_at
+        accepted = aware(d.accepted_at) if d.HasField("accepted_at") else occurred_at
         await store.record_case(conn, UUID(d.dispute_id), UUID(d.mediator_id), d.assignment_id, d.dispute_type,
                                 d.region_code, accepted)
 
     async def on_assignment_expired(self, conn: asyncpg.Connection, e, occurred_at: datetime) -> None:
         """routing's assignment-expired: an offer left unanswered, a decline without reason."""
-        expired = e.expired_at.ToDatetime(tzinfo=UTC) if e.HasField("expired_at") else occurred_at
+        expired = aware(e.expired_at) if e.HasField("expired_at") else occurred_at
         await store.record_lapse(conn, UUID(e.dispute_id), UUID(e.mediator_id), expired)
 
     async def on_outcome(self, conn: asyncpg.Connection, dispute_id: str, outcome: performance.Outcome,

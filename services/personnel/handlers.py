@@ -6,13 +6,12 @@ message was dead-lettered; a redelivered event is a no-op."""
 
 from __future__ import annotations
 
-from datetime import UTC
-
 import asyncpg
 
 from liandiao.events import catalog
 from liandiao.events.consumer import ConsumedEvent
 from liandiao.mediation.v1 import mediation_pb2
+from liandiao.rpc.convert import aware
 from services.personnel.app import Personnel
 from services.personnel.domain.performance import Outcome
 
@@ -29,10 +28,10 @@ def performance_handler(personnel: Personnel):
         elif key == catalog.ASSIGNMENT_EXPIRED.key:
             await personnel.on_assignment_expired(conn, payload, at)
         elif key == catalog.AGREEMENT_EFFECTIVE.key:
-            when = payload.effective_at.ToDatetime(tzinfo=UTC) if payload.HasField("effective_at") else at
+            when = aware(payload.effective_at) if payload.HasField("effective_at") else at
             await personnel.on_outcome(conn, payload.dispute_id, Outcome.AGREEMENT, "", when)
         elif key == catalog.MEDIATION_FAILED.key:
-            when = payload.terminated_at.ToDatetime(tzinfo=UTC) if payload.HasField("terminated_at") else at
+            when = aware(payload.terminated_at) if payload.HasField("terminated_at") else at
             known = mediation_pb2.TerminationGround.DESCRIPTOR.values_by_number.get(payload.ground)
             ground = known.name.removeprefix("TERMINATION_GROUND_").lower() if known else str(payload.ground)
             await personnel.on_outcome(conn, payload.dispute_id, Outcome.FAILED, ground, when)

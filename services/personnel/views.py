@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from liandiao.personnel.v1 import personnel_pb2
+from liandiao.rpc.convert import timestamp
 from services.personnel import store
 from services.personnel.codes import (
     CASE_OUTCOME,
@@ -20,20 +17,12 @@ from services.personnel.codes import (
 from services.personnel.domain.performance import Summary
 
 
-def ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    out = Timestamp()
-    out.FromDatetime(value)
-    return out
-
-
 def organization(o: store.OrgRow, warnings: list[str] | None = None) -> personnel_pb2.Organization:
     return personnel_pb2.Organization(
         organization_id=str(o.organization_id), kind=ORG_KIND.to_proto(o.kind), name=o.name,
         region_code=o.region_code, credit_code=o.credit_code,
         parent_organization_id=str(o.parent_organization_id or ""),
-        committee_level=COMMITTEE_LEVEL.to_proto(o.committee_level), created_at=ts(o.created_at),
+        committee_level=COMMITTEE_LEVEL.to_proto(o.committee_level), created_at=timestamp(o.created_at),
         sector=o.sector, warnings=warnings or [],
     )
 
@@ -45,7 +34,7 @@ def person(s: store.PersonSnapshot) -> personnel_pb2.Person:
         roles=[ROLE.to_proto(r) for r in p.roles], specialties=p.specialties, languages=p.languages,
         region_codes=p.region_codes, roster_status=ROSTER_STATUS.to_proto(p.roster_status),
         removal_reason=p.removal_reason, masked_phone=p.phone_masked, on_duty=p.on_duty,
-        updated_at=ts(p.updated_at),
+        updated_at=timestamp(p.updated_at),
         relations=[personnel_pb2.Relation(kind=RELATION_KIND.to_proto(r.kind), id_fingerprint=r.id_fingerprint,
                                           note=r.note) for r in s.relations],
         roster_court_ids=[str(c) for c in s.roster_court_ids],
@@ -64,14 +53,14 @@ def roster_entry(v: store.RosterView, inherited: bool = False) -> personnel_pb2.
         region_code=v.region_code, credit_code=v.credit_code, dispute_scope=e.dispute_scope,
         expertise=v.expertise, languages=v.languages, roles=[ROLE.to_proto(r) for r in v.roles],
         fee_charging=e.fee_charging, fee_standard=e.fee_standard, status=ROSTER_STATUS.to_proto(e.status),
-        removal_reason=e.removal_reason, listed_at=ts(e.listed_at), removed_at=ts(e.removed_at),
+        removal_reason=e.removal_reason, listed_at=timestamp(e.listed_at), removed_at=timestamp(e.removed_at),
     )
 
 
 def feedback(f: store.FeedbackRow) -> personnel_pb2.FeedbackRecord:
     return personnel_pb2.FeedbackRecord(feedback_id=str(f.feedback_id), person_id=str(f.person_id),
                                         dispute_id=str(f.dispute_id), score=f.score, complaint=f.complaint,
-                                        recorded_at=ts(f.recorded_at))
+                                        recorded_at=timestamp(f.recorded_at))
 
 
 def training(t: store.TrainingRow) -> personnel_pb2.TrainingRecord:
@@ -82,7 +71,7 @@ def training(t: store.TrainingRow) -> personnel_pb2.TrainingRecord:
 def evaluation(e: store.EvaluationRow) -> personnel_pb2.EvaluationRecord:
     return personnel_pb2.EvaluationRecord(evaluation_id=str(e.evaluation_id), person_id=str(e.person_id),
                                           period=e.period, result=EVALUATION_RESULT.to_proto(e.result),
-                                          notes=e.notes, recorded_at=ts(e.recorded_at))
+                                          notes=e.notes, recorded_at=timestamp(e.recorded_at))
 
 
 SHOWN = 50
@@ -98,10 +87,10 @@ def performance_file(p: store.PersonRow, summary: Summary, cases: list[store.Cas
         feedback_count=summary.feedback_count, feedback_average=summary.feedback_average,
         complaints=summary.complaints, training_hours=summary.training_hours,
         cases=[personnel_pb2.CaseRecord(dispute_id=str(c.dispute_id), dispute_type=c.dispute_type,
-                                        region_code=c.region_code, accepted_at=ts(c.accepted_at),
+                                        region_code=c.region_code, accepted_at=timestamp(c.accepted_at),
                                         outcome=CASE_OUTCOME.to_proto(c.outcome), outcome_detail=c.detail,
-                                        outcome_at=ts(c.outcome_at)) for c in cases[:SHOWN]],
-        lapsed_offers=[personnel_pb2.LapsedOffer(dispute_id=str(x.dispute_id), expired_at=ts(x.expired_at))
+                                        outcome_at=timestamp(c.outcome_at)) for c in cases[:SHOWN]],
+        lapsed_offers=[personnel_pb2.LapsedOffer(dispute_id=str(x.dispute_id), expired_at=timestamp(x.expired_at))
                        for x in lapses[:SHOWN]],
         feedback=[feedback(f) for f in feedback_rows[:SHOWN]],
         trainings=[training(t) for t in trainings],

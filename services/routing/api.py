@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from liandiao.auth import Role
 from liandiao.common.v1 import common_pb2
 from liandiao.legaltime import statutory
 from liandiao.routing.v1 import routing_pb2, routing_pb2_grpc
+from liandiao.rpc.convert import timestamp
 from liandiao.rpc.enums import EnumMap
 from liandiao.rpc.server import caller
 from services.routing import store
@@ -33,39 +30,33 @@ CONSULTATION = EnumMap({routing_pb2.CONSULTATION_STATUS_CALLED: "called",
                         routing_pb2.CONSULTATION_STATUS_PLANNED: "planned"})
 
 
-def _ts(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    out = Timestamp()
-    out.FromDatetime(value)
-    return out
 
 
 def _deadline(period, last_day, expires_at, provisional) -> common_pb2.Deadline | None:
     if last_day is None or expires_at is None:
         return None
     return common_pb2.Deadline(period_name=period.name, source=period.source, last_day=last_day.isoformat(),
-                               expires_at=_ts(expires_at), provisional=provisional)
+                               expires_at=timestamp(expires_at), provisional=provisional)
 
 
 def to_proto(a: store.AssignmentRow, region_code: str = "", dispute_type: str = "") -> routing_pb2.Assignment:
     return routing_pb2.Assignment(
         assignment_id=str(a.assignment_id), dispute_id=str(a.dispute_id), region_code=region_code,
         dispute_type=dispute_type, status=STATUS.to_proto(a.status), mediator_id=str(a.mediator_id or ""),
-        organization_id=a.organization_id, offered_at=_ts(a.offered_at),
+        organization_id=a.organization_id, offered_at=timestamp(a.offered_at),
         respond_by=_deadline(statutory.MEDIATOR_ACCEPT_OR_DECLINE, a.respond_by_last_day, a.respond_by,
                              a.respond_by_provisional),
         choose_by=_deadline(statutory.JOINT_CHOICE_OF_MEDIATOR, a.choose_by_last_day, a.choose_by,
                             a.choose_by_provisional),
-        accepted_at=_ts(a.accepted_at), reason=a.reason, offer_round=a.offer_round,
+        accepted_at=timestamp(a.accepted_at), reason=a.reason, offer_round=a.offer_round,
     )
 
 
 def consultation(c: store.ConsultationRow) -> routing_pb2.Consultation:
     return routing_pb2.Consultation(
         dispute_id=str(c.dispute_id), status=CONSULTATION.to_proto(c.status), reasons=c.reasons,
-        called_by=c.called_by, called_at=_ts(c.called_at), participant_org_ids=c.participant_org_ids, plan=c.plan,
-        lead_mediator_id=c.lead_mediator_id, co_mediator_ids=c.co_mediator_ids, planned_at=_ts(c.planned_at),
+        called_by=c.called_by, called_at=timestamp(c.called_at), participant_org_ids=c.participant_org_ids, plan=c.plan,
+        lead_mediator_id=c.lead_mediator_id, co_mediator_ids=c.co_mediator_ids, planned_at=timestamp(c.planned_at),
     )
 
 

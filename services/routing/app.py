@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 import asyncpg
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from liandiao import telemetry
 from liandiao.auth import Claims, Role
@@ -23,6 +22,7 @@ from liandiao.intake.v1 import intake_pb2
 from liandiao.legaltime import deadline, load_calendar, statutory
 from liandiao.personnel.v1 import personnel_pb2
 from liandiao.routing.v1 import routing_pb2
+from liandiao.rpc.convert import aware, timestamp
 from liandiao.rpc.enums import CASE_SOURCE as SOURCE
 from liandiao.uuid7 import uuid7
 from services.routing import store
@@ -51,10 +51,6 @@ def region_chain(region_code: str) -> tuple[Level, ...]:
                  for d in (own, *ancestors(own.code)))
 
 
-def _ts(value: datetime) -> Timestamp:
-    out = Timestamp()
-    out.FromDatetime(value)
-    return out
 
 
 def _fingerprints(d: intake_pb2.DisputeRegistered) -> frozenset[str]:
@@ -85,7 +81,7 @@ class Routing:
             "roles": [_ROLE_NAMES.get(r, str(r)) for r in p.roles], "specialties": list(p.specialties),
             "languages": list(p.languages), "region_codes": list(p.region_codes),
             "roster_status": "active" if p.roster_status == personnel_pb2.ROSTER_STATUS_ACTIVE else "removed",
-            "on_duty": p.on_duty, "updated_at": p.updated_at.ToDatetime(tzinfo=UTC),
+            "on_duty": p.on_duty, "updated_at": aware(p.updated_at),
             "relations": sorted({r.id_fingerprint for r in p.relations if r.id_fingerprint}),
         })
 
@@ -93,7 +89,7 @@ class Routing:
         d: intake_pb2.DisputeRegistered = event.payload
         dispute_id = UUID(d.dispute_id)
         fresh = await store.insert_dispute(conn, dispute_id, d.region_code, d.dispute_type, d.SerializeToString(),
-                                           event.envelope.traceparent, d.registered_at.ToDatetime(tzinfo=UTC))
+                                           event.envelope.traceparent, aware(d.registered_at))
         if not fresh:
             return
         now = self.clock()
@@ -150,7 +146,7 @@ class Routing:
                                  reasons: list[str], called_by: str, now: datetime, traceparent: str) -> None:
         if await store.call_consultation(conn, UUID(d.dispute_id), reasons, called_by, now):
             await enqueue(conn, catalog.DISPUTE_ESCALATED, routing_pb2.DisputeEscalated(
-                dispute_id=d.dispute_id, region_code=d.region_code, reasons=reasons, escalated_at=_ts(now)),
+                dispute_id=d.dispute_id, region_code=d.region_code, reasons=reasons, escalated_at=timestamp(now)),
                 dispute_id=d.dispute_id, region_code=d.region_code, journey_traceparent=traceparent, now=now)
             telemetry.BUSINESS.labels("routing", "consultation_called", prefecture_of(d.region_code),
                                       d.dispute_type).inc()
@@ -258,7 +254,7 @@ class Routing:
                 dispute_id=d.dispute_id, assignment_id=str(a.assignment_id), region_code=d.region_code,
                 dispute_type=d.dispute_type, source=d.source, court_procedure=d.court_procedure,
                 mediator_id=str(mid), mediator_name=await store.mediator_name(conn, mid),
-                organization_id=a.organization_id, accepted_at=_ts(now), parties=d.parties,
+                organization_id=a.organization_id, accepted_at=timestamp(now), parties=d.parties,
                 referring_org_id=d.referring_org_id,
             ), dispute_id=d.dispute_id, region_code=d.region_code, journey_traceparent=dispute["trace_parent"], now=now)
         return accepted
@@ -329,7 +325,7 @@ class Routing:
                     await store.close_offer(conn, did, a.offer_round, "expired", now)
                     await enqueue(conn, catalog.ASSIGNMENT_EXPIRED, routing_pb2.AssignmentExpired(
                         dispute_id=str(did), assignment_id=str(a.assignment_id), mediator_id=str(a.mediator_id),
-                        expired_at=_ts(now)), dispute_id=str(did), region_code=d.region_code,
+                        expired_at=timestamp(now)), dispute_id=str(did), region_code=d.region_code,
                         journey_traceparent=dispute["trace_parent"], now=now)
                 await self._offer(conn, did, d, a.offer_round + 1, now)
         return len(due)

@@ -17,14 +17,13 @@ from datetime import UTC, date, datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar
 
-from google.protobuf.timestamp_pb2 import Timestamp
-
 from liandiao.common.v1 import common_pb2 as c
 from liandiao.ids import Division, check_character, children, credit_code_check_character, lookup
 from liandiao.intake.v1 import intake_pb2 as i
 from liandiao.legaltime import to_china_date
 from liandiao.personnel.v1 import personnel_pb2 as p
 from liandiao.reference import dispute_types
+from liandiao.rpc.convert import timestamp
 
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗包白乌那"
 GIVEN = ["建国", "秀英", "桂兰", "志强", "海燕", "春梅", "宝音", "乌云", "其其格", "巴特尔", "立新", "丽娟",
@@ -313,10 +312,6 @@ def _place_name(region: str) -> str:
     return county.name if county else ""
 
 
-def _ts(value: datetime) -> Timestamp:
-    out = Timestamp()
-    out.FromDatetime(value)
-    return out
 
 
 def party(rng: random.Random, side: c.PartySide, region: str, *, online: bool = False,
@@ -329,7 +324,7 @@ def party(rng: random.Random, side: c.PartySide, region: str, *, online: bool = 
         age=2026 - born.year, ethnicity=rng.choice(["汉族", "蒙古族"]), occupation=rng.choice(["农民", "牧民", "个体", "职工"]),
         phone=mobile(rng), address=f"{_place_name(region)}某村{rng.randint(1, 99)}号",
         id_document=i.IdDocument(type=i.ID_DOCUMENT_TYPE_RESIDENT_ID, number=number), language=language,
-        consent=i.Consent(decision=consent, disclosed_at=_ts(datetime.now(UTC) - timedelta(minutes=30)),
+        consent=i.Consent(decision=consent, disclosed_at=timestamp(datetime.now(UTC) - timedelta(minutes=30)),
                           routes_told=["arbitration", "litigation"] if consent == i.CONSENT_DECISION_REFUSED else []),
         service_address=f"{number[-6:]}@sd.example.cn" if online else "", service_address_confirmed=online,
     )

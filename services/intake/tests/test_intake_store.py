@@ -28,6 +28,7 @@ from liandiao.intake.v1 import intake_pb2
 from liandiao.mediation.v1 import mediation_pb2
 from liandiao.personnel.v1 import personnel_pb2 as pe
 from liandiao.pii import PiiCipher
+from liandiao.rpc.convert import aware
 from services.intake.app import DisputeQuery, Intake
 from services.intake.domain.model import (
     AgentAuthority,
@@ -351,7 +352,7 @@ async def test_a_warning_needs_each_office_and_escalates_until_they_all_acknowle
     escalated = intake_pb2.RiskFlagged.FromString(raised[-1][0])
     assert (len(raised), escalated.escalation_level, list(escalated.unacknowledged_offices)) == (
         2, 1, ["peoples_tribunal", "judicial_office"])
-    assert escalated.flagged_at.ToDatetime(tzinfo=UTC) == T0
+    assert aware(escalated.flagged_at) == T0
     await intake.escalate_due(T0 + timedelta(minutes=121))
     assert len(await events_of(pool, did, "intake.risk-flagged.v1")) == 2      # level 1 only once
 
