@@ -4,6 +4,7 @@ statuses only at the edge (liandiao.rpc.errors). No grpc import here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from uuid import UUID
 
 
 @dataclass(frozen=True)
@@ -42,3 +43,11 @@ class PermissionDenied(DomainError):
 
 class Unavailable(DomainError):
     """Not ready to answer yet (starting, or a dependency is down). Maps to UNAVAILABLE."""
+
+
+def parse_uuid(field: str, value: str) -> UUID:
+    """An id from a request, or InvalidInput naming the field."""
+    try:
+        return UUID(value)
+    except ValueError:
+        raise InvalidInput(FieldViolation(field, "is not a UUID" if value else "required")) from None

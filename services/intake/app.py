@@ -15,7 +15,7 @@ import asyncpg
 
 from liandiao import telemetry
 from liandiao.auth import Claims, Role
-from liandiao.errors import FieldViolation, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from liandiao.errors import FieldViolation, InvalidInput, NotFound, PermissionDenied, RuleViolation, parse_uuid
 from liandiao.events import catalog
 from liandiao.events.consumer import ConsumedEvent
 from liandiao.events.outbox import enqueue
@@ -227,7 +227,7 @@ class Intake:
 
     # ---- queries ------------------------------------------------------------------
     async def get(self, dispute_id: str, caller: Claims) -> store.DisputeRecord:
-        key = _uuid("dispute_id", dispute_id)
+        key = parse_uuid("dispute_id", dispute_id)
         async with self.pool.acquire() as conn:
             found = await store.get_dispute(conn, key)
         if found is None or not _visible(found, caller):
@@ -263,7 +263,7 @@ class Intake:
         A liaison officer acknowledges for themself; a police officer, clerk or
         court user may record it for their own office's liaison officer."""
         now = now or datetime.now(UTC)
-        key = _uuid("dispute_id", dispute_id)
+        key = parse_uuid("dispute_id", dispute_id)
         if not liaison_person_id.strip():
             raise InvalidInput(FieldViolation("liaison_person_id", "required"))
         if caller.role is Role.LIAISON and caller.subject != liaison_person_id:
@@ -351,7 +351,7 @@ class Intake:
     async def on_mediation_ended(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
         """An agreement took effect or mediation failed: the dispute is no longer
         open, so the same parties coming back open a new dispute."""
-        await store.close_dispute(conn, _uuid("dispute_id", event.payload.dispute_id), event.envelope.occurred_at)
+        await store.close_dispute(conn, parse_uuid("dispute_id", event.payload.dispute_id), event.envelope.occurred_at)
 
 
 @dataclass(frozen=True)
@@ -400,11 +400,6 @@ def _liaison(row: store.LiaisonRow | None) -> LiaisonOfficer | None:
     return LiaisonOfficer(row.person_id, row.organization_id, OfficeKind(row.office), row.office_region, row.active)
 
 
-def _uuid(field: str, value: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError:
-        raise InvalidInput(FieldViolation(field, "is not a UUID" if value else "required")) from None
 
 
 def _visible(r: store.DisputeRecord, caller: Claims) -> bool:

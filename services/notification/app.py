@@ -14,7 +14,7 @@ import asyncpg
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from liandiao import telemetry
-from liandiao.errors import FieldViolation, InvalidInput
+from liandiao.errors import parse_uuid
 from liandiao.events import catalog
 from liandiao.events.consumer import ConsumedEvent
 from liandiao.events.outbox import enqueue
@@ -133,10 +133,7 @@ class Notification:
                     pass
 
     async def list(self, dispute_id: str, status: str, limit: int, offset: int) -> list[DeliveryRow]:
-        try:
-            key = UUID(dispute_id)
-        except ValueError:
-            raise InvalidInput(FieldViolation("dispute_id", "is not a UUID" if dispute_id else "required")) from None
+        key = parse_uuid("dispute_id", dispute_id)
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
                 f"""select {', '.join(_COLS)} from deliveries where dispute_id = $1 and ($2 = '' or status = $2)

@@ -12,7 +12,7 @@ import asyncpg
 
 from liandiao.auth import Claims
 from liandiao.auth import Role as CallerRole
-from liandiao.errors import FieldViolation, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from liandiao.errors import FieldViolation, InvalidInput, NotFound, PermissionDenied, RuleViolation, parse_uuid
 from liandiao.events import catalog
 from liandiao.events.outbox import enqueue
 from liandiao.ids import ancestors, lookup, mask_phone, prefecture_of
@@ -40,19 +40,8 @@ from services.personnel.domain.model import (
 )
 
 
-def parse_uuid(field: str, value: str, *, required: bool = True) -> UUID | None:
-    if not value and not required:
-        return None
-    try:
-        return UUID(value)
-    except ValueError:
-        raise InvalidInput(FieldViolation(field, "is not a UUID" if value else "required")) from None
-
-
-def _uuid(field: str, value: str) -> UUID:
-    parsed = parse_uuid(field, value)
-    assert parsed is not None
-    return parsed
+def optional_uuid(field: str, value: str) -> UUID | None:
+    return parse_uuid(field, value) if value else None
 
 
 def mask_licence(licence: str) -> str:
@@ -106,7 +95,7 @@ class Personnel:
 
     # ---- organizations ------------------------------------------------------------
     async def create_organization(self, o: NewOrganization) -> tuple[store.OrgRow, list[str]]:
-        parent_id = parse_uuid("parent_organization_id", o.parent_organization_id, required=False)
+        parent_id = optional_uuid("parent_organization_id", o.parent_organization_id)
         async with self.pool.acquire() as conn:
             parent_row = await store.get_org(conn, parent_id) if parent_id else None
             if parent_id and parent_row is None:
@@ -126,7 +115,7 @@ class Personnel:
 
     async def get_organization(self, org_id: str) -> store.OrgRow:
         async with self.pool.acquire() as conn:
-            row = await store.get_org(conn, _uuid("organization_id", org_id))
+            row = await store.get_org(conn, parse_uuid("organization_id", org_id))
         if row is None:
             raise NotFound(f"organization {org_id} not found")
         return row
@@ -138,7 +127,7 @@ class Personnel:
     # ---- people -------------------------------------------------------------------
     async def create_person(self, p: NewPerson, now: datetime | None = None) -> store.PersonSnapshot:
         now = now or datetime.now(UTC)
-        org_id = _uuid("organization_id", p.organization_id)
+        org_id = parse_uuid("organization_id", p.organization_id)
         async with self.pool.acquire() as conn, conn.transaction():
             org = await store.get_org(conn, org_id, for_update=Role.LIAISON_OFFICER in p.roles)
             checked = check_person(p, OrgKind(org.kind) if org else None, set(dispute_types()), to_china_date(now))
@@ -179,7 +168,7 @@ class Personnel:
 
     async def update_person(self, person_id: str, u: PersonUpdate, now: datetime | None = None) -> store.PersonSnapshot:
         now = now or datetime.now(UTC)
-        pid = _uuid("person_id", person_id)
+        pid = parse_uuid("person_id", person_id)
         async with self.pool.acquire() as conn, conn.transaction():
             before = await store.get_person(conn, pid, for_update=True)
             if before is None:
@@ -223,14 +212,14 @@ class Personnel:
     async def get_person(self, person_id: str, now: datetime | None = None) -> store.PersonSnapshot:
         today = to_china_date(now or datetime.now(UTC))
         async with self.pool.acquire() as conn:
-            row = await store.get_person(conn, _uuid("person_id", person_id))
+            row = await store.get_person(conn, parse_uuid("person_id", person_id))
             if row is None:
                 raise NotFound(f"person {person_id} not found")
             return (await store.snapshots(conn, [row], today))[0]
 
     async def list_people(self, organization_id: str, role: str, region_prefix: str, limit: int,
                           offset: int) -> list[store.PersonSnapshot]:
-        org = parse_uuid("organization_id", organization_id, required=False)
+        org = optional_uuid("organization_id", organization_id)
         async with self.pool.acquire() as conn:
             rows = await store.list_people(conn, org, role, region_prefix, limit, offset)
             return await store.snapshots(conn, rows, to_china_date(datetime.now(UTC)))
@@ -250,7 +239,7 @@ class Personnel:
         now = now or datetime.now(UTC)
         if not reason.strip():
             raise InvalidInput(FieldViolation("reason", "removal (除名) needs its reason (SPC-Invited Art.28)"))
-        pid = _uuid("person_id", person_id)
+        pid = parse_uuid("person_id", person_id)
         async with self.pool.acquire() as conn, conn.transaction():
             before = await store.get_person(conn, pid, for_update=True)
             if before is None:
@@ -289,7 +278,7 @@ class Personnel:
     async def declare_relation(self, person_id: str, d: relations.Declaration, caller: Claims | None = None,
                                now: datetime | None = None) -> store.PersonSnapshot:
         now = now or datetime.now(UTC)
-        pid = _uuid("person_id", person_id)
+        pid = parse_uuid("person_id", person_id)
         _own_record(caller, person_id)
         normalised = relations.related_id(d, to_china_date(now))
         assert d.kind is not None
@@ -307,7 +296,7 @@ class Personnel:
         if bool(person_id) == bool(organization_id):
             raise InvalidInput(FieldViolation("person_id", "give exactly one of person_id and organization_id"))
         if person_id:
-            pid = _uuid("person_id", person_id)
+            pid = parse_uuid("person_id", person_id)
             p = await store.get_person(conn, pid, for_update=True)
             if p is None:
                 raise NotFound(f"person {person_id} not found")
@@ -315,14 +304,14 @@ class Personnel:
             assert org is not None
             return pid, None, roster.Member(True, OrgKind(org.kind), tuple(Role(r) for r in p.roles),
                                             RosterStatus(p.roster_status))
-        oid = _uuid("organization_id", organization_id)
+        oid = parse_uuid("organization_id", organization_id)
         member_org = await store.get_org(conn, oid)
         if member_org is None:
             raise NotFound(f"organization {organization_id} not found")
         return None, oid, roster.Member(False, OrgKind(member_org.kind))
 
     async def _court(self, conn: asyncpg.Connection, court_org_id: str, caller: Claims | None = None) -> store.OrgRow:
-        court = await store.get_org(conn, _uuid("court_org_id", court_org_id))
+        court = await store.get_org(conn, parse_uuid("court_org_id", court_org_id))
         if court is None:
             raise NotFound(f"organization {court_org_id} not found")
         if caller is not None and caller.role is CallerRole.COURT and caller.organization_id != court_org_id:
@@ -404,7 +393,7 @@ class Personnel:
         await store.record_outcome(conn, UUID(dispute_id), outcome.value, detail, at)
 
     async def _person_for_record(self, conn: asyncpg.Connection, person_id: str) -> store.PersonRow:
-        row = await store.get_person(conn, _uuid("person_id", person_id))
+        row = await store.get_person(conn, parse_uuid("person_id", person_id))
         if row is None:
             raise NotFound(f"person {person_id} not found")
         return row
@@ -412,7 +401,7 @@ class Personnel:
     async def record_feedback(self, person_id: str, dispute_id: str, score: int, complaint: str,
                               caller: Claims | None = None, now: datetime | None = None) -> store.FeedbackRow:
         now = now or datetime.now(UTC)
-        did = _uuid("dispute_id", dispute_id)
+        did = parse_uuid("dispute_id", dispute_id)
         text = performance.check_feedback(score, complaint)
         async with self.pool.acquire() as conn:
             person = await self._person_for_record(conn, person_id)
@@ -469,8 +458,8 @@ class Personnel:
     async def set_duty(self, person_id: str, office_org_id: str, dates: list[str], cancel: bool,
                        now: datetime | None = None) -> store.PersonSnapshot:
         now = now or datetime.now(UTC)
-        pid = _uuid("person_id", person_id)
-        oid = _uuid("office_org_id", office_org_id)
+        pid = parse_uuid("person_id", person_id)
+        oid = parse_uuid("office_org_id", office_org_id)
         async with self.pool.acquire() as conn, conn.transaction():
             person = await store.get_person(conn, pid, for_update=True)
             if person is None:

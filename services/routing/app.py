@@ -13,7 +13,7 @@ import asyncpg
 
 from liandiao import telemetry
 from liandiao.auth import Claims, Role
-from liandiao.errors import FieldViolation, InvalidInput, NotFound, PermissionDenied, RuleViolation
+from liandiao.errors import FieldViolation, InvalidInput, NotFound, PermissionDenied, RuleViolation, parse_uuid
 from liandiao.events import catalog
 from liandiao.events.consumer import ConsumedEvent
 from liandiao.events.outbox import enqueue
@@ -58,11 +58,6 @@ def _fingerprints(d: intake_pb2.DisputeRegistered) -> frozenset[str]:
     return frozenset(f for p in d.parties for f in (p.id_fingerprint, *p.agent_fingerprints) if f)
 
 
-def _uuid(field: str, value: str) -> UUID:
-    try:
-        return UUID(value)
-    except ValueError:
-        raise InvalidInput(FieldViolation(field, "is not a UUID" if value else "required")) from None
 
 
 class Routing:
@@ -158,7 +153,7 @@ class Routing:
         agree; a mediator who must step aside is kept only with the disclosure recorded
         and every party's agreement (SPC-Invited Art.15)."""
         now = now or self.clock()
-        did, mid = _uuid("dispute_id", dispute_id), _uuid("mediator_id", mediator_id)
+        did, mid = parse_uuid("dispute_id", dispute_id), parse_uuid("mediator_id", mediator_id)
         async with self.pool.acquire() as conn, conn.transaction():
             a = await store.get_assignment(conn, did, for_update=True)
             dispute = await store.get_dispute(conn, did)
@@ -192,7 +187,7 @@ class Routing:
     async def call_consultation(self, dispute_id: str, reason: str, caller: Claims) -> store.ConsultationRow:
         if not reason.strip():
             raise InvalidInput(FieldViolation("reason", "say why the dispute needs a joint consultation"))
-        did = _uuid("dispute_id", dispute_id)
+        did = parse_uuid("dispute_id", dispute_id)
         now = self.clock()
         async with self.pool.acquire() as conn, conn.transaction():
             dispute = await store.get_dispute(conn, did)
@@ -216,7 +211,7 @@ class Routing:
             bad.append(FieldViolation("lead_mediator_id", "several mediators need one presiding (SPC-Invited Art.13)"))
         if bad:
             raise InvalidInput(bad)
-        did = _uuid("dispute_id", dispute_id)
+        did = parse_uuid("dispute_id", dispute_id)
         async with self.pool.acquire() as conn, conn.transaction():
             c = await store.get_consultation(conn, did, for_update=True)
             if c is None:
@@ -230,7 +225,7 @@ class Routing:
 
     async def get_consultation(self, dispute_id: str) -> store.ConsultationRow:
         async with self.pool.acquire() as conn:
-            c = await store.get_consultation(conn, _uuid("dispute_id", dispute_id))
+            c = await store.get_consultation(conn, parse_uuid("dispute_id", dispute_id))
         if c is None:
             raise NotFound(f"no joint consultation for dispute {dispute_id}")
         return c
@@ -238,7 +233,7 @@ class Routing:
     async def accept(self, dispute_id: str, mediator_id: str, caller: Claims,
                      now: datetime | None = None) -> store.AssignmentRow:
         now = now or self.clock()
-        did, mid = _uuid("dispute_id", dispute_id), _uuid("mediator_id", mediator_id)
+        did, mid = parse_uuid("dispute_id", dispute_id), parse_uuid("mediator_id", mediator_id)
         _acting_for(caller, mediator_id)
         async with self.pool.acquire() as conn, conn.transaction():
             a = await self._open_offer(conn, did, mid)
@@ -262,7 +257,7 @@ class Routing:
     async def decline(self, dispute_id: str, mediator_id: str, reason: str, caller: Claims,
                       now: datetime | None = None) -> store.AssignmentRow:
         now = now or self.clock()
-        did, mid = _uuid("dispute_id", dispute_id), _uuid("mediator_id", mediator_id)
+        did, mid = parse_uuid("dispute_id", dispute_id), parse_uuid("mediator_id", mediator_id)
         if not reason.strip():
             raise InvalidInput(FieldViolation("reason", "say why the offer is declined; declines without reason "
                                               "count on the performance file (SPC-Invited Art.28)"))
@@ -280,7 +275,7 @@ class Routing:
         if not reason.strip():
             raise InvalidInput(FieldViolation("reason", "say why the dispute is reassigned"))
         now = now or self.clock()
-        did = _uuid("dispute_id", dispute_id)
+        did = parse_uuid("dispute_id", dispute_id)
         async with self.pool.acquire() as conn, conn.transaction():
             a = await store.get_assignment(conn, did, for_update=True)
             if a is None:
@@ -303,7 +298,7 @@ class Routing:
 
     async def get(self, dispute_id: str) -> store.AssignmentRow:
         async with self.pool.acquire() as conn:
-            a = await store.get_assignment(conn, _uuid("dispute_id", dispute_id))
+            a = await store.get_assignment(conn, parse_uuid("dispute_id", dispute_id))
         if a is None:
             raise NotFound(f"no assignment for dispute {dispute_id}")
         return a
