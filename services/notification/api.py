@@ -6,8 +6,8 @@ from liandiao.auth import Role
 from liandiao.errors import FieldViolation, InvalidInput
 from liandiao.notification.v1 import notification_pb2, notification_pb2_grpc
 from liandiao.rpc.convert import timestamp
-from liandiao.rpc.enums import EnumMap
 from services.notification.app import DeliveryRow, Notification
+from services.notification.codes import CHANNEL, RECIPIENT, STATUS
 from services.notification.domain.templates import TEMPLATES, render
 
 POLICY = {
@@ -15,14 +15,6 @@ POLICY = {
     "ListDeliveries": frozenset(Role),
     "ResendDelivery": frozenset({Role.CLERK, Role.OPERATOR}),
 }
-STATUS = EnumMap({notification_pb2.DELIVERY_STATUS_PENDING: "pending", notification_pb2.DELIVERY_STATUS_SENT: "sent",
-                  notification_pb2.DELIVERY_STATUS_FAILED: "failed"})
-CHANNEL = EnumMap({notification_pb2.CHANNEL_CONSOLE: "console", notification_pb2.CHANNEL_SMS: "sms",
-                   notification_pb2.CHANNEL_EMAIL: "email", notification_pb2.CHANNEL_WEBHOOK: "webhook"})
-RECIPIENT = EnumMap({notification_pb2.RECIPIENT_KIND_PARTY: "party", notification_pb2.RECIPIENT_KIND_MEDIATOR: "mediator",
-                     notification_pb2.RECIPIENT_KIND_LIAISON_OFFICER: "liaison_officer",
-                     notification_pb2.RECIPIENT_KIND_COURT: "referrer"})
-
 
 
 

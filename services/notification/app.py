@@ -11,19 +11,21 @@ from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import asyncpg
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from liandiao import telemetry
 from liandiao.errors import parse_uuid
 from liandiao.events import catalog
 from liandiao.events.consumer import ConsumedEvent
 from liandiao.events.outbox import enqueue
-from liandiao.ids import lookup
+from liandiao.ids import lookup, prefecture_of
 from liandiao.notification.v1 import notification_pb2
 from liandiao.reference import dispute_types
 from liandiao.routing.v1 import routing_pb2
+from liandiao.rpc.convert import timestamp
+from liandiao.rpc.enums import CASE_SOURCE
 from liandiao.uuid7 import uuid7
 from services.notification.channels import Channel, Outgoing
+from services.notification.codes import CHANNEL, REFERRER_KIND
 from services.notification.domain.templates import render
 
 log = logging.getLogger(__name__)
@@ -71,8 +73,9 @@ class Notification:
                    f"{_mask_name(p.display_name)} ({p.masked_phone or 'no phone'})", {"name": p.display_name})
                   for p in a.parties]
         wanted.append(("dispute-assigned/mediator", "mediator", a.mediator_id, a.mediator_name, {}))
-        if a.referring_org_id:
-            wanted.append(("dispute-assigned/referrer", "referrer", a.referring_org_id, a.referring_org_id, {}))
+        referrer = REFERRER_KIND.get(CASE_SOURCE.to_domain(a.source) or "")
+        if a.referring_org_id and referrer:
+            wanted.append(("dispute-assigned/referrer", referrer, a.referring_org_id, a.referring_org_id, {}))
         for template, recipient_kind, recipient_id, display, extra in wanted:
             await conn.execute(
                 """insert into deliveries (delivery_id, dispute_id, region_code, source_event_id, template,
@@ -107,17 +110,15 @@ class Notification:
             if final:
                 await enqueue(conn, catalog.DELIVERY_FAILED, notification_pb2.DeliveryFailed(
                     delivery_id=str(d.delivery_id), dispute_id=str(d.dispute_id),
-                    channel=notification_pb2.CHANNEL_CONSOLE, error=str(exc)[:500], attempts=attempts),
+                    channel=CHANNEL.to_proto(d.channel), error=str(exc)[:500], attempts=attempts),
                     dispute_id=str(d.dispute_id), region_code=d.region_code, now=now)
             return
         await conn.execute("update deliveries set status = 'sent', attempts = $2, delivered_at = $3 "
                            "where delivery_id = $1", d.delivery_id, attempts, now)
-        delivered = Timestamp()
-        delivered.FromDatetime(now)
         await enqueue(conn, catalog.DELIVERY_SUCCEEDED, notification_pb2.DeliverySucceeded(
-            delivery_id=str(d.delivery_id), dispute_id=str(d.dispute_id), channel=notification_pb2.CHANNEL_CONSOLE,
-            delivered_at=delivered), dispute_id=str(d.dispute_id), region_code=d.region_code, now=now)
-        telemetry.BUSINESS.labels("notification", "delivery_sent", "", d.template).inc()
+            delivery_id=str(d.delivery_id), dispute_id=str(d.dispute_id), channel=CHANNEL.to_proto(d.channel),
+            delivered_at=timestamp(now)), dispute_id=str(d.dispute_id), region_code=d.region_code, now=now)
+        telemetry.BUSINESS.labels("notification", "delivery_sent", prefecture_of(d.region_code), d.template).inc()
 
     async def dispatcher(self, stopping: asyncio.Event, idle_seconds: float = 0.5) -> None:
         while not stopping.is_set():
