@@ -108,10 +108,10 @@ class Intake:
                     else:
                         if not await store.insert_dispute(conn, dispute, parties, agents):
                             raise _Replay
-                        if not await store.insert_registration(conn, _registration(reg, decision.risk,
-                                                                                   dispute.dispute_id, False, now)):
+                        first = _registration(reg, decision.risk, dispute.dispute_id, False, now)
+                        if not await store.insert_registration(conn, first):
                             raise _Replay
-                        await self._publish(conn, dispute, parties, agents, decision)
+                        warning = await self._publish(conn, dispute, parties, agents, decision)
                         linked_to = None
             except _Replay:
                 seen = await store.registration_for_request(conn, reg.request_id)
@@ -123,8 +123,8 @@ class Intake:
                 telemetry.BUSINESS.labels("intake", "registration_linked", record.dispute.prefecture,
                                           reg.dispute_type).inc()
                 return Registered(record, (*decision.warnings, _linked_note(record)), replayed=False, linked=True)
-            record = await store.get_dispute(conn, dispute.dispute_id)
-            assert record is not None
+        # What was just written, as a read would return it (no second round of queries).
+        record = store.DisputeRecord(dispute, parties, store.agents_by_party(agents), [first], warning, [])
         telemetry.BUSINESS.labels("intake", f"dispute_{decision.status.value}", dispute.prefecture,
                                   reg.dispute_type).inc()
         return Registered(record, decision.warnings, replayed=False, linked=False)
@@ -200,20 +200,18 @@ class Intake:
         return dispute, parties, agents
 
     async def _publish(self, conn: asyncpg.Connection, d: store.DisputeRow, parties: list[store.PartyRow],
-                       agents: list[store.AgentRow], decision: Decision) -> None:
+                       agents: list[store.AgentRow], decision: Decision) -> store.WarningRow | None:
         if decision.status is Status.REGISTERED:
             # PML Art.17: a refused dispute never reaches routing.
-            by_party: dict[UUID, list[store.AgentRow]] = {}
-            for a in agents:
-                by_party.setdefault(a.party_id, []).append(a)
-            await enqueue(conn, catalog.DISPUTE_REGISTERED, events.dispute_registered(d, parties, by_party),
+            await enqueue(conn, catalog.DISPUTE_REGISTERED, events.dispute_registered(d, parties, store.agents_by_party(agents)),
                           dispute_id=str(d.dispute_id), region_code=d.region_code, now=d.registered_at)
         if decision.risk.flagged:
             # PML Art.25: the duty to warn does not depend on consent to mediation.
-            await self._raise_warning(conn, d, decision.risk, d.registered_at)
+            return await self._raise_warning(conn, d, decision.risk, d.registered_at)
+        return None
 
     async def _raise_warning(self, conn: asyncpg.Connection, d: store.DisputeRow, risk: RiskAssessment,
-                             now: datetime, journey: str = "") -> None:
+                             now: datetime, journey: str = "") -> store.WarningRow:
         state = WarningState(d.region_code, now, 0)
         w = store.WarningRow(
             dispute_id=d.dispute_id, region_code=d.region_code, risk_score=risk.score, reasons=list(risk.reasons),
@@ -224,6 +222,7 @@ class Intake:
         await enqueue(conn, catalog.RISK_FLAGGED, events.risk_flagged(w, 0, REQUIRED_OFFICES),
                       dispute_id=str(d.dispute_id), region_code=d.region_code, journey_traceparent=journey, now=now)
         telemetry.BUSINESS.labels("intake", "risk_flagged", d.prefecture, d.dispute_type).inc()
+        return w
 
     # ---- queries ------------------------------------------------------------------
     async def get(self, dispute_id: str, caller: Claims) -> store.DisputeRecord:

@@ -232,6 +232,13 @@ async def get_dispute(conn: asyncpg.Connection, dispute_id: UUID) -> DisputeReco
     return (await _records(conn, [row]))[0]
 
 
+def agents_by_party(agents: list[AgentRow]) -> dict[UUID, list[AgentRow]]:
+    by_party: dict[UUID, list[AgentRow]] = {}
+    for a in agents:
+        by_party.setdefault(a.party_id, []).append(a)
+    return by_party
+
+
 async def _records(conn: asyncpg.Connection, disputes: list[DisputeRow]) -> list[DisputeRecord]:
     ids = [d.dispute_id for d in disputes]
     parties = await _by_dispute(conn, "parties", _PARTY_COLS, PartyRow, ids, "position")
@@ -242,9 +249,7 @@ async def _records(conn: asyncpg.Connection, disputes: list[DisputeRow]) -> list
     acks = await _by_dispute(conn, "warning_acknowledgements", _ACK_COLS, AckRow, ids, "acknowledged_at")
     out = []
     for d in disputes:
-        by_party: dict[UUID, list[AgentRow]] = {}
-        for a in agents.get(d.dispute_id, []):
-            by_party.setdefault(a.party_id, []).append(a)
+        by_party = agents_by_party(agents.get(d.dispute_id, []))
         warning = warnings.get(d.dispute_id)
         out.append(DisputeRecord(
             dispute=d, parties=parties.get(d.dispute_id, []), agents=by_party,
