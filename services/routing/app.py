@@ -79,6 +79,20 @@ class Routing:
             "on_duty": p.on_duty, "updated_at": aware(p.updated_at),
             "relations": sorted({r.id_fingerprint for r in p.relations if r.id_fingerprint}),
         })
+        if p.roster_status == personnel_pb2.ROSTER_STATUS_ACTIVE and p.on_duty:
+            await self._place_waiting(conn, set(p.specialties), set(p.region_codes))
+
+    async def _place_waiting(self, conn: asyncpg.Connection, specialties: set[str], regions: set[str]) -> None:
+        """A mediator joined or came back on duty: disputes nobody could take that
+        this mediator might (type among the specialties, region within the coverage)
+        are placed again, instead of waiting for a clerk."""
+        for did in await store.unassigned_of_types(conn, sorted(specialties)):
+            dispute = await store.get_dispute(conn, did)
+            d = intake_pb2.DisputeRegistered.FromString(dispute["payload"])
+            if regions & {level.code for level in region_chain(d.region_code)}:
+                a = await store.get_assignment(conn, did, for_update=True)
+                if a is not None and a.status == "unassigned":
+                    await self._offer(conn, did, d, a.offer_round + 1, self.clock())
 
     async def on_dispute_registered(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
         d: intake_pb2.DisputeRegistered = event.payload

@@ -194,3 +194,11 @@ async def save_plan(conn: asyncpg.Connection, c: ConsultationRow) -> None:
         """update consultations set status = 'planned', participant_org_ids = $2, plan = $3,
                lead_mediator_id = $4, co_mediator_ids = $5, planned_at = $6 where dispute_id = $1""",
         c.dispute_id, c.participant_org_ids, c.plan, c.lead_mediator_id, c.co_mediator_ids, c.planned_at)
+
+
+async def unassigned_of_types(conn: asyncpg.Connection, dispute_types: list[str], limit: int = 200) -> list[UUID]:
+    rows = await conn.fetch(
+        """select a.dispute_id from assignments a join disputes d using (dispute_id)
+           where a.status = 'unassigned' and d.dispute_type = any($1::text[])
+           order by d.registered_at limit $2""", dispute_types, limit)
+    return [r["dispute_id"] for r in rows]

@@ -190,3 +190,15 @@ async def test_a_high_risk_dispute_calls_a_joint_consultation_and_its_plan_is_re
     calm = await register(routing, pool, region, dtype, risk=49)
     with pytest.raises(Exception, match="no joint consultation"):
         await routing.get_consultation(calm.dispute_id)
+
+
+async def test_an_unplaced_dispute_is_placed_when_a_mediator_who_can_take_it_joins(pool):
+    region, dtype = unique_region()
+    routing = Routing(pool, clock=Clock(cst(2026, 11, 23, 10)))
+    d = await register(routing, pool, region, dtype)
+    assert (await routing.get(d.dispute_id)).status == "unassigned"
+    await add_mediator(routing, pool, "1504", dtype)            # another prefecture: still nobody
+    assert (await routing.get(d.dispute_id)).status == "unassigned"
+    joined = await add_mediator(routing, pool, "150502", dtype)  # covers the dispute's county
+    placed = await routing.get(d.dispute_id)
+    assert placed.status == "offered" and str(placed.mediator_id) == joined and placed.offer_round == 2
