@@ -1,3 +1,7 @@
+"""Fixtures of the cross-service tests (end-to-end and failure): the six services as
+processes, an OTLP sink, and a seeded prefecture. Session-scoped, shared by tests/e2e
+and tests/failure; the stack fixtures (stack_env, service_pool) are in the root conftest.py."""
+
 from __future__ import annotations
 
 import asyncio
