@@ -14,7 +14,7 @@ from liandiao import telemetry
 from liandiao.errors import FieldViolation, InvalidInput, NotFound
 from liandiao.events.consumer import ConsumedEvent
 from liandiao.ids import prefecture_of
-from liandiao.legaltime import load_calendar
+from liandiao.legaltime import HolidayCalendar, load_calendar
 from liandiao.routing.v1 import routing_pb2
 from liandiao.rpc.convert import aware
 from liandiao.rpc.enums import CASE_SOURCE, COURT_PROCEDURE
@@ -50,9 +50,10 @@ _COLS = list(CaseRow.__dataclass_fields__)
 
 
 class Mediation:
-    def __init__(self, pool: asyncpg.Pool, peoples_mediation_days: int | None = None):
+    def __init__(self, pool: asyncpg.Pool, peoples_mediation_days: int | None = None,
+                 calendar: HolidayCalendar | None = None):
         self.pool = pool
-        self.calendar = load_calendar().with_weekend_fallback()
+        self.calendar = (calendar or load_calendar()).with_weekend_fallback()
         self.peoples_mediation_days = peoples_mediation_days
 
     async def on_dispute_assigned(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
@@ -69,6 +70,27 @@ class Mediation:
             "on conflict (dispute_id) do nothing returning true", *(getattr(row, c) for c in _COLS))
         if inserted:
             telemetry.BUSINESS.labels("mediation", "case_opened", prefecture_of(a.region_code), a.dispute_type).inc()
+
+    async def recompute_provisional_deadlines(self) -> int:
+        """Deadlines counted across a year whose holiday schedule was missing are counted
+        again with the calendar loaded now (operators load next year's schedule and
+        restart). Returns how many changed. The clock's start is unchanged: the mediator's
+        acceptance (SPC-Invited Art.27)."""
+        changed = 0
+        async with self.pool.acquire() as conn, conn.transaction():
+            rows = await conn.fetch(
+                """select case_id, opened_at, source, court_procedure, deadline_last_day from cases
+                   where deadline_provisional and status = 'open' for update skip locked""")
+            for r in rows:
+                due = case_deadline(r["opened_at"], r["source"], r["court_procedure"], self.calendar,
+                                    self.peoples_mediation_days)
+                if due.provisional:
+                    continue
+                await conn.execute(
+                    """update cases set deadline_last_day = $2, deadline_at = $3, deadline_provisional = false
+                       where case_id = $1""", r["case_id"], due.last_day, due.expires_at)
+                changed += 1
+        return changed
 
     async def get(self, case_id: str = "", dispute_id: str = "") -> CaseRow:
         column, value = ("case_id", case_id) if case_id else ("dispute_id", dispute_id)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,6 +21,8 @@ def load_config(env: Mapping[str, str]) -> int | None:
     return days or None
 
 
+log = logging.getLogger(__name__)
+
 app = ServiceApp("mediation", Path(__file__).parent / "migrations", POLICY,
                  publishes=[catalog.SESSION_SCHEDULED, catalog.AGREEMENT_EFFECTIVE, catalog.MEDIATION_FAILED],
                  config=load_config)
@@ -36,3 +39,11 @@ def register(rt: Runtime, server):
 
 
 app.consume("assignments", [catalog.DISPUTE_ASSIGNED], lambda rt: _mediation(rt).on_dispute_assigned)
+
+
+@app.task
+async def firm_up_provisional_deadlines(rt: Runtime) -> None:
+    """Once at start: operators restart the services after loading next year's holidays."""
+    changed = await _mediation(rt).recompute_provisional_deadlines()
+    if changed:
+        log.info("provisional deadlines counted again with the loaded calendar", extra={"cases": changed})

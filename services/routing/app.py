@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -19,7 +20,7 @@ from liandiao.events.consumer import ConsumedEvent
 from liandiao.events.outbox import enqueue
 from liandiao.ids import ancestors, lookup, prefecture_of
 from liandiao.intake.v1 import intake_pb2
-from liandiao.legaltime import deadline, load_calendar, statutory
+from liandiao.legaltime import HolidayCalendar, deadline, load_calendar, statutory
 from liandiao.personnel.v1 import personnel_pb2
 from liandiao.routing.v1 import routing_pb2
 from liandiao.rpc.convert import aware, timestamp
@@ -62,9 +63,9 @@ def _fingerprints(d: intake_pb2.DisputeRegistered) -> frozenset[str]:
 
 class Routing:
     def __init__(self, pool: asyncpg.Pool, clock: Callable[[], datetime] | None = None,
-                 difficulty: Difficulty | None = None):
+                 difficulty: Difficulty | None = None, calendar: HolidayCalendar | None = None):
         self.pool = pool
-        self.calendar = load_calendar().with_weekend_fallback()
+        self.calendar = (calendar or load_calendar()).with_weekend_fallback()
         self.clock = clock or (lambda: datetime.now(UTC))
         self.difficulty = difficulty or Difficulty()
 
@@ -338,6 +339,28 @@ class Routing:
                         journey_traceparent=dispute["trace_parent"], now=now)
                 await self._offer(conn, did, d, a.offer_round + 1, now)
         return len(due)
+
+    async def recompute_provisional_deadlines(self) -> int:
+        """Offers and choice windows counted into a year whose holidays were not loaded
+        are counted again with the calendar loaded now (after operators load it and
+        restart). Returns how many changed."""
+        changed = 0
+        async with self.pool.acquire() as conn, conn.transaction():
+            for a in await store.provisional(conn):
+                offer = a.status == "offered"
+                period = statutory.MEDIATOR_ACCEPT_OR_DECLINE if offer else statutory.JOINT_CHOICE_OF_MEDIATOR
+                due = deadline(a.offered_at, period, self.calendar)
+                if due.provisional:
+                    continue
+                if offer:
+                    a = replace(a, respond_by=due.expires_at, respond_by_last_day=due.last_day,
+                                respond_by_provisional=False)
+                else:
+                    a = replace(a, choose_by=due.expires_at, choose_by_last_day=due.last_day,
+                                choose_by_provisional=False)
+                await store.save_assignment(conn, a)
+                changed += 1
+        return changed
 
     async def sweep(self, stopping: asyncio.Event, every_seconds: float = 30.0) -> None:
         while not stopping.is_set():

@@ -60,5 +60,11 @@ app.consume("disputes", [catalog.DISPUTE_REGISTERED], lambda rt: _routing(rt).on
 
 
 @app.task
+async def firm_up_provisional_deadlines(rt: Runtime) -> None:
+    """Once at start: operators restart the services after loading next year's holidays."""
+    await _routing(rt).recompute_provisional_deadlines()
+
+
+@app.task
 async def offer_expiry(rt: Runtime) -> None:
     await _routing(rt).sweep(rt.stopping, rt.config.sweep_seconds)

@@ -202,3 +202,12 @@ async def unassigned_of_types(conn: asyncpg.Connection, dispute_types: list[str]
            where a.status = 'unassigned' and d.dispute_type = any($1::text[])
            order by d.registered_at limit $2""", dispute_types, limit)
     return [r["dispute_id"] for r in rows]
+
+
+async def provisional(conn: asyncpg.Connection) -> list[AssignmentRow]:
+    """Open offers and choice windows whose deadline was counted without next year's holidays."""
+    rows = await conn.fetch(
+        f"""select {', '.join(_A)} from assignments
+            where (status = 'offered' and respond_by_provisional) or (status = 'awaiting_choice' and choose_by_provisional)
+            for update skip locked""")
+    return [AssignmentRow(**r) for r in rows]

@@ -202,3 +202,21 @@ async def test_an_unplaced_dispute_is_placed_when_a_mediator_who_can_take_it_joi
     joined = await add_mediator(routing, pool, "150502", dtype)  # covers the dispute's county
     placed = await routing.get(d.dispute_id)
     assert placed.status == "offered" and str(placed.mediator_id) == joined and placed.offer_round == 2
+
+
+async def test_an_offer_made_at_year_end_is_provisional_until_next_years_holidays_are_loaded(pool):
+    from liandiao.legaltime import parse_calendar
+
+    region, dtype = unique_region()
+    routing = Routing(pool, clock=Clock(cst(2026, 12, 30, 10)))     # Wed; 3 working days run into 2027
+    await add_mediator(routing, pool, region, dtype)
+    d = await register(routing, pool, region, dtype)
+    offer = await routing.get(d.dispute_id)
+    assert offer.respond_by_provisional and offer.respond_by_last_day == date(2027, 1, 4)  # Thu 31, Fri 1, Mon 4
+    loaded = parse_calendar({"format": 1, "years": {
+        "2026": {"source": "t", "holidays": [], "makeup_working_days": []},
+        "2027": {"source": "t", "holidays": [{"name": "元旦", "first": "2027-01-01", "last": "2027-01-03"}],
+                 "makeup_working_days": []}}})
+    assert await Routing(pool, calendar=loaded).recompute_provisional_deadlines() >= 1
+    firm = await routing.get(d.dispute_id)
+    assert not firm.respond_by_provisional and firm.respond_by_last_day == date(2027, 1, 5)  # Thu 31, Mon 4, Tue 5
