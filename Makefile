@@ -64,7 +64,7 @@ test: protos stack-up lint typecheck
 	LIANDIAO_REQUIRE_HELM=1 $(PY) -m pytest -q
 
 demo: protos stack-up
-	$(PY) -m liandiao.devtools.demo
+	$(PY) -m liandiao.devtools.demo $(DEMO_ARGS)
 
 bench: protos stack-up
 	$(PY) bench/run.py
