@@ -130,6 +130,7 @@ class ServiceApp:
         await self._wait_for_database(settings, stop)
         if stop.is_set():
             await server.stop(0)
+            await pool.close()
             return
         await db.migrate(settings.database_url, self.name, self.migrations)
 
@@ -137,6 +138,10 @@ class ServiceApp:
         topics = kafka.Topics(settings.kafka_bootstrap, settings.topic_partitions)
         consumers = self._build_consumers(rt, broker, topics)
         await self._wait_for_kafka(broker, topics, settings, stop)
+        if stop.is_set():  # stopped while Kafka was still out of reach
+            await server.stop(0)
+            await pool.close()
+            return
         relay = OutboxRelay(self.name, settings.database_url, self.name, kafka.relay_publisher(broker),
                             topics.ensure, poll_seconds=settings.outbox_poll_seconds)
         background = [asyncio.create_task(relay.run(), name="outbox-relay")]

@@ -34,18 +34,17 @@ EVENTS = {
     "confirmation": ["application-filed", "ruling-issued"],
     "notification": ["delivery-succeeded", "delivery-failed"],
 }
-def _code_consumers() -> dict[str, list[str]]:
-    """Every consumer the services register (ServiceApp.consume), from the code itself."""
+def _apps() -> dict:
+    """Each service's ServiceApp, as its main module wires it."""
     import importlib
 
-    found: dict[str, list[str]] = {}
-    for svc in ("intake", "personnel", "routing", "mediation", "confirmation", "notification"):
-        app = importlib.import_module(f"services.{svc}.main").app
-        found.update({name: list(events) for name, events in app.consumers.items()})
-    return found
+    names = ("intake", "personnel", "routing", "mediation", "confirmation", "notification")
+    return {svc: importlib.import_module(f"services.{svc}.main").app for svc in names}
 
 
-CONSUMES = _code_consumers()
+APPS = _apps()
+# Every consumer the services register (ServiceApp.consume), from the code itself.
+CONSUMES = {name: list(events) for app in APPS.values() for name, events in app.consumers.items()}
 Objects = list[dict]
 
 
@@ -376,6 +375,12 @@ def test_event_topics_are_every_event_times_every_shard(province):
 
 def test_region_release_leaves_the_topics_to_the_province_release(region):
     assert of_kind(region, "KafkaTopic") == {}
+
+
+def test_chart_producers_match_what_each_service_declares_it_publishes():
+    chart = yaml.safe_load((CHART / "files" / "events.yaml").read_text())
+    declared = {svc: sorted(e.name for e in app.publishes) for svc, app in APPS.items()}
+    assert {svc: sorted(events) for svc, events in chart["producers"].items()} == declared
 
 
 def test_chart_consumers_match_the_services_registrations():
