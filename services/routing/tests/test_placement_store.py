@@ -220,3 +220,31 @@ async def test_an_offer_made_at_year_end_is_provisional_until_next_years_holiday
     assert await Routing(pool, calendar=loaded).recompute_provisional_deadlines() >= 1
     firm = await routing.get(d.dispute_id)
     assert not firm.respond_by_provisional and firm.respond_by_last_day == date(2027, 1, 5)  # Thu 31, Mon 4, Tue 5
+
+
+async def test_a_decline_needs_a_reason_and_the_dispute_goes_to_the_next_mediator(pool):
+    from liandiao.errors import InvalidInput
+
+    region, dtype = unique_region()
+    routing = Routing(pool, clock=Clock(cst(2026, 11, 23, 10)))
+    a, b = sorted([await add_mediator(routing, pool, region, dtype), await add_mediator(routing, pool, region, dtype)])
+    d = await register(routing, pool, region, dtype)
+    first = await routing.get(d.dispute_id)
+    assert str(first.mediator_id) == a                       # equal workloads: the tie goes by id
+    with pytest.raises(InvalidInput, match="reason"):
+        await routing.decline(d.dispute_id, a, " ", CLERK)
+    second = await routing.decline(d.dispute_id, a, "回避：与申请人同村且有宿怨", CLERK)
+    assert str(second.mediator_id) == b and second.offer_round == 2
+    async with pool.acquire() as conn:
+        declined = await conn.fetchrow("select outcome, reason from offers where dispute_id = $1 and offer_round = 1",
+                                       uuid.UUID(d.dispute_id))
+    assert dict(declined) == {"outcome": "declined", "reason": "回避：与申请人同村且有宿怨"}
+
+
+async def test_open_cases_balance_new_offers_between_equally_qualified_mediators(pool):
+    region, dtype = unique_region()
+    routing = Routing(pool, clock=Clock(cst(2026, 11, 23, 10)))
+    mediators = {await add_mediator(routing, pool, region, dtype) for _ in range(2)}
+    placed = [str((await routing.get((await register(routing, pool, region, dtype)).dispute_id)).mediator_id)
+              for _ in range(4)]
+    assert {m: placed.count(m) for m in mediators} == dict.fromkeys(mediators, 2)
