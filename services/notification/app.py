@@ -30,6 +30,7 @@ from services.notification.domain.templates import render
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
+CLAIM_LEASE = timedelta(seconds=60)   # a claimed delivery is due again if its sender died
 
 
 @dataclass(frozen=True)
@@ -86,33 +87,51 @@ class Notification:
                 recipient_id, display, render(template, {**common, **extra}))
 
     async def dispatch_due(self, now: datetime | None = None, limit: int = 100) -> int:
-        """Sends pending deliveries that are due; each outcome commits with its event."""
+        """Sends the pending deliveries that are due.
+
+        Claim, send, record: the due rows are claimed in a short transaction (their
+        next attempt moved past a lease, so no other replica takes them), sent with no
+        transaction open, and each outcome is then committed with its event. A crash
+        after a send and before its record sends it again when the lease runs out
+        (at-least-once; the delivery id goes with the message for the gateway to drop
+        the repeat)."""
         now = now or datetime.now(UTC)
         async with self.pool.acquire() as conn, conn.transaction():
             rows = await conn.fetch(
-                f"""select {', '.join(_COLS)} from deliveries where status = 'pending' and next_attempt_at <= $1
-                    order by next_attempt_at limit $2 for update skip locked""", now, limit)
-            for row in rows:
-                await self._send(conn, DeliveryRow(**row), now)
+                f"""update deliveries set next_attempt_at = $3 where delivery_id in (
+                        select delivery_id from deliveries where status = 'pending' and next_attempt_at <= $1
+                        order by next_attempt_at limit $2 for update skip locked)
+                    returning {', '.join(_COLS)}""", now, limit, now + CLAIM_LEASE)
+        for row in sorted(rows, key=lambda r: r["created_at"]):
+            await self._send(DeliveryRow(**row), now)
         return len(rows)
 
-    async def _send(self, conn: asyncpg.Connection, d: DeliveryRow, now: datetime) -> None:
+    async def _send(self, d: DeliveryRow, now: datetime) -> None:
         attempts = d.attempts + 1
         try:
             await self.channels[d.channel].send(Outgoing(str(d.delivery_id), d.recipient_display, d.body))
         except Exception as exc:  # noqa: BLE001 - any channel failure is retried, then recorded
-            final = attempts >= MAX_ATTEMPTS
-            await conn.execute(
-                """update deliveries set attempts = $2, last_error = $3, status = $4,
-                       next_attempt_at = $5 where delivery_id = $1""",
-                d.delivery_id, attempts, str(exc)[:500], "failed" if final else "pending",
-                now + timedelta(seconds=2 ** attempts))
-            if final:
-                await enqueue(conn, catalog.DELIVERY_FAILED, notification_pb2.DeliveryFailed(
-                    delivery_id=str(d.delivery_id), dispute_id=str(d.dispute_id),
-                    channel=CHANNEL.to_proto(d.channel), error=str(exc)[:500], attempts=attempts),
-                    dispute_id=str(d.dispute_id), region_code=d.region_code, now=now)
+            async with self.pool.acquire() as conn, conn.transaction():
+                await self._record_failure(conn, d, attempts, exc, now)
             return
+        async with self.pool.acquire() as conn, conn.transaction():
+            await self._record_success(conn, d, attempts, now)
+
+    async def _record_failure(self, conn: asyncpg.Connection, d: DeliveryRow, attempts: int, exc: Exception,
+                              now: datetime) -> None:
+        final = attempts >= MAX_ATTEMPTS
+        await conn.execute(
+            """update deliveries set attempts = $2, last_error = $3, status = $4,
+                   next_attempt_at = $5 where delivery_id = $1""",
+            d.delivery_id, attempts, str(exc)[:500], "failed" if final else "pending",
+            now + timedelta(seconds=2 ** attempts))
+        if final:
+            await enqueue(conn, catalog.DELIVERY_FAILED, notification_pb2.DeliveryFailed(
+                delivery_id=str(d.delivery_id), dispute_id=str(d.dispute_id),
+                channel=CHANNEL.to_proto(d.channel), error=str(exc)[:500], attempts=attempts),
+                dispute_id=str(d.dispute_id), region_code=d.region_code, now=now)
+
+    async def _record_success(self, conn: asyncpg.Connection, d: DeliveryRow, attempts: int, now: datetime) -> None:
         await conn.execute("update deliveries set status = 'sent', attempts = $2, delivered_at = $3 "
                            "where delivery_id = $1", d.delivery_id, attempts, now)
         await enqueue(conn, catalog.DELIVERY_SUCCEEDED, notification_pb2.DeliverySucceeded(

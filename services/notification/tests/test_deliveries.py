@@ -105,3 +105,26 @@ async def test_a_delivery_that_never_goes_through_is_failed_and_reported(pool):
 def test_templates_refuse_to_half_fill():
     with pytest.raises(KeyError):
         render("dispute-assigned/party", {"name": "王建国"})
+
+
+async def test_a_sender_that_dies_mid_send_leaves_the_delivery_to_be_sent_after_its_lease(pool):
+    import asyncio
+
+    from services.notification.app import CLAIM_LEASE
+
+    class Dies:
+        name = "console"
+
+        async def send(self, message: Outgoing) -> None:
+            raise asyncio.CancelledError  # the process is going away mid-send
+
+    event = assigned(source=common_pb2.CASE_SOURCE_ONLINE)
+    async with pool.acquire() as conn, conn.transaction():
+        await Notification(pool, {"console": Dies()}).on_dispute_assigned(conn, event)
+    with pytest.raises(asyncio.CancelledError):
+        await Notification(pool, {"console": Dies()}).dispatch_due(NOW)
+    survivor = Notification(pool, {"console": ConsoleChannel()})
+    assert await survivor.dispatch_due(NOW + CLAIM_LEASE - timedelta(seconds=1)) == 0   # still claimed
+    assert await survivor.dispatch_due(NOW + CLAIM_LEASE) == 3                          # lease over: sent
+    rows = await survivor.list(event.payload.dispute_id, "", 50, 0)
+    assert {d.status for d in rows} == {"sent"}
