@@ -54,6 +54,25 @@ class _ConsumerSpec:
     handler: Callable[[Runtime], Handler]
 
 
+async def periodically(job: Callable[[], Coroutine[Any, Any, Any]], every_seconds: float, stopping: asyncio.Event,
+                       what: str, *, again_at_once: Callable[[Any], bool] = lambda _: False) -> None:
+    """Runs ``job`` until ``stopping`` is set, waiting ``every_seconds`` between runs
+    (none when ``again_at_once(result)``, e.g. a full batch). A failed run is logged
+    and retried on the next tick: a background loop never dies of one error."""
+    while not stopping.is_set():
+        try:
+            result = await job()
+        except Exception:
+            log.exception("%s failed", what)
+            result = None
+        if result is not None and again_at_once(result):
+            continue
+        try:
+            await asyncio.wait_for(stopping.wait(), timeout=every_seconds)
+        except TimeoutError:
+            pass
+
+
 class ServiceApp:
     def __init__(self, name: str, migrations: Path, policy: Policy, publishes: Sequence[EventType] = (),
                  config: Callable[[Mapping[str, str]], Any] | None = None):

@@ -3,7 +3,6 @@ in one transaction."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import json
 import logging
@@ -319,16 +318,6 @@ class Intake:
                 escalated += 1
         return escalated
 
-    async def escalation_loop(self, stopping: asyncio.Event, every_seconds: float) -> None:
-        while not stopping.is_set():
-            try:
-                await self.escalate_due()
-            except Exception:
-                log.exception("early-warning escalation sweep failed")
-            try:
-                await asyncio.wait_for(stopping.wait(), timeout=every_seconds)
-            except TimeoutError:
-                pass
 
     # ---- events in ------------------------------------------------------------------
     async def on_person_changed(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:

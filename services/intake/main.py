@@ -20,7 +20,7 @@ from pathlib import Path
 from liandiao.config import whole_number
 from liandiao.events import catalog
 from liandiao.intake.v1 import intake_pb2, intake_pb2_grpc
-from liandiao.service import Runtime, ServiceApp
+from liandiao.service import Runtime, ServiceApp, periodically
 from services.intake.api import POLICY, IntakeApi
 from services.intake.app import Intake
 from services.intake.domain.rules import RiskPolicy
@@ -71,4 +71,4 @@ app.consume("outcomes", [catalog.AGREEMENT_EFFECTIVE, catalog.MEDIATION_FAILED],
 
 @app.task
 async def warning_escalation(rt: Runtime) -> None:
-    await _intake(rt).escalation_loop(rt.stopping, rt.config.sweep_seconds)
+    await periodically(_intake(rt).escalate_due, rt.config.sweep_seconds, rt.stopping, "early-warning escalation")

@@ -4,7 +4,6 @@ and read them back."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -139,18 +138,6 @@ class Notification:
             delivered_at=timestamp(now)), dispute_id=str(d.dispute_id), region_code=d.region_code, now=now)
         telemetry.BUSINESS.labels("notification", "delivery_sent", prefecture_of(d.region_code), d.template).inc()
 
-    async def dispatcher(self, stopping: asyncio.Event, idle_seconds: float = 0.5) -> None:
-        while not stopping.is_set():
-            try:
-                sent = await self.dispatch_due()
-            except Exception:
-                log.exception("dispatch failed")
-                sent = 0
-            if sent == 0:
-                try:
-                    await asyncio.wait_for(stopping.wait(), timeout=idle_seconds)
-                except TimeoutError:
-                    pass
 
     async def list(self, dispute_id: str, status: str, limit: int, offset: int) -> list[DeliveryRow]:
         key = parse_uuid("dispute_id", dispute_id)

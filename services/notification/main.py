@@ -6,7 +6,7 @@ from pathlib import Path
 
 from liandiao.events import catalog
 from liandiao.notification.v1 import notification_pb2, notification_pb2_grpc
-from liandiao.service import Runtime, ServiceApp
+from liandiao.service import Runtime, ServiceApp, periodically
 from services.notification.api import POLICY, NotificationApi
 from services.notification.app import Notification
 from services.notification.channels import ConsoleChannel
@@ -30,4 +30,6 @@ app.consume("assignments", [catalog.DISPUTE_ASSIGNED], lambda rt: _notification(
 
 @app.task
 async def dispatcher(rt: Runtime) -> None:
-    await _notification(rt).dispatcher(rt.stopping)
+    # Deliveries go out as soon as they exist: no pause while there was something to send.
+    await periodically(_notification(rt).dispatch_due, 0.5, rt.stopping, "delivery dispatch",
+                       again_at_once=lambda sent: sent > 0)

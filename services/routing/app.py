@@ -3,7 +3,6 @@ expired offers. Each runs in one transaction with its outbox rows."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import replace
@@ -362,16 +361,6 @@ class Routing:
                 changed += 1
         return changed
 
-    async def sweep(self, stopping: asyncio.Event, every_seconds: float = 30.0) -> None:
-        while not stopping.is_set():
-            try:
-                await self.sweep_due()
-            except Exception:
-                log.exception("offer expiry sweep failed")
-            try:
-                await asyncio.wait_for(stopping.wait(), timeout=every_seconds)
-            except TimeoutError:
-                pass
 
 
 def _acting_for(caller: Claims, mediator_id: str) -> None:

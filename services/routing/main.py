@@ -16,7 +16,7 @@ from pathlib import Path
 from liandiao.config import whole_number
 from liandiao.events import catalog
 from liandiao.routing.v1 import routing_pb2, routing_pb2_grpc
-from liandiao.service import Runtime, ServiceApp
+from liandiao.service import Runtime, ServiceApp, periodically
 from services.routing.api import POLICY, RoutingApi
 from services.routing.app import Routing
 from services.routing.domain.rules import Difficulty
@@ -67,4 +67,4 @@ async def firm_up_provisional_deadlines(rt: Runtime) -> None:
 
 @app.task
 async def offer_expiry(rt: Runtime) -> None:
-    await _routing(rt).sweep(rt.stopping, rt.config.sweep_seconds)
+    await periodically(_routing(rt).sweep_due, rt.config.sweep_seconds, rt.stopping, "offer expiry sweep")
