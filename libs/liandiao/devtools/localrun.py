@@ -21,6 +21,11 @@ REPO = Path(__file__).resolve().parents[3]
 
 # Local ports stay below the kernel's ephemeral range (32768-60999 on Linux), where an
 # outgoing connection may already hold the port a service wants to listen on.
+# LIANDIAO_PORT_OFFSET shifts every local port, so that two checkouts (each with its own
+# stack, see scripts/stack.sh) can run their tests side by side.
+PORT_OFFSET = int(os.environ.get("LIANDIAO_PORT_OFFSET", "0"))
+
+
 @dataclass
 class LocalServices:
     env: dict[str, str]
@@ -31,13 +36,13 @@ class LocalServices:
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def port(self, service: str) -> int:
-        return self.base_port + 1 + SERVICES.index(service)
+        return PORT_OFFSET + self.base_port + 1 + SERVICES.index(service)
 
     def address(self, service: str) -> str:
         return f"127.0.0.1:{self.port(service)}"
 
     def metrics_port(self, service: str) -> int:
-        return self.metrics_base_port + 1 + SERVICES.index(service)
+        return PORT_OFFSET + self.metrics_base_port + 1 + SERVICES.index(service)
 
     def start(self, *only: str) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
