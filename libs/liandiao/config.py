@@ -43,6 +43,11 @@ class Settings:
     # Time between turning health NOT_SERVING and closing the port, so load
     # balancers and Kubernetes endpoints stop sending new calls first.
     shutdown_drain_seconds: float = 0.0
+    # Retention (liandiao.events.retention): published outbox rows are kept this long
+    # for inspection; inbox ids longer than any redelivery can arrive (topic retention).
+    outbox_retention_hours: int = 168
+    inbox_retention_days: int = 21
+    retention_interval_seconds: int = 3600
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -141,5 +146,8 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         consumer_max_attempts=_int(env, "CONSUMER_MAX_ATTEMPTS", 5, 1, 100),
         outbox_poll_seconds=_int(env, "OUTBOX_POLL_MS", 500, 10, 60000) / 1000,
         shutdown_drain_seconds=_int(env, "SHUTDOWN_DRAIN_MS", 0, 0, 60000) / 1000,
+        outbox_retention_hours=_int(env, "OUTBOX_RETENTION_HOURS", 168, 1, 24 * 3650),
+        inbox_retention_days=_int(env, "INBOX_RETENTION_DAYS", 21, 15, 3650),
+        retention_interval_seconds=_int(env, "RETENTION_INTERVAL_SECONDS", 3600, 1, 86400),
         extra={k[len(PREFIX) :]: v for k, v in env.items() if k.startswith(PREFIX)},
     )

@@ -13,10 +13,22 @@ import asyncpg
 
 log = logging.getLogger(__name__)
 
-# Errors that mean "the database or the network is not there right now": waited
-# out by consumers and relays, UNAVAILABLE to gRPC callers, never dead-lettered.
-TRANSIENT = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
-             asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError)
+# Errors that mean "not now": the database or the network is not there (a restart,
+# an administrator's shutdown, too many connections), or the transaction lost a
+# race (deadlock, serialization failure, a lock not available). Waited out by
+# consumers and relays, UNAVAILABLE to gRPC callers (who retry), never
+# dead-lettered. asyncpg's DataError is an InterfaceError too, but it means a
+# value could not be encoded: retrying cannot help, so it is not transient.
+_TRANSIENT = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+              asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError,
+              asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
+              asyncpg.DeadlockDetectedError, asyncpg.SerializationError, asyncpg.LockNotAvailableError)
+
+
+def transient(exc: BaseException) -> bool:
+    """Whether ``exc`` will likely pass if the same work is tried again shortly."""
+    return isinstance(exc, _TRANSIENT) and not isinstance(exc, asyncpg.DataError)
+
 
 PLATFORM_SQL = Path(__file__).parent / "sql"
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")

@@ -17,6 +17,7 @@ import signal
 import sys
 from collections.abc import Callable, Coroutine, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,14 @@ from prometheus_client import start_http_server
 
 from liandiao import db, telemetry
 from liandiao.config import Settings, SettingsError, load_settings
-from liandiao.events import kafka
+from liandiao.events import kafka, retention
 from liandiao.events.catalog import EventType
 from liandiao.events.consumer import Consumer, Handler
-from liandiao.events.outbox import OutboxRelay
+from liandiao.events.outbox import OutboxRelay, outbox_gauges
 from liandiao.events.topics import PROVINCE_SHARD, subscription_pattern, topic_name
 from liandiao.pii import PiiCipher
-from liandiao.rpc.server import Policy, build_server, set_health
+from liandiao.rpc.server import Policy, build_server, set_health, set_liveness
+from liandiao.supervise import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -84,7 +86,7 @@ class ServiceApp:
         self.config = config
         self._register: Callable[[Runtime, grpc.aio.Server], Iterable[str]] | None = None
         self._consumers: list[_ConsumerSpec] = []
-        self._tasks: list[Callable[[Runtime], Coroutine[Any, Any, None]]] = []
+        self._tasks: list[tuple[Callable[[Runtime], Coroutine[Any, Any, None]], bool]] = []
 
     def grpc(self, register: Callable[[Runtime, grpc.aio.Server], Iterable[str]]) -> None:
         self._register = register
@@ -100,8 +102,14 @@ class ServiceApp:
         return {c.name: tuple(f"{e.service}.{e.name}" for e in c.events) for c in self._consumers}
 
     def task(self, loop: Callable[[Runtime], Coroutine[Any, Any, None]]) -> None:
-        """A background loop (e.g. a deadline sweep); must return when rt.stopping is set."""
-        self._tasks.append(loop)
+        """A background loop (e.g. a deadline sweep); must return when rt.stopping is set.
+        It is supervised: restarted after any error, and the service is not ready while it is down."""
+        self._tasks.append((loop, False))
+
+    def once(self, job: Callable[[Runtime], Coroutine[Any, Any, None]]) -> None:
+        """A job run once after start (e.g. counting provisional deadlines again),
+        tried again after a failure until it completes."""
+        self._tasks.append((job, True))
 
     def main(self, argv: Sequence[str] | None = None) -> None:
         argv = list(sys.argv[1:] if argv is None else argv)
@@ -143,6 +151,7 @@ class ServiceApp:
         server, health, port, names = build_server(
             self.name, settings.grpc_port, settings.auth_secret, self.policy, register)
         await set_health(health, names, serving=False)
+        await set_liveness(health)
         await server.start()
         log.info("grpc listening", extra={"port": port})
 
@@ -163,9 +172,16 @@ class ServiceApp:
             return
         relay = OutboxRelay(self.name, settings.database_url, self.name, kafka.relay_publisher(broker),
                             topics.ensure, poll_seconds=settings.outbox_poll_seconds)
-        background = [asyncio.create_task(relay.run(), name="outbox-relay")]
-        background += [asyncio.create_task(t(rt), name=getattr(t, "__name__", "task")) for t in self._tasks]
-        watcher = asyncio.create_task(self._watch_health(health, names, pool, broker, stop))
+        supervisor = Supervisor(self.name, rt.stopping)
+        supervisor.start("outbox-relay", relay.run)
+        for consumer, subscriber, _ in consumers:
+            supervisor.start(f"consumer:{consumer.name}", partial(_keep_consuming, subscriber, rt.stopping))
+        for task, once in self._tasks:
+            supervisor.start(getattr(task, "__name__", "task"), partial(task, rt), once=once)
+        supervisor.start("retention", lambda: retention.run(rt.pool, self.name, settings, rt.stopping),
+                         required=False)
+        lag = kafka.LagProbe(settings.kafka_bootstrap)
+        watcher = asyncio.create_task(self._watch_health(health, names, pool, broker, supervisor, consumers, lag, stop))
         log.info("service started", extra={"release": settings.release,
                                            "prefectures": ",".join(settings.prefectures) or "all"})
 
@@ -176,18 +192,17 @@ class ServiceApp:
         await asyncio.sleep(settings.shutdown_drain_seconds)
         await server.stop(grace=5)
         rt.stopping.set()
-        for c in consumers:
-            c.stopping.set()
+        for consumer, _, _ in consumers:
+            consumer.stopping.set()
         await broker.stop()
         relay.stop()
-        await asyncio.wait(background, timeout=5)
-        for t in background:
-            t.cancel()
+        await supervisor.stop(timeout=5)
+        await lag.close()
         await pool.close()
         provider.shutdown()
         log.info("stopped")
 
-    def _build_consumers(self, rt: Runtime, broker, topics: kafka.Topics) -> list[Consumer]:
+    def _build_consumers(self, rt: Runtime, broker, topics: kafka.Topics) -> list[tuple[Consumer, Any, str]]:
         built = []
         for spec in self._consumers:
             consumer = Consumer(
@@ -196,8 +211,8 @@ class ServiceApp:
                 max_attempts=rt.settings.consumer_max_attempts,
             )
             pattern = subscription_pattern(spec.events, rt.settings.prefectures, rt.settings.exclude_prefectures)
-            kafka.subscribe(broker, consumer, pattern, f"liandiao.{rt.settings.release}.{spec.name}")
-            built.append(consumer)
+            group_id = f"liandiao.{rt.settings.release}.{spec.name}"
+            built.append((consumer, kafka.subscribe(broker, consumer, pattern, group_id), group_id))
         return built
 
     async def _wait_for_database(self, settings: Settings, stop: asyncio.Event) -> None:
@@ -233,17 +248,48 @@ class ServiceApp:
         shards = (*settings.prefectures, PROVINCE_SHARD) if settings.prefectures else ()
         return [topic_name(e, s) for spec in self._consumers for e in spec.events for s in shards]
 
-    async def _watch_health(self, health, names, pool: asyncpg.Pool, broker, stop: asyncio.Event) -> None:
-        serving = None
+    async def _watch_health(self, health, names, pool: asyncpg.Pool, broker, supervisor: Supervisor,
+                            consumers, lag: kafka.LagProbe, stop: asyncio.Event) -> None:
+        """Readiness: PostgreSQL and Kafka answer and every required task runs.
+        Every few seconds also the outbox and lag gauges, measured from the
+        database and the broker themselves, so they are true while a task is down."""
+        serving, tick = None, 0
         while not stop.is_set():
+            down: list[str] = []
             try:
                 async with pool.acquire(timeout=2) as conn:
                     await conn.fetchval("select 1")
+                    if tick % 5 == 0:
+                        await outbox_gauges(conn, self.name)
                 ok = await broker.ping(timeout=2)
             except Exception:  # noqa: BLE001 - unreachable is the answer
                 ok = False
+            if ok:
+                down = supervisor.down()
+                ok = not down
+            if tick % 5 == 0:
+                await lag.measure(self.name, [(c, sub, group) for c, sub, group in consumers])
             if ok != serving:
                 await set_health(health, names, serving=ok)
-                log.info("health changed", extra={"serving": ok})
+                log.info("health changed", extra={"serving": ok, "tasks_down": ",".join(down)})
                 serving = ok
+            tick += 1
             await asyncio.sleep(1.0)
+
+
+async def _keep_consuming(subscriber, stopping: asyncio.Event) -> None:
+    """Watches one FastStream subscriber: if its consume loop has ended (FastStream
+    ends it on an error it does not expect) the subscriber is started again. The
+    Supervisor calls this again after any error, so a restart that fails is retried."""
+    if not subscriber.running or any(t.done() for t in subscriber.tasks):
+        await subscriber.stop()
+        await subscriber.start()
+    while not stopping.is_set():
+        finished = [t for t in subscriber.tasks if t.done()]
+        if finished or not subscriber.running:
+            error = next((t.exception() for t in finished if not t.cancelled() and t.exception()), None)
+            raise RuntimeError(f"consume loop ended: {error!r}")
+        try:
+            await asyncio.wait_for(stopping.wait(), timeout=1.0)
+        except TimeoutError:
+            pass

@@ -43,6 +43,16 @@ CONSUMER_LAG = Gauge(
     "liandiao_consumer_lag", "Messages behind the partition end", ["service", "consumer", "topic", "partition"]
 )
 OUTBOX_BACKLOG = Gauge("liandiao_outbox_backlog", "Unpublished outbox rows", ["service"])
+OUTBOX_PARKED = Gauge(
+    "liandiao_outbox_parked", "Outbox rows set aside because they can never be published (see outbox.park_reason)",
+    ["service"])
+OUTBOX_OLDEST_SECONDS = Gauge(
+    "liandiao_outbox_oldest_unpublished_seconds", "Age of the oldest unpublished outbox row", ["service"])
+TASK_UP = Gauge("liandiao_task_up", "1 while a supervised background task runs, 0 while it waits to restart",
+                ["service", "task"])
+TASK_RESTARTS = Counter("liandiao_task_restarts_total", "Restarts of a supervised background task after a failure",
+                        ["service", "task"])
+RETENTION_PURGED = Counter("liandiao_retention_purged_total", "Rows purged by retention", ["service", "table"])
 EVENTS_PUBLISHED = Counter("liandiao_events_published_total", "Events relayed to Kafka", ["service", "event_type"])
 BUSINESS = Counter(
     "liandiao_business_events_total", "Business facts by region and type",

@@ -41,7 +41,7 @@ def register(rt: Runtime, server):
 app.consume("assignments", [catalog.DISPUTE_ASSIGNED], lambda rt: _mediation(rt).on_dispute_assigned)
 
 
-@app.task
+@app.once
 async def firm_up_provisional_deadlines(rt: Runtime) -> None:
     """Once at start: operators restart the services after loading next year's holidays."""
     changed = await _mediation(rt).recompute_provisional_deadlines()

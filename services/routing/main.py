@@ -59,7 +59,7 @@ app.consume("roster", [catalog.PERSON_CHANGED], lambda rt: _routing(rt).on_perso
 app.consume("disputes", [catalog.DISPUTE_REGISTERED], lambda rt: _routing(rt).on_dispute_registered)
 
 
-@app.task
+@app.once
 async def firm_up_provisional_deadlines(rt: Runtime) -> None:
     """Once at start: operators restart the services after loading next year's holidays."""
     await _routing(rt).recompute_provisional_deadlines()

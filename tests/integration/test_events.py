@@ -102,7 +102,8 @@ def _record(event_id: str, payload: bytes, topic: str = "liandiao.intake.dispute
             offset: int = 0, headers: dict | None = None) -> Record:
     env = Envelope(event_id, "intake.dispute-registered.v1", datetime.now(UTC), "d-1", "150502", "", "")
     hdrs = headers if headers is not None else env.headers()
-    return Record(topic, 0, offset, b"d-1", payload, tuple((k, v.encode()) for k, v in hdrs.items()))
+    return Record(topic, 0, offset, b"d-1", payload,
+                  tuple((k, v.encode() if v is not None else None) for k, v in hdrs.items()))
 
 
 class Sent:
@@ -188,10 +189,14 @@ async def test_an_outage_is_waited_out_without_spending_attempts(pool):
 
 @pytest.mark.parametrize("payload, headers, error", [
     (b"\xff\xff\xff", None, "payload is not a valid DisputeRegistered"),
-    (b"", {"event-type": "intake.dispute-registered.v1"}, "missing or malformed platform header"),
-    (b"", {"event-id": "x", "event-type": "routing.dispute-assigned.v1", "occurred-at": "2026-11-23T00:00:00+00:00"},
-     "is not one this consumer handles"),
-], ids=["garbage-payload", "no-event-id", "wrong-event-type"])
+    (b"", {"event-type": "intake.dispute-registered.v1"}, "platform header 'event-id' is missing"),
+    (b"", {"event-id": str(uuid.uuid4()), "event-type": "routing.dispute-assigned.v1",
+           "occurred-at": "2026-11-23T00:00:00+00:00"}, "is not one this consumer handles"),
+    (b"", {"event-id": "x", "event-type": "intake.dispute-registered.v1",
+           "occurred-at": "2026-11-23T00:00:00+00:00"}, "malformed platform header"),
+    (b"", {"event-id": str(uuid.uuid4()), "event-type": "intake.dispute-registered.v1",
+           "occurred-at": None}, "platform header 'occurred-at' is missing or has no value"),
+], ids=["garbage-payload", "no-event-id", "wrong-event-type", "event-id-not-a-uuid", "header-with-null-value"])
 async def test_poison_messages_go_straight_to_the_dlq(pool, payload, headers, error):
     async def handler(conn, event):
         raise AssertionError("must not be called")

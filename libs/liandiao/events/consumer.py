@@ -2,25 +2,32 @@
 inbox row of the event commit in one transaction, so a redelivered event is a
 no-op; failures are retried a bounded number of times, then the message goes to
 ``<topic>.dlq.<consumer>`` with the error attached. Infrastructure outages
-(the database unreachable) are waited out, never dead-lettered."""
+(the database unreachable) and contention (a deadlock, a serialization failure)
+are waited out, never dead-lettered: liandiao.db.transient says which.
+
+The retry loop is ours rather than tenacity's because it has two budgets: transient
+errors wait without limit (until the service stops), handler errors count
+towards ``max_attempts`` with exponential backoff."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
+from uuid import UUID
 
 import asyncpg
 from google.protobuf.message import DecodeError, Message
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from liandiao import telemetry
-from liandiao.db import TRANSIENT
+from liandiao.db import transient
 from liandiao.events.catalog import BY_KEY, EventType
-from liandiao.events.envelope import Envelope
+from liandiao.events.envelope import EVENT_ID, EVENT_TYPE, OCCURRED_AT, Envelope
 from liandiao.events.topics import dlq_topic
 
 log = logging.getLogger(__name__)
@@ -55,15 +62,25 @@ class PoisonMessage(Exception):
     """The message cannot be read at all: retrying will not help."""
 
 
+def header_text(value: bytes | None) -> str:
+    """A header value as text: a missing value (Kafka allows null) reads as empty,
+    bytes that are not UTF-8 are replaced, never an exception."""
+    return value.decode(errors="replace") if value is not None else ""
+
+
 def decode(record: Record, accepted: dict[str, EventType]) -> ConsumedEvent:
-    headers = {k: v.decode(errors="replace") for k, v in record.headers}
+    headers = {k: header_text(v) for k, v in record.headers}
+    for name in (EVENT_ID, EVENT_TYPE, OCCURRED_AT):
+        if not headers.get(name):
+            raise PoisonMessage(f"platform header {name!r} is missing or has no value")
     try:
+        UUID(headers[EVENT_ID])
         env = Envelope.from_headers(headers)
-    except (KeyError, ValueError) as exc:
-        raise PoisonMessage(f"missing or malformed platform header: {exc}") from None
+    except ValueError as exc:
+        raise PoisonMessage(f"malformed platform header: {exc}") from None
     event = accepted.get(env.event_type)
     if event is None:
-        raise PoisonMessage(f"event type {env.event_type!r} is not one this consumer handles")
+        raise PoisonMessage(f"event type {env.event_type[:100]!r} is not one this consumer handles")
     payload = event.message()
     try:
         payload.ParseFromString(record.value)
@@ -76,7 +93,7 @@ class Consumer:
     def __init__(
         self, *, service: str, name: str, events: Sequence[EventType], handler: Handler,
         pool: asyncpg.Pool, publish: Publish, ensure_topic: Callable[[str], Awaitable[None]],
-        max_attempts: int = 5, backoff_seconds: float = 0.05,
+        max_attempts: int = 5, backoff_seconds: float = 0.2,
     ):
         self.service, self.name = service, name
         self.accepted = {e.key: e for e in events}
@@ -112,23 +129,35 @@ class Consumer:
         while True:
             try:
                 return "processed" if await self._apply(event) else "duplicate"
-            except TRANSIENT as exc:
-                # The database (or network) is down: wait it out, do not burn attempts.
+            except Exception as exc:
+                if not transient(exc):
+                    made = await self._failed_attempt(record, event, span, exc, attempt)
+                    if made is None:
+                        return "dead_lettered"
+                    attempt = made
+                    continue
+                # The database is down or the row contended: wait, do not burn attempts.
                 if self.stopping.is_set():
                     raise
-                log.warning("consumer waiting for infrastructure", extra={"consumer": self.name, "error": str(exc)})
-                await asyncio.sleep(transient_wait)
+                log.warning("consumer waiting for the database", extra={
+                    "consumer": self.name, "error": f"{type(exc).__name__}: {exc}"[:300]})
+                await asyncio.sleep(transient_wait * random.uniform(0.5, 1.0))
                 transient_wait = min(transient_wait * 2, 5.0)
-            except Exception as exc:  # noqa: BLE001 - any handler failure counts as an attempt
-                attempt += 1
-                self._count("retried")
-                if attempt >= self.max_attempts:
-                    span.set_status(Status(StatusCode.ERROR, str(exc)))
-                    log.error("event dead-lettered", extra={"consumer": self.name, "event_id": event.envelope.event_id,
-                                                            "error": repr(exc)})
-                    await self._dead_letter(record, f"{type(exc).__name__}: {exc}", attempts=attempt)
-                    return "dead_lettered"
-                await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
+
+    async def _failed_attempt(self, record: Record, event: ConsumedEvent, span, exc: Exception,
+                              attempt: int) -> int | None:
+        """Counts a handler failure; dead-letters after the last attempt (None),
+        else waits the backoff and returns the attempts made so far."""
+        attempt += 1
+        self._count("retried")
+        if attempt >= self.max_attempts:
+            span.set_status(Status(StatusCode.ERROR, str(exc)[:500]))
+            log.error("event dead-lettered", extra={"consumer": self.name, "event_id": event.envelope.event_id,
+                                                    "error": repr(exc)[:500]})
+            await self._dead_letter(record, f"{type(exc).__name__}: {exc}", attempts=attempt)
+            return None
+        await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
+        return attempt
 
     async def _apply(self, event: ConsumedEvent) -> bool:
         async with self.pool.acquire() as conn, conn.transaction():
@@ -144,18 +173,29 @@ class Consumer:
 
     async def _dead_letter(self, record: Record, error: str, *, attempts: int) -> None:
         topic = dlq_topic(record.topic, self.name)
-        headers = {k: v.decode(errors="replace") for k, v in record.headers}
+        headers = {k: header_text(v) for k, v in record.headers}
         headers.update({"dlq-error": error[:2000], "dlq-attempts": str(attempts),
                         "dlq-original-topic": record.topic, "dlq-original-partition": str(record.partition),
                         "dlq-original-offset": str(record.offset), "dlq-consumer": self.name})
         await self.ensure_topic(topic)
         await self.publish(topic, record.key, record.value, headers)
-        async with self.pool.acquire() as conn:
-            await conn.execute(
-                """insert into dead_letters (consumer, event_id, topic, kafka_partition, kafka_offset, error, attempts)
-                   values ($1, $2, $3, $4, $5, $6, $7)""",
-                self.name, headers.get("event-id"), record.topic, record.partition, record.offset, error[:2000], attempts,
-            )
+        wait = self.backoff
+        while True:
+            try:
+                async with self.pool.acquire() as conn:
+                    await conn.execute(
+                        """insert into dead_letters
+                               (consumer, event_id, topic, kafka_partition, kafka_offset, error, attempts)
+                           values ($1, $2, $3, $4, $5, $6, $7)""",
+                        self.name, headers.get(EVENT_ID, "")[:100], record.topic, record.partition, record.offset,
+                        error[:2000], attempts,
+                    )
+                return
+            except Exception as exc:
+                if not transient(exc) or self.stopping.is_set():
+                    raise
+                await asyncio.sleep(wait)
+                wait = min(wait * 2, 5.0)
 
     def _count(self, outcome: str) -> str:
         telemetry.EVENTS_CONSUMED.labels(self.service, self.name, outcome).inc()

@@ -17,18 +17,18 @@ which a middleware running in the relay would overwrite."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
-from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka import ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
-from faststream.kafka.annotations import Consumer as RawConsumer
 from faststream.kafka.annotations import KafkaMessage
 
 from liandiao import telemetry
-from liandiao.events.consumer import Consumer, Record
+from liandiao.events.consumer import Consumer, Record, header_text
 
 log = logging.getLogger(__name__)
 
@@ -84,25 +84,86 @@ def dlq_publisher(broker: KafkaBroker):
     return publish
 
 
-def subscribe(broker: KafkaBroker, consumer: Consumer, pattern: str, group_id: str) -> None:
-    """Registers ``consumer`` on every topic matching ``pattern``, in its own group."""
+def _readable(record: ConsumerRecord) -> ConsumerRecord:
+    """The record with header values FastStream's parser can decode: a null value
+    becomes empty and bytes that are not UTF-8 are replaced. Without this one bad
+    header made the parser fail before our handler ran, and FastStream dropped the
+    whole batch (valid events included) without a word; now the bad message
+    reaches the consumer, which dead-letters it with the reason."""
+    headers = record.headers or ()
+    if all(v is not None for _, v in headers):
+        try:
+            for _, v in headers:
+                v.decode()
+            return record
+        except UnicodeDecodeError:
+            pass
+    safe = tuple((k, header_text(v).encode()) for k, v in headers)
+    return dataclasses.replace(record, headers=safe)
 
-    @broker.subscriber(
+
+async def _tolerant_batch_parser(records: tuple[ConsumerRecord, ...], original):
+    return await original(tuple(_readable(r) for r in records))
+
+
+def subscribe(broker: KafkaBroker, consumer: Consumer, pattern: str, group_id: str):
+    """Registers ``consumer`` on every topic matching ``pattern``, in its own group;
+    returns FastStream's subscriber (its ``consumer`` is the AIOKafkaConsumer)."""
+    subscriber = broker.subscriber(
         pattern=pattern, group_id=group_id, auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR, session_timeout_ms=10_000,
         heartbeat_interval_ms=1_000, batch=True, max_records=100, batch_timeout_ms=100,
+        parser=_tolerant_batch_parser,
     )
-    async def handle(message: KafkaMessage, raw_consumer: RawConsumer) -> None:
+
+    @subscriber
+    async def handle(message: KafkaMessage) -> None:
         records = message.raw_message
         assert isinstance(records, tuple)  # batch subscriber
-        last: dict[tuple[str, int], int] = {}
         for raw in records:
             assert isinstance(raw, ConsumerRecord)
             await consumer.process(Record(raw.topic, raw.partition, raw.offset, raw.key, raw.value or b"",
                                           tuple(raw.headers or ())))
-            last[(raw.topic, raw.partition)] = raw.offset
-        for (topic, partition), offset in last.items():
-            end = raw_consumer.highwater(TopicPartition(topic, partition))
-            if end is not None:
-                telemetry.CONSUMER_LAG.labels(consumer.service, consumer.name, topic, str(partition)).set(
-                    max(end - offset - 1, 0))
+
+    return subscriber
+
+
+class LagProbe:
+    """Consumer lag as Kafka itself counts it: the partition's end offset minus the
+    group's committed offset. Measured from the broker, not in the handler, so the
+    figure keeps growing while a consumer is stuck (its database down, its loop
+    dead) instead of freezing at its last good value."""
+
+    def __init__(self, bootstrap: str):
+        self.bootstrap = bootstrap
+        self._admin: AIOKafkaAdminClient | None = None
+
+    async def measure(self, service: str, consumers: list[tuple[Consumer, object, str]]) -> None:
+        """``consumers``: (our consumer, its FastStream subscriber, its group id)."""
+        try:
+            if self._admin is None:
+                self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
+                await self._admin.start()
+            for consumer, subscriber, group_id in consumers:
+                client = getattr(subscriber, "consumer", None)
+                partitions = list(client.assignment()) if client is not None else []
+                if client is None or not partitions:
+                    continue
+                committed = await self._admin.list_consumer_group_offsets(group_id, partitions=partitions)
+                ends = await client.end_offsets(partitions)
+                for tp in partitions:
+                    done = committed.get(tp)
+                    position = done.offset if done is not None and done.offset >= 0 else 0
+                    telemetry.CONSUMER_LAG.labels(service, consumer.name, tp.topic, str(tp.partition)).set(
+                        max(ends.get(tp, 0) - position, 0))
+        except Exception as exc:  # noqa: BLE001 - the broker is away: keep the last figures, try again later
+            log.info("consumer lag not measured", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
+            await self.close()
+
+    async def close(self) -> None:
+        if self._admin is not None:
+            admin, self._admin = self._admin, None
+            try:
+                await admin.close()
+            except Exception:  # noqa: BLE001 - closing a broken client
+                pass

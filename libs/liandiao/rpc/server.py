@@ -14,7 +14,7 @@ from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
 from liandiao import auth, telemetry
-from liandiao.db import TRANSIENT
+from liandiao.db import transient
 from liandiao.errors import DomainError
 from liandiao.rpc.errors import to_status
 
@@ -59,17 +59,19 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
                 status = to_status(err)
                 code = status.code
                 await context.abort_with_status(status)
-            except TRANSIENT as exc:
-                code = grpc.StatusCode.UNAVAILABLE
-                log.warning("dependency unavailable in %s: %s", method, exc)
-                await context.abort(code, "a dependency (database) is unavailable; retry")
             except NotImplementedError:
                 code = grpc.StatusCode.UNIMPLEMENTED
                 await context.abort(code, f"{method} is declared in the contract but not built yet")
             except grpc.aio.AbortError:
                 code = context.code() or grpc.StatusCode.UNKNOWN
                 raise
-            except Exception:
+            except Exception as exc:
+                if transient(exc):
+                    # The database is restarting or the transaction lost a race: the
+                    # caller retries (the platform's retry policy), nothing was stored.
+                    code = grpc.StatusCode.UNAVAILABLE
+                    log.warning("dependency unavailable in %s: %s", method, f"{type(exc).__name__}: {exc}"[:300])
+                    await context.abort(code, "a dependency (database) is unavailable; retry")
                 code = grpc.StatusCode.INTERNAL
                 log.exception("unhandled error in %s", method)
                 await context.abort(grpc.StatusCode.INTERNAL, "internal error")
@@ -124,7 +126,19 @@ def build_server(
     return server, health_servicer, bound, names
 
 
+# Liveness (the chart's liveness and startup probes ask for this name): SERVING as long
+# as the process answers at all, even while PostgreSQL or Kafka is away, so an outage
+# of a dependency takes pods out of the Service (readiness, the overall "" status)
+# without restarting them all. A process whose event loop is stuck cannot answer.
+LIVENESS = "liandiao.liveness"
+
+
+async def set_liveness(servicer: health.aio.HealthServicer) -> None:
+    await servicer.set(LIVENESS, health_pb2.HealthCheckResponse.SERVING)
+
+
 async def set_health(servicer: health.aio.HealthServicer, names: Iterable[str], serving: bool) -> None:
+    """Readiness: the overall status ("") and each gRPC service's."""
     status = health_pb2.HealthCheckResponse.SERVING if serving else health_pb2.HealthCheckResponse.NOT_SERVING
     for name in ["", *names]:
         await servicer.set(name, status)
