@@ -4,7 +4,7 @@
 #   2. helm lint --strict of charts/liandiao with each values file (the values schema included)
 #   3. helm template of each release, validated by kubernetes-validate --strict against the oldest
 #      and the newest Kubernetes the chart supports; CRD kinds (Strimzi KafkaTopic, Prometheus
-#      ServiceMonitor) checked structurally here, since their schemas are not bundled
+#      ServiceMonitor and PrometheusRule) checked structurally here, since their schemas are not bundled
 #   4. skaffold.yaml: one artifact per services/<svc>/Dockerfile, each image mapped into the chart
 #
 #   scripts/check_deploy.sh                 all checks
@@ -62,7 +62,7 @@ CASES=(
     "default|liandiao|"
     "province|liandiao|-f $CHART/values-province.yaml"
     "region-1505|liandiao-1505|-f $CHART/values-region-1505.yaml"
-    "switches|liandiao|--set serviceMonitors.create=true --set serviceMonitors.labels.release=kps --set otlp.endpoint=http://otel-collector.observability:4317 --set autoscaling.enabled=false --set images.repository=registry.example/liandiao --set-json images.pullSecrets=[\"regcred\"] --set-json nodeSelector={\"liandiao/pool\":\"services\"} --set-json tolerations=[{\"key\":\"dedicated\",\"operator\":\"Equal\",\"value\":\"liandiao\",\"effect\":\"NoSchedule\"}] --set podAnnotations.team=platform --set extraEnv.LIANDIAO_OUTBOX_POLL_MS=200 --set-json database.key=\"{service}\" --set-file holidayCalendar.file=$CAL"
+    "switches|liandiao|--set serviceMonitors.create=true --set serviceMonitors.labels.release=kps --set prometheusRules.create=true --set otlp.endpoint=http://otel-collector.observability:4317 --set autoscaling.enabled=false --set images.repository=registry.example/liandiao --set-json images.pullSecrets=[\"regcred\"] --set-json nodeSelector={\"liandiao/pool\":\"services\"} --set-json tolerations=[{\"key\":\"dedicated\",\"operator\":\"Equal\",\"value\":\"liandiao\",\"effect\":\"NoSchedule\"}] --set podAnnotations.team=platform --set extraEnv.LIANDIAO_OUTBOX_POLL_MS=200 --set-json database.key=\"{service}\" --set-file holidayCalendar.file=$CAL"
 )
 
 set -f  # the arguments hold [ ] { }: split them into words, never expand them as globs
@@ -89,7 +89,8 @@ import kubernetes_validate.utils as kv
 
 root, out, versions = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3:]
 errors: list[str] = []
-CRDS = {("kafka.strimzi.io/v1beta2", "KafkaTopic"), ("monitoring.coreos.com/v1", "ServiceMonitor")}
+CRDS = {("kafka.strimzi.io/v1beta2", "KafkaTopic"), ("monitoring.coreos.com/v1", "ServiceMonitor"),
+        ("monitoring.coreos.com/v1", "PrometheusRule")}
 TOPIC = re.compile(r"^liandiao\.[a-z]+\.[a-z]+(-[a-z]+)*\.v[0-9]+\.(00|[0-9]{4})(\.dlq\.[a-z]+(\.[a-z-]+)*)?$")
 
 
@@ -127,6 +128,19 @@ def check_monitor(where: str, doc: dict, port_names: dict[str, set[str]]) -> Non
             errors.append(f"{where}: endpoint port {ep.get('port')!r} is not a port of Service {doc['metadata']['name']}")
 
 
+def check_rules(where: str, doc: dict) -> None:
+    groups = doc.get("spec", {}).get("groups") or []
+    if not groups:
+        errors.append(f"{where}: PrometheusRule without groups")
+    for group in groups:
+        for rule in group.get("rules") or []:
+            if not rule.get("alert") or not rule.get("expr"):
+                errors.append(f"{where}: rule without alert or expr: {rule}")
+            unknown = set(rule) - {"alert", "expr", "for", "labels", "annotations"}
+            if unknown:
+                errors.append(f"{where}: rule {rule.get('alert')}: unknown fields {sorted(unknown)}")
+
+
 rendered: dict[str, set[tuple[str, str]]] = {}
 for path in sorted(out.glob("*.yaml")):
     docs = [d for d in yaml.safe_load_all(path.read_text()) if d]
@@ -141,7 +155,12 @@ for path in sorted(out.glob("*.yaml")):
             errors.append(f"{where}: rendered twice")
         seen.add(ident)
         if (doc["apiVersion"], doc["kind"]) in CRDS:
-            (check_topic if doc["kind"] == "KafkaTopic" else lambda w, d: check_monitor(w, d, port_names))(where, doc)
+            if doc["kind"] == "KafkaTopic":
+                check_topic(where, doc)
+            elif doc["kind"] == "PrometheusRule":
+                check_rules(where, doc)
+            else:
+                check_monitor(where, doc, port_names)
             continue
         for version in versions:
             try:

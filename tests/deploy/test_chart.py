@@ -151,11 +151,18 @@ def test_hpa_scales_its_own_deployment_on_cpu(default):
 
 
 def test_probes_are_grpc_health_checks_on_50051(default):
+    from liandiao.rpc.server import LIVENESS
+
     for svc, dep in deployments(default).items():
         (container,) = dep["spec"]["template"]["spec"]["containers"]
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             assert set(container[probe]) - {"periodSeconds", "failureThreshold"} == {"grpc"}, (svc, probe)
             assert container[probe]["grpc"]["port"] == 50051, (svc, probe)
+        # Readiness follows the dependencies; liveness only whether the process answers, so a
+        # database outage takes pods out of the Service without restarting them (issue 6).
+        assert "service" not in container["readinessProbe"]["grpc"], svc
+        assert container["livenessProbe"]["grpc"]["service"] == LIVENESS, svc
+        assert container["startupProbe"]["grpc"]["service"] == LIVENESS, svc
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
         assert ports == {"grpc": 50051, "metrics": 9464}
         assert env_of(container)["LIANDIAO_GRPC_PORT"] == "50051"
@@ -233,6 +240,21 @@ def test_service_monitors_only_when_switched_on(render, default):
     assert sorted(monitors) == [f"liandiao-{s}" for s in SERVICES]
     for monitor in monitors.values():
         assert monitor["spec"]["endpoints"][0]["port"] == "http-metrics"
+
+
+def test_alert_rules_only_when_switched_on_and_about_our_own_metrics(render, default):
+    from liandiao import telemetry
+
+    assert of_kind(default, "PrometheusRule") == {}
+    (rules,) = of_kind(render("liandiao", "--set", "prometheusRules.create=true"), "PrometheusRule").values()
+    alerts = {r["alert"]: r["expr"] for g in rules["spec"]["groups"] for r in g["rules"]}
+    assert {"LiandiaoOutboxEventParked", "LiandiaoOutboxNotDraining", "LiandiaoBackgroundTaskDown",
+            "LiandiaoConsumerLagHigh", "LiandiaoEventsDeadLettered"} <= set(alerts)
+    ours = {m._name for m in (telemetry.OUTBOX_PARKED, telemetry.OUTBOX_OLDEST_SECONDS, telemetry.TASK_UP,
+                              telemetry.CONSUMER_LAG)} | {"liandiao_events_consumed_total"}
+    for name in ours:   # an alert on a metric nobody exports would never fire
+        assert any(name in expr for expr in alerts.values()), name
+    assert 'job=~"liandiao-.*"' in alerts["LiandiaoOutboxEventParked"]
 
 
 def test_otlp_endpoint_reaches_the_services_and_opens_egress(render):
@@ -499,6 +521,8 @@ def test_rendered_manifests_are_valid_kubernetes(default, region, render):
         "--set",
         "serviceMonitors.create=true",
         "--set",
+        "prometheusRules.create=true",
+        "--set",
         "autoscaling.enabled=false",
         "--set",
         "otlp.endpoint=http://otel:4317",
@@ -506,7 +530,7 @@ def test_rendered_manifests_are_valid_kubernetes(default, region, render):
     problems = []
     for objects in (default, region, switched):
         for obj in objects:
-            if obj["kind"] in {"KafkaTopic", "ServiceMonitor"}:  # CRDs: no bundled schema
+            if obj["kind"] in {"KafkaTopic", "ServiceMonitor", "PrometheusRule"}:  # CRDs: no bundled schema
                 continue
             for version in ("1.27.0", "1.37.0"):
                 try:

@@ -20,7 +20,7 @@ from aiokafka.errors import KafkaConnectionError
 
 from liandiao import db, telemetry
 from liandiao.errors import InvalidInput
-from liandiao.events import catalog, kafka, retention
+from liandiao.events import admin, catalog, kafka, retention
 from liandiao.events.consumer import Consumer
 from liandiao.events.outbox import MAX_EVENT_BYTES, OutboxRelay, enqueue, outbox_gauges
 from liandiao.events.topics import dlq_topic
@@ -128,6 +128,16 @@ async def test_an_event_too_large_for_the_broker_is_parked_and_the_rest_go_on(st
             assert "over the 1000000-byte message limit" in parked[0]["park_reason"]
             assert await outbox_gauges(conn, "parking") == 0
         assert telemetry.OUTBOX_PARKED.labels("parking")._value.get() == 1
+        # The operator's view, then a release (it is tried again, and parked again) and a discard.
+        dsn = stack_env["LIANDIAO_DATABASE_URL"]
+        (line,) = await admin.parked(dsn, schema, None, None)
+        row_id = int(line.split("\t")[0])
+        assert huge_event in line and "1500000 bytes" in line and "message limit" in line
+        assert await admin.parked(dsn, schema, row_id, None) == ["released 1 row(s)"]
+        async with pool.acquire() as conn:
+            assert await relay.drain(conn) == 1 and await outbox_gauges(conn, "parking") == 0
+        assert await admin.parked(dsn, schema, None, row_id) == ["discarded 1 row(s)"]
+        assert await admin.parked(dsn, schema, None, None) == []
     finally:
         await publish.producer.stop()
     got = await read_all(bootstrap, "liandiao.intake.dispute-registered.v1.1504", expect=3, timeout=10)

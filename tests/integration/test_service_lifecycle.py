@@ -9,9 +9,12 @@ import socket
 import time
 from urllib.parse import urlsplit
 
+import grpc
 import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from liandiao.devtools.localrun import REPO, LocalServices
+from liandiao.rpc.server import LIVENESS
 
 pytestmark = pytest.mark.stack
 
@@ -41,6 +44,13 @@ async def start_proxy(listen: int, target: tuple[str, int]) -> asyncio.Server:
     return await asyncio.start_server(handle, "127.0.0.1", listen)
 
 
+async def liveness(address: str) -> str:
+    async with grpc.aio.insecure_channel(address) as channel:
+        reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=LIVENESS),
+                                                                timeout=2)
+        return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
+
+
 async def wait_for(probe, want: str, timeout: float) -> str:
     end = time.monotonic() + timeout
     seen = ""
@@ -66,12 +76,15 @@ async def test_health_follows_the_database_and_the_shutdown(stack_env):
         assert await wait_for(lambda: local.health("intake"), "NOT_SERVING", timeout=20) == "NOT_SERVING"
         await asyncio.sleep(2)
         assert await local.health("intake") == "NOT_SERVING"
+        # Not ready, but alive: the liveness probe must not restart a pod whose database is away.
+        assert await liveness(local.address("intake")) == "SERVING"
 
         proxy = await start_proxy(late_port, (real.hostname, real.port))
         assert await wait_for(lambda: local.health("intake"), "SERVING", timeout=30) == "SERVING"
 
         local.procs["intake"].terminate()  # SIGTERM, as Kubernetes sends it
         assert await wait_for(lambda: local.health("intake"), "NOT_SERVING", timeout=1.5) == "NOT_SERVING"
+        assert await liveness(local.address("intake")) == "SERVING"   # draining, not dead
         code = await asyncio.to_thread(local.procs["intake"].wait, 20)
         assert code == 0
         log = (REPO / ".state" / "logs" / "lifecycle" / "intake.log").read_text()

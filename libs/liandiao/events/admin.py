@@ -2,18 +2,24 @@
 
     python -m liandiao.events.admin ensure-topics --prefectures 1501,1505
     python -m liandiao.events.admin replay <dlq-topic> [--max N]
+    python -m liandiao.events.admin parked <service> [--release ID | --discard ID]
 
 ``ensure-topics`` creates every event topic for the given prefecture shards
 (plus ``00``) with the configured partition count. ``replay`` republishes the
 messages of a dead-letter topic to their original topic with their original
-headers; consumers that already processed an event drop it by its id."""
+headers; consumers that already processed an event drop it by its id.
+``parked`` lists the outbox rows a service set aside as never publishable (with
+the reason); ``--release`` puts one back in line (after the cause is fixed, e.g.
+the broker's message limit raised), ``--discard`` deletes it for good."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+import re
 
+import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from liandiao.events.catalog import ALL
@@ -53,6 +59,26 @@ async def replay(bootstrap: str, dlq: str, limit: int) -> int:
     return sent
 
 
+async def parked(dsn: str, service: str, release: int | None, discard: int | None) -> list[str]:
+    if not re.match(r"^[a-z_][a-z0-9_]*$", service):
+        raise SystemExit(f"{service!r} is not a service name")
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": service})
+    try:
+        if release is not None:
+            done = await conn.execute("update outbox set parked_at = null, park_reason = null "
+                                      "where id = $1 and parked_at is not null", release)
+            return [f"released {done.split()[-1]} row(s)"]
+        if discard is not None:
+            done = await conn.execute("delete from outbox where id = $1 and parked_at is not null", discard)
+            return [f"discarded {done.split()[-1]} row(s)"]
+        rows = await conn.fetch("select id, event_id, event_type, topic, length(payload) as size, parked_at, "
+                                "park_reason from outbox where parked_at is not null order by id")
+        return [f"{r['id']}\t{r['event_id']}\t{r['event_type']}\t{r['topic']}\t{r['size']} bytes\t"
+                f"{r['parked_at']:%Y-%m-%d %H:%M:%S}\t{r['park_reason']}" for r in rows]
+    finally:
+        await conn.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m liandiao.events.admin")
     parser.add_argument("--bootstrap", default=os.environ.get("LIANDIAO_KAFKA_BOOTSTRAP", "127.0.0.1:29092"))
@@ -63,10 +89,19 @@ def main() -> None:
     rep = sub.add_parser("replay")
     rep.add_argument("dlq_topic")
     rep.add_argument("--max", type=int, default=10_000)
+    park = sub.add_parser("parked")
+    park.add_argument("service")
+    park.add_argument("--database-url", default=os.environ.get("LIANDIAO_DATABASE_URL", ""))
+    which = park.add_mutually_exclusive_group()
+    which.add_argument("--release", type=int, metavar="ID")
+    which.add_argument("--discard", type=int, metavar="ID")
     args = parser.parse_args()
     if args.command == "ensure-topics":
         names = asyncio.run(ensure_topics(args.bootstrap, [p for p in args.prefectures.split(",") if p], args.partitions))
         print(f"{len(names)} topics present")
+    elif args.command == "parked":
+        lines = asyncio.run(parked(args.database_url, args.service, args.release, args.discard))
+        print("\n".join(lines) if lines else "no parked events")
     else:
         print(f"{asyncio.run(replay(args.bootstrap, args.dlq_topic, args.max))} message(s) replayed")
 
