@@ -34,6 +34,9 @@ log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=Message)
 
+# What a dead letter (value, key and headers) may weigh: below the broker's ~1 MiB limit.
+DLQ_MESSAGE_BYTES = 1_000_000
+
 
 
 @dataclass(frozen=True)
@@ -177,8 +180,15 @@ class Consumer:
         headers.update({"dlq-error": error[:2000], "dlq-attempts": str(attempts),
                         "dlq-original-topic": record.topic, "dlq-original-partition": str(record.partition),
                         "dlq-original-offset": str(record.offset), "dlq-consumer": self.name})
+        value = record.value
+        room = DLQ_MESSAGE_BYTES - sum(len(k) + len(v.encode()) for k, v in headers.items()) - len(record.key or b"")
+        if len(value) > room:
+            # A dead letter must itself fit in Kafka, or the consumer would be stuck on
+            # it for good; a message this large was poison anyway, keep its head.
+            headers["dlq-value-truncated-from"] = str(len(value))
+            value = value[:max(room - 100, 0)]
         await self.ensure_topic(topic)
-        await self.publish(topic, record.key, record.value, headers)
+        await self.publish(topic, record.key, value, headers)
         wait = self.backoff
         while True:
             try:
