@@ -174,14 +174,15 @@ class ServiceApp:
                             topics.ensure, poll_seconds=settings.outbox_poll_seconds)
         supervisor = Supervisor(self.name, rt.stopping)
         supervisor.start("outbox-relay", relay.run)
-        for consumer, subscriber, _ in consumers:
-            supervisor.start(f"consumer:{consumer.name}", partial(_keep_consuming, subscriber, rt.stopping))
+        for sub in consumers:
+            supervisor.start(f"consumer:{sub.consumer.name}", partial(_keep_consuming, sub.subscriber, rt.stopping))
         for task, once in self._tasks:
             supervisor.start(getattr(task, "__name__", "task"), partial(task, rt), once=once)
         supervisor.start("retention", lambda: retention.run(rt.pool, self.name, settings, rt.stopping),
                          required=False)
-        lag = kafka.LagProbe(settings.kafka_bootstrap)
-        watcher = asyncio.create_task(self._watch_health(health, names, pool, broker, supervisor, consumers, lag, stop))
+        supervisor.start("lag-probe", partial(kafka.LagProbe(settings.kafka_bootstrap).run, self.name, consumers,
+                                              rt.stopping), required=False)
+        watcher = asyncio.create_task(self._watch_health(health, names, pool, broker, supervisor, stop))
         log.info("service started", extra={"release": settings.release,
                                            "prefectures": ",".join(settings.prefectures) or "all"})
 
@@ -192,17 +193,16 @@ class ServiceApp:
         await asyncio.sleep(settings.shutdown_drain_seconds)
         await server.stop(grace=5)
         rt.stopping.set()
-        for consumer, _, _ in consumers:
-            consumer.stopping.set()
+        for sub in consumers:
+            sub.consumer.stopping.set()
         await broker.stop()
         relay.stop()
         await supervisor.stop(timeout=5)
-        await lag.close()
         await pool.close()
         provider.shutdown()
         log.info("stopped")
 
-    def _build_consumers(self, rt: Runtime, broker, topics: kafka.Topics) -> list[tuple[Consumer, Any, str]]:
+    def _build_consumers(self, rt: Runtime, broker, topics: kafka.Topics) -> list[kafka.Subscription]:
         built = []
         for spec in self._consumers:
             consumer = Consumer(
@@ -211,8 +211,7 @@ class ServiceApp:
                 max_attempts=rt.settings.consumer_max_attempts,
             )
             pattern = subscription_pattern(spec.events, rt.settings.prefectures, rt.settings.exclude_prefectures)
-            group_id = f"liandiao.{rt.settings.release}.{spec.name}"
-            built.append((consumer, kafka.subscribe(broker, consumer, pattern, group_id), group_id))
+            built.append(kafka.subscribe(broker, consumer, pattern, f"liandiao.{rt.settings.release}.{spec.name}"))
         return built
 
     async def _wait_for_database(self, settings: Settings, stop: asyncio.Event) -> None:
@@ -249,10 +248,10 @@ class ServiceApp:
         return [topic_name(e, s) for spec in self._consumers for e in spec.events for s in shards]
 
     async def _watch_health(self, health, names, pool: asyncpg.Pool, broker, supervisor: Supervisor,
-                            consumers, lag: kafka.LagProbe, stop: asyncio.Event) -> None:
-        """Readiness: PostgreSQL and Kafka answer and every required task runs.
-        Every few seconds also the outbox and lag gauges, measured from the
-        database and the broker themselves, so they are true while a task is down."""
+                            stop: asyncio.Event) -> None:
+        """Readiness: PostgreSQL and Kafka answer and every required task runs. Every
+        five seconds also the outbox gauges, measured from the table itself, so they are
+        true while the relay is down."""
         serving, tick = None, 0
         while not stop.is_set():
             down: list[str] = []
@@ -267,8 +266,6 @@ class ServiceApp:
             if ok:
                 down = supervisor.down()
                 ok = not down
-            if tick % 5 == 0:
-                await lag.measure(self.name, [(c, sub, group) for c, sub, group in consumers])
             if ok != serving:
                 await set_health(health, names, serving=ok)
                 log.info("health changed", extra={"serving": ok, "tasks_down": ",".join(down)})

@@ -267,3 +267,44 @@ async def test_retention_purges_old_published_rows_and_old_inbox_ids_only(pool):
 async def _purge_on_own_connection(pool, keep):
     async with pool.acquire() as conn:
         return await retention.purge(conn, "t", **keep)
+
+
+async def test_lag_is_measured_from_the_broker_and_grows_while_the_consumer_is_stuck(stack_env, pool):
+    """It used to be set by the handler after each batch, so a stuck consumer showed its last good figure."""
+    bootstrap = stack_env["LIANDIAO_KAFKA_BOOTSTRAP"]
+    topic = f"liandiao.intake.dispute-registered.v1.9{uuid.uuid4().int % 900 + 100}"
+    await kafka.Topics(bootstrap, 1).ensure(topic)
+    release, handled = asyncio.Event(), []
+
+    async def handler(conn, event):
+        await release.wait()           # e.g. a lock held by someone else, the database slow
+        handled.append(1)
+
+    broker = kafka.make_broker(bootstrap, "t-lag")
+    name = f"t.lag{uuid.uuid4().hex[:6]}"
+    consumer = Consumer(service="t", name=name, events=[catalog.DISPUTE_REGISTERED], handler=handler, pool=pool,
+                        publish=Sent(), ensure_topic=_no_topic)
+    sub = kafka.subscribe(broker, consumer, topic.replace(".", r"\."), f"t-{name}")
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        for _ in range(5):
+            rec = _record(str(uuid.uuid4()), registered(str(uuid.uuid4())).SerializeToString())
+            await producer.send_and_wait(topic, rec.value, headers=list(rec.headers))
+    finally:
+        await producer.stop()
+    probe = kafka.LagProbe(bootstrap)
+    gauge = telemetry.CONSUMER_LAG.labels("t", name, topic, "0")
+    await broker.start()
+    try:
+        async def measured(want):
+            await probe.measure("t", [sub])
+            return gauge._value.get() == want
+
+        assert await eventually(lambda: measured(5), timeout=30)   # stuck on the first: all five behind
+        release.set()
+        assert await eventually(lambda: measured(0), timeout=30)
+        assert len(handled) == 5
+    finally:
+        await probe.close()
+        await broker.stop()

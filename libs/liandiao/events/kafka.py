@@ -17,8 +17,11 @@ which a middleware running in the relay would overwrite."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
+from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -106,9 +109,17 @@ async def _tolerant_batch_parser(records: tuple[ConsumerRecord, ...], original):
     return await original(tuple(_readable(r) for r in records))
 
 
-def subscribe(broker: KafkaBroker, consumer: Consumer, pattern: str, group_id: str):
-    """Registers ``consumer`` on every topic matching ``pattern``, in its own group;
-    returns FastStream's subscriber (its ``consumer`` is the AIOKafkaConsumer)."""
+@dataclass(frozen=True)
+class Subscription:
+    """One of our consumers as subscribed: FastStream's subscriber (its ``consumer``
+    attribute is the AIOKafkaConsumer once started) and the consumer group."""
+    consumer: Consumer
+    subscriber: Any
+    group_id: str
+
+
+def subscribe(broker: KafkaBroker, consumer: Consumer, pattern: str, group_id: str) -> Subscription:
+    """Registers ``consumer`` on every topic matching ``pattern``, in its own group."""
     subscriber = broker.subscriber(
         pattern=pattern, group_id=group_id, auto_offset_reset="earliest",
         ack_policy=AckPolicy.NACK_ON_ERROR, session_timeout_ms=10_000,
@@ -125,7 +136,7 @@ def subscribe(broker: KafkaBroker, consumer: Consumer, pattern: str, group_id: s
             await consumer.process(Record(raw.topic, raw.partition, raw.offset, raw.key, raw.value or b"",
                                           tuple(raw.headers or ())))
 
-    return subscriber
+    return Subscription(consumer, subscriber, group_id)
 
 
 class LagProbe:
@@ -138,23 +149,36 @@ class LagProbe:
         self.bootstrap = bootstrap
         self._admin: AIOKafkaAdminClient | None = None
 
-    async def measure(self, service: str, consumers: list[tuple[Consumer, object, str]]) -> None:
-        """``consumers``: (our consumer, its FastStream subscriber, its group id)."""
+    async def run(self, service: str, subscriptions: list[Subscription], stopping: asyncio.Event,
+                  every_seconds: float = 5.0) -> None:
+        """Measures every ``every_seconds`` until ``stopping``; a supervised task of its own,
+        so that a broker slow to answer never holds up the health watcher."""
+        try:
+            while not stopping.is_set():
+                await self.measure(service, subscriptions)
+                try:
+                    await asyncio.wait_for(stopping.wait(), timeout=every_seconds)
+                except TimeoutError:
+                    pass
+        finally:
+            await self.close()
+
+    async def measure(self, service: str, subscriptions: list[Subscription]) -> None:
         try:
             if self._admin is None:
                 self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
                 await self._admin.start()
-            for consumer, subscriber, group_id in consumers:
-                client = getattr(subscriber, "consumer", None)
+            for sub in subscriptions:
+                client = getattr(sub.subscriber, "consumer", None)
                 partitions = list(client.assignment()) if client is not None else []
                 if client is None or not partitions:
                     continue
-                committed = await self._admin.list_consumer_group_offsets(group_id, partitions=partitions)
+                committed = await self._admin.list_consumer_group_offsets(sub.group_id, partitions=partitions)
                 ends = await client.end_offsets(partitions)
                 for tp in partitions:
                     done = committed.get(tp)
                     position = done.offset if done is not None and done.offset >= 0 else 0
-                    telemetry.CONSUMER_LAG.labels(service, consumer.name, tp.topic, str(tp.partition)).set(
+                    telemetry.CONSUMER_LAG.labels(service, sub.consumer.name, tp.topic, str(tp.partition)).set(
                         max(ends.get(tp, 0) - position, 0))
         except Exception as exc:  # noqa: BLE001 - the broker is away: keep the last figures, try again later
             log.info("consumer lag not measured", extra={"error": f"{type(exc).__name__}: {exc}"[:300]})
