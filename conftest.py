@@ -46,7 +46,7 @@ def stack_env() -> dict[str, str]:
         await ensure_topics(env["LIANDIAO_KAFKA_BOOTSTRAP"], list(TEST_PREFECTURES), partitions=3)
 
     asyncio.run(prepare())
-    return {**env, "LIANDIAO_DATABASE_URL": test_dsn,
+    return {**env, "LIANDIAO_DATABASE_URL": test_dsn, "LIANDIAO_ENV": "development",
             # a fresh consumer-group name per run: no offsets from earlier runs
             "LIANDIAO_RELEASE": f"test-{uuid.uuid4().hex[:8]}"}
 

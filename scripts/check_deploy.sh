@@ -58,11 +58,12 @@ CAL="$OUT/calendar.json.in"
 printf '{"format": 1, "years": {}}\n' > "$CAL"
 
 # name | helm release | arguments. "switches" turns on every optional branch of the templates.
+ISSUER="--set identity.issuer=https://idp.test.invalid/realms/liandiao"
 CASES=(
-    "default|liandiao|"
+    "default|liandiao|$ISSUER"
     "province|liandiao|-f $CHART/values-province.yaml"
     "region-1505|liandiao-1505|-f $CHART/values-region-1505.yaml"
-    "switches|liandiao|--set serviceMonitors.create=true --set serviceMonitors.labels.release=kps --set prometheusRules.create=true --set otlp.endpoint=http://otel-collector.observability:4317 --set autoscaling.enabled=false --set images.repository=registry.example/liandiao --set-json images.pullSecrets=[\"regcred\"] --set-json nodeSelector={\"liandiao/pool\":\"services\"} --set-json tolerations=[{\"key\":\"dedicated\",\"operator\":\"Equal\",\"value\":\"liandiao\",\"effect\":\"NoSchedule\"}] --set podAnnotations.team=platform --set extraEnv.LIANDIAO_OUTBOX_POLL_MS=200 --set-json database.key=\"{service}\" --set-file holidayCalendar.file=$CAL"
+    "switches|liandiao|$ISSUER --set serviceMonitors.create=true --set serviceMonitors.labels.release=kps --set prometheusRules.create=true --set otlp.endpoint=http://otel-collector.observability:4317 --set autoscaling.enabled=false --set images.repository=registry.example/liandiao --set-json images.pullSecrets=[\"regcred\"] --set-json nodeSelector={\"liandiao/pool\":\"services\"} --set-json tolerations=[{\"key\":\"dedicated\",\"operator\":\"Equal\",\"value\":\"liandiao\",\"effect\":\"NoSchedule\"}] --set podAnnotations.team=platform --set extraEnv.LIANDIAO_OUTBOX_POLL_MS=200 --set-json database.key=\"{service}\" --set-file holidayCalendar.file=$CAL"
 )
 
 set -f  # the arguments hold [ ] { }: split them into words, never expand them as globs

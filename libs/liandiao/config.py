@@ -7,10 +7,14 @@ process with a message that names the variable and what is wrong with it.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
+
+from liandiao import auth
 
 PREFIX = "LIANDIAO_"
 
@@ -36,7 +40,13 @@ class Settings:
     otlp_endpoint: str = ""
     log_level: str = "INFO"
     pii_key: bytes = field(default=b"", repr=False)
-    auth_secret: bytes = field(default=b"", repr=False)
+    # "production" or "development", said explicitly (LIANDIAO_ENV): development
+    # accepts the local issuer's tokens and the development keys, production refuses them.
+    environment: str = "development"
+    # Caller tokens (liandiao.auth): the identity provider's public keys, its issuer, our audience.
+    jwks_file: Path = auth.DEV_JWKS_FILE
+    token_issuer: str = auth.DEV_ISSUER
+    token_audience: str = auth.AUDIENCE
     topic_partitions: int = 3
     consumer_max_attempts: int = 5
     outbox_poll_seconds: float = 0.5
@@ -49,6 +59,9 @@ class Settings:
     inbox_retention_days: int = 21
     retention_interval_seconds: int = 3600
     extra: Mapping[str, str] = field(default_factory=dict)
+
+    def token_verifier(self) -> auth.TokenVerifier:
+        return auth.TokenVerifier.from_file(self.jwks_file, issuer=self.token_issuer, audience=self.token_audience)
 
     @property
     def consumer_group(self) -> str:
@@ -86,10 +99,42 @@ def _prefectures(env: Mapping[str, str], name: str) -> tuple[str, ...]:
     return codes
 
 
+def _environment(env: Mapping[str, str]) -> str:
+    value = env.get(PREFIX + "ENV", "")
+    if value not in ("production", "development"):
+        raise SettingsError(
+            f"{PREFIX}ENV={value!r}: say production, or development for a local stack (development accepts "
+            "the development keys and the local token issuer, so it is never the default)")
+    return value
+
+
+def _identity(env: Mapping[str, str], environment: str) -> tuple[Path, str, str]:
+    """The token verifier's settings; the JWKS is read once here so that a bad file stops the start."""
+    production = environment == "production"
+    raw_path = env.get(PREFIX + "JWKS_FILE", "")
+    issuer = env.get(PREFIX + "TOKEN_ISSUER", "")
+    if production and not raw_path:
+        raise SettingsError(f"{PREFIX}JWKS_FILE (the identity provider's public keys) is required in production")
+    if production and not issuer:
+        raise SettingsError(f"{PREFIX}TOKEN_ISSUER (the identity provider's issuer) is required in production")
+    path = Path(raw_path) if raw_path else auth.DEV_JWKS_FILE
+    try:
+        keys = json.loads(path.read_text())["keys"]
+        kids = {k["kid"] for k in keys}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise SettingsError(f"{PREFIX}JWKS_FILE={str(path)!r} is not a readable JWKS with key ids: {exc}") from None
+    if production and auth.DEV_KEY_ID in kids:
+        raise SettingsError(f"{PREFIX}JWKS_FILE lists the development key {auth.DEV_KEY_ID!r}: refused in production")
+    if production and issuer == auth.DEV_ISSUER:
+        raise SettingsError(f"{PREFIX}TOKEN_ISSUER is the development issuer: refused in production")
+    audience = env.get(PREFIX + "TOKEN_AUDIENCE", "") or auth.AUDIENCE
+    return path, issuer or auth.DEV_ISSUER, audience
+
+
 def _key(env: Mapping[str, str], name: str, *, dev_default: bytes) -> bytes:
     raw = env.get(PREFIX + name, "")
     if not raw:
-        if env.get(PREFIX + "ENV", "dev") == "production":
+        if env.get(PREFIX + "ENV") == "production":
             raise SettingsError(f"{PREFIX}{name} is required in production (base64, 32 bytes)")
         return dev_default
     try:
@@ -104,7 +149,6 @@ def _key(env: Mapping[str, str], name: str, *, dev_default: bytes) -> bytes:
 # Development keys: used only outside production so that a local stack needs no
 # secrets. Production refuses to start without real keys (see _key).
 _DEV_PII_KEY = b"liandiao-dev-pii-key-not-secret!"
-_DEV_AUTH_SECRET = b"liandiao-dev-auth-key-not-secret"
 
 
 def load_settings(service: str, env: Mapping[str, str] | None = None) -> Settings:
@@ -129,6 +173,9 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
             f"set {PREFIX}PREFECTURES (a regional release) or {PREFIX}EXCLUDE_PREFECTURES "
             "(the province-wide release), not both"
         )
+    environment = _environment(env)
+    pii_key = _key(env, "PII_KEY", dev_default=_DEV_PII_KEY)
+    jwks_file, token_issuer, token_audience = _identity(env, environment)
     return Settings(
         service=service,
         database_url=db,
@@ -140,8 +187,11 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         release=release,
         otlp_endpoint=env.get(PREFIX + "OTLP_ENDPOINT", ""),
         log_level=level,
-        pii_key=_key(env, "PII_KEY", dev_default=_DEV_PII_KEY),
-        auth_secret=_key(env, "AUTH_SECRET", dev_default=_DEV_AUTH_SECRET),
+        pii_key=pii_key,
+        environment=environment,
+        jwks_file=jwks_file,
+        token_issuer=token_issuer,
+        token_audience=token_audience,
         topic_partitions=_int(env, "TOPIC_PARTITIONS", 3, 1, 256),
         consumer_max_attempts=_int(env, "CONSUMER_MAX_ATTEMPTS", 5, 1, 100),
         outbox_poll_seconds=_int(env, "OUTBOX_POLL_MS", 500, 10, 60000) / 1000,

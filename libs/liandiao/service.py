@@ -149,7 +149,7 @@ class ServiceApp:
             return list(self._register(rt, server)) if self._register else []
 
         server, health, port, names = build_server(
-            self.name, settings.grpc_port, settings.auth_secret, self.policy, register)
+            self.name, settings.grpc_port, settings.token_verifier(), self.policy, register)
         await set_health(health, names, serving=False)
         await set_liveness(health)
         await server.start()

@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import base64
+import json
 import re
 import time
 import uuid
 
+import jwt
 import pytest
 
 from liandiao import auth
 from liandiao.config import SettingsError, load_settings
+from liandiao.devtools.issuer import LocalIssuer, dev_issuer
 from liandiao.events import catalog
 from liandiao.events.topics import dlq_topic, shard_of, subscription_pattern, topic_name
 from liandiao.pii import PiiCipher
 from liandiao.redact import mask_free_text
 from liandiao.uuid7 import uuid7
 
-BASE = {"LIANDIAO_DATABASE_URL": "postgresql://u@127.0.0.1:1/db", "LIANDIAO_KAFKA_BOOTSTRAP": "127.0.0.1:9092"}
+BASE = {"LIANDIAO_DATABASE_URL": "postgresql://u@127.0.0.1:1/db", "LIANDIAO_KAFKA_BOOTSTRAP": "127.0.0.1:9092",
+        "LIANDIAO_ENV": "development"}
+PII = base64.b64encode(b"p" * 32).decode()
 
 
 # ---- settings ---------------------------------------------------------------
@@ -36,11 +41,32 @@ def test_settings_defaults_and_consumer_group_per_release():
     ({**BASE, "LIANDIAO_PREFECTURES": "1505", "LIANDIAO_EXCLUDE_PREFECTURES": "1504"}, "not both"),
     ({**BASE, "LIANDIAO_PII_KEY": base64.b64encode(b"short").decode()}, "must decode to 32 bytes"),
     ({**BASE, "LIANDIAO_ENV": "production"}, "LIANDIAO_PII_KEY is required in production"),
+    ({**BASE, "LIANDIAO_ENV": ""}, "LIANDIAO_ENV='': say production, or development"),
+    ({**BASE, "LIANDIAO_ENV": "prod"}, "LIANDIAO_ENV='prod': say production, or development"),
+    ({**BASE, "LIANDIAO_ENV": "staging"}, "LIANDIAO_ENV='staging'"),
+    ({**BASE, "LIANDIAO_ENV": "production", "LIANDIAO_PII_KEY": PII},
+     "LIANDIAO_JWKS_FILE (the identity provider's public keys) is required in production"),
+    ({**BASE, "LIANDIAO_ENV": "production", "LIANDIAO_PII_KEY": PII, "LIANDIAO_JWKS_FILE": str(auth.DEV_JWKS_FILE),
+      "LIANDIAO_TOKEN_ISSUER": "https://idp.example"}, "lists the development key 'liandiao-dev-1'"),
+    ({**BASE, "LIANDIAO_ENV": "production", "LIANDIAO_PII_KEY": PII, "LIANDIAO_JWKS_FILE": "/nonexistent.json",
+      "LIANDIAO_TOKEN_ISSUER": "https://idp.example"}, "LIANDIAO_JWKS_FILE='/nonexistent.json' is not a readable"),
     ({**BASE, "LIANDIAO_LOG_LEVEL": "chatty"}, "use DEBUG, INFO, WARNING or ERROR"),
 ])
 def test_bad_settings_stop_start_up_with_the_variable_named(env, message):
     with pytest.raises(SettingsError, match=re.escape(message)):
         load_settings("intake", env)
+
+
+def test_production_starts_with_the_providers_keys_and_verifies_only_its_tokens(tmp_path):
+    provider = LocalIssuer.generate(key_id="nmg-idp-2026", issuer="https://idp.example")
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps(provider.jwks()))
+    s = load_settings("intake", {**BASE, "LIANDIAO_ENV": "production", "LIANDIAO_PII_KEY": PII,
+                                 "LIANDIAO_JWKS_FILE": str(jwks), "LIANDIAO_TOKEN_ISSUER": "https://idp.example"})
+    verifier = s.token_verifier()
+    assert verifier.verify(provider.issue(CLAIMS)).subject == "p1"
+    with pytest.raises(auth.InvalidToken, match="unknown key"):
+        verifier.verify(dev_issuer().issue(CLAIMS))      # the development issuer is not trusted
 
 
 # ---- topics -----------------------------------------------------------------
@@ -89,29 +115,62 @@ def test_free_text_masking(text, shown):
     assert mask_free_text(text) == shown
 
 
-# ---- tokens -----------------------------------------------------------------
-SECRET = b"k" * 32
+# ---- tokens (issue 7: asymmetric JWTs from the identity provider) ----------------
 CLAIMS = auth.Claims(subject="p1", organization_id="station-1", role=auth.Role.POLICE, region_scope=("1505",))
 
 
+def verifier(*issuers) -> auth.TokenVerifier:
+    keys = [k for i in issuers for k in i.jwks()["keys"]]
+    return auth.TokenVerifier({"keys": keys}, issuer=auth.DEV_ISSUER)
+
+
 def test_token_round_trip_and_scope():
-    claims = auth.verify(SECRET, auth.issue(SECRET, CLAIMS))
+    claims = verifier(dev_issuer()).verify(dev_issuer().issue(CLAIMS))
     assert claims.role is auth.Role.POLICE and claims.sees_region("150502") and not claims.sees_region("150402")
+    assert claims.subject == "p1" and claims.organization_id == "station-1"
 
 
-@pytest.mark.parametrize("tamper, reason", [
-    (lambda t: t[:-2] + ("AA" if t[-2:] != "AA" else "BB"), "signature does not match"),
-    (lambda t: "garbage", "not of the form"),
-])
-def test_tampered_tokens_are_refused(tamper, reason):
+def test_the_shipped_development_jwks_is_the_development_issuer_public_key():
+    assert json.loads(auth.DEV_JWKS_FILE.read_text()) == dev_issuer().jwks()
+
+
+def _hs256_with_public_key(token: str) -> str:
+    """The algorithm-confusion attack: HS256 with the verifier's public key as the secret
+    (built by hand: PyJWT itself refuses to sign it)."""
+    import hashlib
+    import hmac
+
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    body = jwt.decode(token, options={"verify_signature": False})
+    signing_input = b64(json.dumps({"alg": "HS256", "typ": "JWT", "kid": auth.DEV_KEY_ID}).encode()) + "." + \
+        b64(json.dumps(body).encode())
+    public = json.dumps(dev_issuer().jwks()["keys"][0]).encode()
+    return signing_input + "." + b64(hmac.new(public, signing_input.encode(), hashlib.sha256).digest())
+
+
+@pytest.mark.parametrize("make, reason", [
+    (lambda: dev_issuer().issue(CLAIMS)[:-4] + "AAAA", "signature does not match"),
+    (lambda: "garbage", "not a JWT"),
+    (lambda: dev_issuer().issue(CLAIMS, issuer="https://elsewhere.example"), "another issuer"),
+    (lambda: dev_issuer().issue(CLAIMS, audience="someone-else"), "not for this audience"),
+    (lambda: dev_issuer().issue(CLAIMS, issued_at=int(time.time()) - 7200, ttl_seconds=3600), "expired"),
+    (lambda: LocalIssuer.generate(key_id="mallory").issue(CLAIMS), "unknown key"),
+    (lambda: LocalIssuer.generate().issue(CLAIMS), "signature does not match"),   # right kid, wrong key
+    (lambda: _hs256_with_public_key(dev_issuer().issue(CLAIMS)), "refused"),
+    (lambda: jwt.encode({"sub": "x"}, key=None, algorithm="none", headers={"kid": auth.DEV_KEY_ID}), "refused"),
+], ids=["tampered", "not-a-jwt", "other-issuer", "wrong-audience", "expired", "unknown-key", "wrong-key",
+        "hs256-confusion", "alg-none"])
+def test_tokens_that_must_be_refused(make, reason):
     with pytest.raises(auth.InvalidToken, match=reason):
-        auth.verify(SECRET, tamper(auth.issue(SECRET, CLAIMS)))
+        verifier(dev_issuer()).verify(make())
 
 
-def test_expired_token_is_refused():
-    token = auth.issue(SECRET, CLAIMS, ttl_seconds=60)
-    with pytest.raises(auth.InvalidToken, match="expired"):
-        auth.verify(SECRET, token, now=time.time() + 61)
+def test_a_key_rotation_keeps_tokens_of_both_keys_valid_while_both_are_published():
+    new = LocalIssuer.generate(key_id="liandiao-dev-2")
+    both = verifier(dev_issuer(), new)
+    assert both.verify(dev_issuer().issue(CLAIMS)).subject == both.verify(new.issue(CLAIMS)).subject == "p1"
 
 
 # ---- personal data at rest -------------------------------------------------------

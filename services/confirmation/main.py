@@ -8,18 +8,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from liandiao.auth import Role
+from liandiao.auth import PEOPLE, Role
 from liandiao.confirmation.v1 import confirmation_pb2, confirmation_pb2_grpc
 from liandiao.events import catalog
 from liandiao.service import Runtime, ServiceApp
 
 POLICY = {
     "Apply": frozenset({Role.CLERK, Role.MEDIATOR, Role.LAWYER}),
-    "GetApplication": frozenset(Role),
+    "GetApplication": PEOPLE,
     "AcceptApplication": frozenset({Role.COURT}),
     "Rule": frozenset({Role.COURT}),
     "Object": frozenset({Role.CLERK, Role.LAWYER, Role.COURT}),
-    "VerifyRuling": frozenset(Role),
+    "VerifyRuling": PEOPLE,
 }
 
 app = ServiceApp("confirmation", Path(__file__).parent / "migrations", POLICY,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from liandiao.auth import Role
+from liandiao.auth import PEOPLE, Role
 from liandiao.intake.v1 import intake_pb2, intake_pb2_grpc
 from liandiao.rpc.convert import aware, timestamp
 from liandiao.rpc.server import caller
@@ -36,7 +36,7 @@ from services.intake.domain.model import (
 )
 from services.intake.domain.warnings import REQUIRED_OFFICES
 
-_ALL = frozenset(Role)
+_ALL = PEOPLE
 POLICY = {
     "RegisterDispute": frozenset({Role.CLERK, Role.POLICE, Role.COURT, Role.MEDIATOR, Role.LAWYER, Role.OPERATOR}),
     "GetDispute": _ALL,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from liandiao.auth import Role
+from liandiao.auth import PEOPLE, Role
 from liandiao.common.v1 import common_pb2
 from liandiao.errors import FieldViolation, InvalidInput
 from liandiao.mediation.v1 import mediation_pb2, mediation_pb2_grpc
@@ -12,8 +12,8 @@ from liandiao.rpc.enums import EnumMap
 from services.mediation.app import SOURCE, CaseRow, Mediation
 
 POLICY = {
-    "GetCase": frozenset(Role),
-    "ListCases": frozenset(Role),
+    "GetCase": PEOPLE,
+    "ListCases": PEOPLE,
     "ScheduleSession": frozenset({Role.MEDIATOR}),
     "RecordSession": frozenset({Role.MEDIATOR}),
     "DraftAgreement": frozenset({Role.MEDIATOR}),

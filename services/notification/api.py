@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from liandiao.auth import Role
+from liandiao.auth import PEOPLE, Role
 from liandiao.errors import FieldViolation, InvalidInput
 from liandiao.notification.v1 import notification_pb2, notification_pb2_grpc
 from liandiao.rpc.convert import timestamp
@@ -11,8 +11,8 @@ from services.notification.codes import CHANNEL, RECIPIENT, STATUS
 from services.notification.domain.templates import TEMPLATES, render
 
 POLICY = {
-    "Preview": frozenset(Role),
-    "ListDeliveries": frozenset(Role),
+    "Preview": PEOPLE,
+    "ListDeliveries": PEOPLE,
     "ResendDelivery": frozenset({Role.CLERK, Role.OPERATOR}),
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from liandiao.auth import PEOPLE
 from liandiao.auth import Role as CallerRole
 from liandiao.errors import FieldViolation, InvalidInput
 from liandiao.personnel.v1 import personnel_pb2, personnel_pb2_grpc
@@ -14,7 +15,7 @@ from services.personnel.domain.performance import EvaluationResult
 from services.personnel.domain.relations import Declaration, RelationKind
 from services.personnel.domain.roster import Listing
 
-_ALL = frozenset(CallerRole)
+_ALL = PEOPLE
 _ADMIN = frozenset({CallerRole.OPERATOR, CallerRole.CLERK})
 POLICY = {
     "CreateOrganization": frozenset({CallerRole.OPERATOR}),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from liandiao.auth import Role
+from liandiao.auth import PEOPLE, Role
 from liandiao.common.v1 import common_pb2
 from liandiao.legaltime import statutory
 from liandiao.routing.v1 import routing_pb2, routing_pb2_grpc
@@ -13,7 +13,7 @@ from services.routing import store
 from services.routing.app import Routing
 
 POLICY = {
-    "GetAssignment": frozenset(Role),
+    "GetAssignment": PEOPLE,
     "AcceptAssignment": frozenset({Role.MEDIATOR, Role.CLERK, Role.OPERATOR}),
     "DeclineAssignment": frozenset({Role.MEDIATOR, Role.CLERK, Role.OPERATOR}),
     "Reassign": frozenset({Role.CLERK, Role.OPERATOR, Role.COURT}),
@@ -21,7 +21,7 @@ POLICY = {
     # Any member of the coordination group (judicial office, police station, tribunal).
     "CallConsultation": frozenset({Role.CLERK, Role.POLICE, Role.COURT, Role.MEDIATOR, Role.OPERATOR}),
     "RecordConsultationPlan": frozenset({Role.CLERK, Role.POLICE, Role.COURT, Role.OPERATOR}),
-    "GetConsultation": frozenset(Role),
+    "GetConsultation": PEOPLE,
 }
 STATUS = EnumMap({routing_pb2.ASSIGNMENT_STATUS_OFFERED: "offered", routing_pb2.ASSIGNMENT_STATUS_ACCEPTED: "accepted",
                   routing_pb2.ASSIGNMENT_STATUS_UNASSIGNED: "unassigned",

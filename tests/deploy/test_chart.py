@@ -63,6 +63,11 @@ def helm() -> Path:
     return HELM
 
 
+# The provincial identity provider's issuer has no default: the chart refuses to render
+# a production release without it (test_production_needs_the_identity_provider).
+ISSUER = ("--set", "identity.issuer=https://idp.test.invalid/realms/liandiao")
+
+
 @pytest.fixture(scope="session")
 def render(helm: Path) -> Callable[..., Objects]:
     cache: dict[tuple[str, ...], Objects] = {}
@@ -71,7 +76,7 @@ def render(helm: Path) -> Callable[..., Objects]:
         key = (release, *args)
         if key not in cache:
             done = subprocess.run(
-                [str(helm), "template", release, str(CHART), "--namespace", "liandiao", *args],
+                [str(helm), "template", release, str(CHART), "--namespace", "liandiao", *ISSUER, *args],
                 capture_output=True,
                 text=True,
                 check=False,
@@ -193,7 +198,7 @@ def test_secrets_come_from_existing_secrets_never_from_values(default):
     for svc, dep in deployments(default).items():
         for container in all_containers(dep):
             refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
-            assert set(refs) == {"LIANDIAO_DATABASE_URL", "LIANDIAO_PII_KEY", "LIANDIAO_AUTH_SECRET"}, svc
+            assert set(refs) == {"LIANDIAO_DATABASE_URL", "LIANDIAO_PII_KEY"}, svc
             assert refs["LIANDIAO_DATABASE_URL"]["name"] == "liandiao-database"
             assert env_of(container)["LIANDIAO_ENV"] == "production"
 
@@ -240,6 +245,23 @@ def test_service_monitors_only_when_switched_on(render, default):
     assert sorted(monitors) == [f"liandiao-{s}" for s in SERVICES]
     for monitor in monitors.values():
         assert monitor["spec"]["endpoints"][0]["port"] == "http-metrics"
+
+
+def test_production_needs_the_identity_provider_and_mounts_its_public_keys(helm, default):
+    done = subprocess.run([str(helm), "template", "liandiao", str(CHART)], capture_output=True, text=True,
+                          check=False)
+    assert done.returncode != 0 and "identity.issuer" in done.stderr
+    for svc, dep in deployments(default).items():
+        spec = dep["spec"]["template"]["spec"]
+        (volume,) = [v for v in spec["volumes"] if v["name"] == "identity"]
+        assert volume["secret"]["secretName"] == "liandiao-jwks"
+        for container in spec.get("initContainers", []) + spec["containers"]:
+            env = env_of(container)
+            assert env["LIANDIAO_JWKS_FILE"] == "/etc/liandiao/identity/jwks.json", svc
+            assert env["LIANDIAO_TOKEN_ISSUER"] == "https://idp.test.invalid/realms/liandiao"
+            assert "LIANDIAO_AUTH_SECRET" not in env     # no shared signing secret any more
+            assert {"name": "identity", "mountPath": "/etc/liandiao/identity", "readOnly": True} \
+                in container["volumeMounts"]
 
 
 def test_alert_rules_only_when_switched_on_and_about_our_own_metrics(render, default):
@@ -354,7 +376,7 @@ def test_a_mistyped_prefecture_fails_the_render(helm):
 
 def test_values_schema_rejects_a_mistyped_key(helm):
     done = subprocess.run(
-        [str(helm), "lint", str(CHART), "--set", "services.intake.replicaz=3"],
+        [str(helm), "lint", str(CHART), *ISSUER, "--set", "services.intake.replicaz=3"],
         capture_output=True,
         text=True,
         check=False,

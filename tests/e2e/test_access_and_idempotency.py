@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import random
+import time
 import uuid
 
 import asyncpg
 import grpc
 import pytest
 
-from liandiao.auth import Role
+from liandiao.auth import Claims, Role
 from liandiao.common.v1 import common_pb2
 from liandiao.confirmation.v1 import confirmation_pb2, confirmation_pb2_grpc
 from liandiao.devtools import province
 from liandiao.devtools.clients import token
+from liandiao.devtools.issuer import LocalIssuer, dev_issuer
 from liandiao.intake.v1 import intake_pb2
 from liandiao.routing.v1 import routing_pb2
 from tests.e2e.support import CLERK, eventually
@@ -28,9 +30,28 @@ async def test_calls_without_a_valid_token_are_refused(world):
         await stubs["intake"].GetDispute(req)
     assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
     forged = (("authorization", "Bearer " + token(Role.OPERATOR)[0][1].split(" ")[1][:-4] + "AAAA"),)
+    operator = Claims(subject="op", organization_id="dc", role=Role.OPERATOR, region_scope=("15",))
+    elsewhere = LocalIssuer.generate(key_id="mallory-1")
+    for bad, why in [(forged, "signature does not match"),
+                     (bearer(elsewhere.issue(operator)), "unknown key"),
+                     (bearer(dev_issuer().issue(operator, issuer="https://idp.elsewhere.example")), "another issuer"),
+                     (bearer(dev_issuer().issue(operator, audience="another-system")), "audience"),
+                     (bearer(dev_issuer().issue(operator, issued_at=int(time.time()) - 7200)), "expired")]:
+        with pytest.raises(grpc.aio.AioRpcError) as raised:
+            await stubs["intake"].GetDispute(req, metadata=bad)
+        assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED and why in raised.value.details(), why
+
+
+async def test_a_service_identity_has_no_wildcard(world):
+    """It used to skip the method policy and see every region."""
+    stubs, _ = world
     with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await stubs["intake"].GetDispute(req, metadata=forged)
-    assert raised.value.code() == grpc.StatusCode.UNAUTHENTICATED
+        await stubs["intake"].ListDisputes(intake_pb2.ListDisputesRequest(), metadata=token(Role.SERVICE))
+    assert raised.value.code() == grpc.StatusCode.PERMISSION_DENIED
+
+
+def bearer(jwt: str) -> tuple[tuple[str, str]]:
+    return (("authorization", "Bearer " + jwt),)
 
 
 async def test_a_police_station_sees_the_disputes_it_referred_and_no_others(world):

@@ -82,9 +82,12 @@ Checks across values that a JSON schema cannot express. templates/validate.yaml 
 {{- fail (printf "LIANDIAO_RELEASE %q (release, or the Helm release name) must be lower-case letters, digits and '-', at most 41 characters" $release) -}}
 {{- end -}}
 {{- range $name, $_ := $v.extraEnv -}}
-{{- if has $name (list "LIANDIAO_DATABASE_URL" "LIANDIAO_KAFKA_BOOTSTRAP" "LIANDIAO_GRPC_PORT" "LIANDIAO_METRICS_PORT" "LIANDIAO_PREFECTURES" "LIANDIAO_EXCLUDE_PREFECTURES" "LIANDIAO_RELEASE" "LIANDIAO_OTLP_ENDPOINT" "LIANDIAO_PII_KEY" "LIANDIAO_AUTH_SECRET" "LIANDIAO_LOG_LEVEL" "LIANDIAO_ENV" "LIANDIAO_TOPIC_PARTITIONS" "LIANDIAO_SHUTDOWN_DRAIN_MS" "LIANDIAO_CALENDAR_FILE") -}}
+{{- if has $name (list "LIANDIAO_DATABASE_URL" "LIANDIAO_KAFKA_BOOTSTRAP" "LIANDIAO_GRPC_PORT" "LIANDIAO_METRICS_PORT" "LIANDIAO_PREFECTURES" "LIANDIAO_EXCLUDE_PREFECTURES" "LIANDIAO_RELEASE" "LIANDIAO_OTLP_ENDPOINT" "LIANDIAO_PII_KEY" "LIANDIAO_JWKS_FILE" "LIANDIAO_TOKEN_ISSUER" "LIANDIAO_TOKEN_AUDIENCE" "LIANDIAO_LOG_LEVEL" "LIANDIAO_ENV" "LIANDIAO_TOPIC_PARTITIONS" "LIANDIAO_SHUTDOWN_DRAIN_MS" "LIANDIAO_CALENDAR_FILE") -}}
 {{- fail (printf "extraEnv.%s: set by the chart from its own value; use that value instead" $name) -}}
 {{- end -}}
+{{- end -}}
+{{- if and (eq $v.environment "production") (not $v.identity.issuer) -}}
+{{- fail "identity.issuer: the provincial identity provider's issuer is required in production (LIANDIAO_TOKEN_ISSUER)" -}}
 {{- end -}}
 {{- if lt (int $v.terminationGracePeriodSeconds) (add (int $v.shutdownDrainSeconds) 10 | int) -}}
 {{- fail (printf "terminationGracePeriodSeconds %v leaves too little time after the %vs shutdown drain: give it at least 10s more" $v.terminationGracePeriodSeconds $v.shutdownDrainSeconds) -}}
@@ -125,11 +128,12 @@ Checks across values that a JSON schema cannot express. templates/validate.yaml 
     secretKeyRef:
       name: {{ $v.secrets.existingSecret }}
       key: {{ $v.secrets.piiKeyKey }}
-- name: LIANDIAO_AUTH_SECRET
-  valueFrom:
-    secretKeyRef:
-      name: {{ $v.secrets.existingSecret }}
-      key: {{ $v.secrets.authSecretKey }}
+- name: LIANDIAO_JWKS_FILE
+  value: /etc/liandiao/identity/{{ $v.identity.jwksKey }}
+- name: LIANDIAO_TOKEN_ISSUER
+  value: {{ $v.identity.issuer | quote }}
+- name: LIANDIAO_TOKEN_AUDIENCE
+  value: {{ $v.identity.audience | quote }}
 - name: LIANDIAO_LOG_LEVEL
   value: {{ $v.logLevel | quote }}
 - name: LIANDIAO_ENV
@@ -159,6 +163,9 @@ capabilities:
 {{- define "liandiao.volumeMounts" -}}
 - name: tmp
   mountPath: /tmp
+- name: identity
+  mountPath: /etc/liandiao/identity
+  readOnly: true
 {{- if .Values.holidayCalendar.file }}
 - name: calendar
   mountPath: /etc/liandiao/calendar

@@ -5,16 +5,14 @@ from __future__ import annotations
 import grpc
 
 from liandiao import auth
-from liandiao.config import _DEV_AUTH_SECRET
-
-DEV_SECRET = _DEV_AUTH_SECRET
+from liandiao.devtools.issuer import dev_issuer
 
 
 def token(role: auth.Role, subject: str = "demo", organization_id: str = "demo-org",
-          region_scope: tuple[str, ...] = ("15",), secret: bytes = DEV_SECRET) -> tuple[tuple[str, str]]:
-    """Call metadata carrying a signed token."""
+          region_scope: tuple[str, ...] = ("15",)) -> tuple[tuple[str, str]]:
+    """Call metadata carrying a token of the local development issuer."""
     claims = auth.Claims(subject=subject, organization_id=organization_id, role=role, region_scope=region_scope)
-    return (("authorization", "Bearer " + auth.issue(secret, claims)),)
+    return (("authorization", "Bearer " + dev_issuer().issue(claims)),)
 
 
 def channel(address: str) -> grpc.aio.Channel:

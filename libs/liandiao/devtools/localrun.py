@@ -47,7 +47,8 @@ class LocalServices:
     def start(self, *only: str) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
         for name in only or self.services:
-            env = {**os.environ, **self.env, "LIANDIAO_GRPC_PORT": str(self.port(name)),
+            # A local run is development by definition; LIANDIAO_ENV is never a default in the services.
+            env = {"LIANDIAO_ENV": "development", **os.environ, **self.env, "LIANDIAO_GRPC_PORT": str(self.port(name)),
                    "LIANDIAO_METRICS_PORT": str(self.metrics_port(name)),
                    "PYTHONPATH": f"{REPO / 'libs'}{os.pathsep}{REPO}"}
             log = open(self.log_dir / f"{name}.log", "ab")

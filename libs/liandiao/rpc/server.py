@@ -29,8 +29,8 @@ Policy = Mapping[str, frozenset[auth.Role]]
 
 
 class EdgeInterceptor(grpc.aio.ServerInterceptor):
-    def __init__(self, service: str, secret: bytes, policy: Policy):
-        self.service, self.secret, self.policy = service, secret, policy
+    def __init__(self, service: str, verifier: auth.TokenVerifier, policy: Policy):
+        self.service, self.verifier, self.policy = service, verifier, policy
 
     async def intercept_service(self, continuation, details: grpc.HandlerCallDetails):
         handler = await continuation(details)
@@ -88,11 +88,12 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
         if not header.startswith("Bearer "):
             raise _Refused(grpc.StatusCode.UNAUTHENTICATED, "missing 'authorization: Bearer <token>'")
         try:
-            claims = auth.verify(self.secret, header.removeprefix("Bearer "))
+            claims = self.verifier.verify(header.removeprefix("Bearer "))
         except auth.InvalidToken as exc:
             raise _Refused(grpc.StatusCode.UNAUTHENTICATED, str(exc)) from None
         allowed = self.policy.get(method)
-        if allowed is None or (claims.role not in allowed and claims.role is not auth.Role.SERVICE):
+        # No wildcard: a service identity may call only the methods whose policy lists it.
+        if allowed is None or claims.role not in allowed:
             raise _Refused(grpc.StatusCode.PERMISSION_DENIED, f"role {claims.role} may not call {method}")
         return claims
 
@@ -111,11 +112,11 @@ Register = Callable[[grpc.aio.Server], Iterable[str]]
 
 
 def build_server(
-    service: str, port: int, secret: bytes, policy: Policy, register: Register,
+    service: str, port: int, verifier: auth.TokenVerifier, policy: Policy, register: Register,
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer, int, list[str]]:
     """``register`` adds the servicers and returns their full service names."""
     server = grpc.aio.server(
-        interceptors=[aio_server_interceptor(), EdgeInterceptor(service, secret, policy)],
+        interceptors=[aio_server_interceptor(), EdgeInterceptor(service, verifier, policy)],
         options=[("grpc.so_reuseport", 0)],
     )
     names = list(register(server))

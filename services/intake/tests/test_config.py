@@ -62,7 +62,7 @@ def test_a_bad_value_is_refused_naming_the_variable(name, value, message):
 
 
 def test_the_service_refuses_to_start_with_a_bad_value():
-    env = {**os.environ, "LIANDIAO_WARNING_ESCALATE_MINUTES": "never",
+    env = {**os.environ, "LIANDIAO_WARNING_ESCALATE_MINUTES": "never", "LIANDIAO_ENV": "development",
            "LIANDIAO_DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none", "LIANDIAO_KAFKA_BOOTSTRAP": "127.0.0.1:1",
            "PYTHONPATH": f"{REPO / 'libs'}{os.pathsep}{REPO}"}
     done = subprocess.run([sys.executable, "-m", "services.intake"], cwd=REPO, env=env, capture_output=True,
