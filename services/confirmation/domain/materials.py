@@ -43,7 +43,7 @@ _LABELS = {
 }
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class MaterialItem:
     """One line of the checklist: per application, per party (`party_id`) or per term (`term_no`,
     1-based)."""
@@ -74,8 +74,16 @@ def required_materials(agreement: Agreement, applicants: Sequence[Applicant]) ->
     return frozenset(items)
 
 
+_ORDER = {m: i for i, m in enumerate(Material)}
+
+
+def in_checklist_order(items: Iterable[MaterialItem]) -> tuple[MaterialItem, ...]:
+    """The order of Art.354's list: the agreement, the proof, property proofs, then each party."""
+    return tuple(sorted(set(items), key=lambda i: (bool(i.party_id), i.party_id, _ORDER[i.material], i.term_no)))
+
+
 def missing_materials(required: Iterable[MaterialItem], submitted: Iterable[MaterialItem]) -> tuple[MaterialItem, ...]:
-    return tuple(sorted(set(required) - set(submitted)))
+    return in_checklist_order(set(required) - set(submitted))
 
 
 def supplement_deadline(requested_at: datetime, days: int, calendar: HolidayCalendar) -> Deadline:

@@ -52,7 +52,12 @@ from services.confirmation.domain.errors import (
     ReasonsRequired,
 )
 from services.confirmation.domain.jurisdiction import assess_jurisdiction, competent_courts
-from services.confirmation.domain.materials import missing_materials, required_materials, supplement_deadline
+from services.confirmation.domain.materials import (
+    in_checklist_order,
+    missing_materials,
+    required_materials,
+    supplement_deadline,
+)
 from services.confirmation.domain.numbering import CaseNumber, CaseType, case_type_for, court_code
 from services.confirmation.domain.remedies import (
     enforcement_deadline,
@@ -112,7 +117,7 @@ def decide_request_supplement(
     if not items:
         raise NothingToSupplement("name the statements or proofs asked for" if during_review
                                   else "nothing required is missing")
-    return ev.SupplementRequested(application_id=app.application_id, requested_at=now, items=tuple(sorted(items)),
+    return ev.SupplementRequested(application_id=app.application_id, requested_at=now, items=in_checklist_order(items),
                                   supplement_by=supplement_deadline(now, cmd.days, calendar),
                                   during_review=during_review)
 
