@@ -82,13 +82,14 @@ def complete(agr: Agreement, applicants: tuple[Applicant, ...] = BOTH) -> frozen
 def filed(
     agr: Agreement | None = None, court: Court = HORQIN, now: datetime | None = None,
     applicants: tuple[Applicant, ...] = BOTH, submitted: frozenset | None = None, application_id: str = "app-1",
+    calendar: HolidayCalendar = CAL,
 ) -> appl.Application:
     agr = agr or agreement()
     now = now or at("2026-06-02")
     submitted = complete(agr, applicants) if submitted is None else submitted
     cmd = FileApplication(application_id=application_id, agreement=agr, court=court, applicants=applicants,
                           submitted=submitted)
-    event = rules.decide_file(cmd, (), now, CAL)
+    event = rules.decide_file(cmd, (), now, calendar)
     return appl.start(event, agr, court, required_materials(agr, applicants))
 
 
