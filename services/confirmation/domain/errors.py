@@ -121,3 +121,12 @@ class InvalidObjection(RuleViolation):
 
     def __init__(self, message: str) -> None:
         super().__init__("confirmation.objection", message)
+
+
+class SupplementLate(RuleViolation):
+    """Materials brought after the court's deadline: the application already counts as withdrawn
+    (SPC-Interp Art.357); the parties may apply again while the 30 days last."""
+
+    def __init__(self, last_day: str) -> None:
+        super().__init__("confirmation.supplement-late",
+                         f"the deadline to supplement ended on {last_day}; the application counts as withdrawn")

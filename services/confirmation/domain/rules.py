@@ -50,6 +50,7 @@ from services.confirmation.domain.errors import (
     NothingToSupplement,
     ObjectionOutOfTime,
     ReasonsRequired,
+    SupplementLate,
 )
 from services.confirmation.domain.jurisdiction import assess_jurisdiction, competent_courts
 from services.confirmation.domain.materials import (
@@ -125,8 +126,12 @@ def decide_request_supplement(
 def decide_submit(
     app: Application, cmd: SubmitMaterials, now: datetime, calendar: HolidayCalendar,
 ) -> ev.MaterialsSupplemented:
+    """Materials brought in. Complete after the court's request before acceptance: the 3 days to
+    accept start again. After the court's deadline nothing is taken: the application lapses."""
     submitted = app.submitted | cmd.items
     waiting = app.status in (Status.AWAITING_SUPPLEMENT, Status.REVIEW_AWAITING_SUPPLEMENT)
+    if waiting and app.supplement_by is not None and is_expired(app.supplement_by, now):
+        raise SupplementLate(app.supplement_by.last_day.isoformat())
     outstanding = missing_materials(app.supplement_items, submitted) if waiting \
         else missing_materials(app.required, submitted)
     transition(app.status, Action.SUPPLEMENT_PART if outstanding else Action.SUPPLEMENT_COMPLETE)

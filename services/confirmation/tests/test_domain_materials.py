@@ -13,6 +13,7 @@ from services.confirmation.domain.errors import (
     MaterialsMissing,
     NotAParty,
     NothingToSupplement,
+    SupplementLate,
 )
 from services.confirmation.domain.materials import Material, MaterialItem, required_materials
 from services.confirmation.domain.model import Applicant, Asks, Term
@@ -92,6 +93,15 @@ def test_supplemented_in_parts_then_complete_restarts_the_three_days():
     assert app.status is Status.FILED and app.missing == ()
     assert app.accept_by.last_day.isoformat() == "2026-06-11"  # Mon 8 Jun + 3
     assert rules.decide_lapse(app, at("2026-06-20")) == ()
+
+
+def test_materials_after_the_deadline_are_not_taken():
+    app = appl.evolve(_incomplete(), rules.decide_request_supplement(_incomplete(), RequestSupplement(days=7),
+                                                                     at("2026-06-02"), CAL))
+    everything = SubmitMaterials(items=frozenset(app.missing))
+    assert rules.decide_submit(app, everything, at("2026-06-09", 23, 59), CAL).outstanding == ()
+    with pytest.raises(SupplementLate, match="2026-06-09"):
+        rules.decide_submit(app, everything, at("2026-06-10", 0, 0), CAL)
 
 
 def test_nothing_to_ask_for_when_nothing_is_missing():
