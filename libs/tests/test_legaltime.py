@@ -391,7 +391,7 @@ def test_statutory_periods_cannot_be_configured():
             "SPC-2011 Art.5",
             False,
         ),
-        (st.SPECIAL_PROCEDURE_CEILING, 30, Unit.CALENDAR_DAYS, "CPL Art.187", False),
+        (st.SPECIAL_PROCEDURE_CEILING, 30, Unit.CALENDAR_DAYS, "CPL 2023 Art.187", False),
         (
             st.PARTY_OBJECTION_TO_CONFIRMATION,
             15,

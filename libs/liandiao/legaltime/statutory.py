@@ -63,8 +63,10 @@ POLICE_MEDIATION_SECOND_SESSION = Period(
 # -- Judicial confirmation (DOMAIN.md §5) -------------------------------------------------------
 
 # Joint application, from the day the agreement takes effect: day 30 eligible, day 31 not.
+# (The same 30 days in PML Art.33; CPL 2021 Art.201, renumbered 205 in 2023 when the four
+# articles on appointing an estate administrator were inserted before it, Art.194-197.)
 CONFIRMATION_APPLICATION = Period(
-    "confirmation_application", 30, Unit.CALENDAR_DAYS, "CPL 2023 Art.205"
+    "confirmation_application", 30, Unit.CALENDAR_DAYS, "CPL 2023 Art.205; PML Art.33"
 )
 # From receipt of the application: accept or refuse it.
 CONFIRMATION_ACCEPTANCE = Period(
@@ -81,12 +83,16 @@ CONFIRMATION_DECISION_EXTENDED = Period(
     Unit.CALENDAR_DAYS,
     "SPC-2011 Art.5 (15 days + 10 with the court president's approval)",
 )
-# From filing: the statutory ceiling for special-procedure cases.
+# From 立案 (the court dockets the case: for a confirmation, its acceptance) the statutory
+# ceiling for special-procedure cases: "应当在立案之日起三十日内…审结". The article keeps its 2021
+# number in the 2023 text: the 2023 amendment inserted its new special-procedure articles
+# (estate administrator, Art.194-197) after it, which is why Art.201/202 became 205/206.
+# The president may extend it "in special circumstances"; SPC-2011 Art.5 allows +10 days only.
 SPECIAL_PROCEDURE_CEILING = Period(
     "special_procedure_ceiling",
     30,
     Unit.CALENDAR_DAYS,
-    "CPL Art.187 (as cited in DOMAIN.md §5)",
+    "CPL 2023 Art.187",
 )
 # A party, from receipt of the confirmation ruling.
 PARTY_OBJECTION_TO_CONFIRMATION = Period(
@@ -98,6 +104,7 @@ THIRD_PARTY_OBJECTION_TO_CONFIRMATION = Period(
 )
 # Applying for enforcement of a confirmed agreement: from the last day of the performance period
 # the document sets (of the last instalment), or from its effect if it sets none (Art.250 para.2).
+# CPL 2021 Art.246, renumbered 250 in 2023 (four articles inserted in the special procedure).
 ENFORCEMENT_APPLICATION = Period(
     "enforcement_application", 2, Unit.YEARS, "CPL 2023 Art.250"
 )
@@ -132,11 +139,12 @@ ALL_PERIODS: tuple[Period, ...] = (
 
 
 def materials_supplement(days: int) -> Period:
-    """The court's deadline to supplement missing confirmation materials: the court sets it;
-    missing it counts as withdrawing the application (SPC-Interp Art.354, 357)."""
+    """The court's deadline to supplement missing confirmation materials (SPC-Interp Art.354,
+    before acceptance) or statements and proofs (Art.356, during review): the court sets its
+    length; missing it counts as withdrawing the application (Art.357)."""
     return Period(
         "materials_supplement",
         days,
         Unit.CALENDAR_DAYS,
-        "set by the court (SPC-Interp Art.357)",
+        "set by the court (SPC-Interp Art.354, 356; missed: Art.357)",
     )
