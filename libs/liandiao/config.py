@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from liandiao import auth
+from liandiao.pii import LEGACY_KEY_ID, PiiCipher, parse_key_ring
 
 PREFIX = "LIANDIAO_"
 
@@ -40,6 +41,10 @@ class Settings:
     otlp_endpoint: str = ""
     log_level: str = "INFO"
     pii_key: bytes = field(default=b"", repr=False)
+    # The key ring of personal data (liandiao.pii): key id -> key, new values under the current id.
+    pii_keys: Mapping[str, bytes] = field(default_factory=dict, repr=False)
+    pii_current_key_id: str = "k0"
+    fingerprint_key: bytes = field(default=b"", repr=False)
     # "production" or "development", said explicitly (LIANDIAO_ENV): development
     # accepts the local issuer's tokens and the development keys, production refuses them.
     environment: str = "development"
@@ -59,6 +64,10 @@ class Settings:
     inbox_retention_days: int = 21
     retention_interval_seconds: int = 3600
     extra: Mapping[str, str] = field(default_factory=dict)
+
+    def pii_cipher(self) -> PiiCipher:
+        return PiiCipher(self.pii_key or None, keys=self.pii_keys, current=self.pii_current_key_id,
+                         fingerprint_key=self.fingerprint_key or None)
 
     def token_verifier(self) -> auth.TokenVerifier:
         return auth.TokenVerifier.from_file(self.jwks_file, issuer=self.token_issuer, audience=self.token_audience)
@@ -131,6 +140,37 @@ def _identity(env: Mapping[str, str], environment: str) -> tuple[Path, str, str]
     return path, issuer or auth.DEV_ISSUER, audience
 
 
+def _pii_ring(env: Mapping[str, str], environment: str) -> tuple[dict[str, bytes], str, bytes]:
+    """LIANDIAO_PII_KEYS ("id:base64,...") with LIANDIAO_PII_KEY_ID naming the current one, or
+    the single LIANDIAO_PII_KEY (key id k0); LIANDIAO_FINGERPRINT_KEY, required in production."""
+    raw = env.get(PREFIX + "PII_KEYS", "")
+    ring: dict[str, bytes] = {}
+    current = env.get(PREFIX + "PII_KEY_ID", "") or LEGACY_KEY_ID
+    if raw:
+        if env.get(PREFIX + "PII_KEY"):
+            raise SettingsError(f"set {PREFIX}PII_KEYS (a key ring) or {PREFIX}PII_KEY (one key), not both")
+        try:
+            ring = parse_key_ring(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{PREFIX}PII_KEYS: {exc}") from None
+        if current not in ring:
+            raise SettingsError(f"{PREFIX}PII_KEY_ID={current!r} is not a key id of {PREFIX}PII_KEYS")
+        bad = [kid for kid, k in ring.items() if len(k) != 32]
+        if bad:
+            raise SettingsError(f"{PREFIX}PII_KEYS: key(s) {bad} must decode to 32 bytes")
+    elif current != LEGACY_KEY_ID:
+        raise SettingsError(f"{PREFIX}PII_KEY_ID={current!r} needs the key ring {PREFIX}PII_KEYS")
+    fingerprint = b""
+    if env.get(PREFIX + "FINGERPRINT_KEY"):
+        fingerprint = _key(env, "FINGERPRINT_KEY", dev_default=b"")
+        if fingerprint in ring.values() or fingerprint == _key(env, "PII_KEY", dev_default=b""):
+            raise SettingsError(f"{PREFIX}FINGERPRINT_KEY must differ from every encryption key")
+    elif environment == "production":
+        raise SettingsError(f"{PREFIX}FINGERPRINT_KEY is required in production (base64, 32 bytes), "
+                            "a key of its own beside the encryption keys")
+    return ring, current, fingerprint
+
+
 def _key(env: Mapping[str, str], name: str, *, dev_default: bytes) -> bytes:
     raw = env.get(PREFIX + name, "")
     if not raw:
@@ -174,7 +214,8 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
             "(the province-wide release), not both"
         )
     environment = _environment(env)
-    pii_key = _key(env, "PII_KEY", dev_default=_DEV_PII_KEY)
+    pii_key = b"" if env.get(PREFIX + "PII_KEYS") else _key(env, "PII_KEY", dev_default=_DEV_PII_KEY)
+    pii_keys, current_kid, fingerprint_key = _pii_ring(env, environment)
     jwks_file, token_issuer, token_audience = _identity(env, environment)
     return Settings(
         service=service,
@@ -188,6 +229,9 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         otlp_endpoint=env.get(PREFIX + "OTLP_ENDPOINT", ""),
         log_level=level,
         pii_key=pii_key,
+        pii_keys=pii_keys,
+        pii_current_key_id=current_kid,
+        fingerprint_key=fingerprint_key,
         environment=environment,
         jwks_file=jwks_file,
         token_issuer=token_issuer,

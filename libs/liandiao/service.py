@@ -143,7 +143,7 @@ class ServiceApp:
         # servicers exist before the database answers; the server starts at once
         # and health says NOT_SERVING until PostgreSQL and Kafka are reachable.
         pool = await db.create_pool(settings.database_url, self.name, min_size=0)
-        rt = Runtime(settings=settings, pool=pool, pii=PiiCipher(settings.pii_key), config=service_config)
+        rt = Runtime(settings=settings, pool=pool, pii=settings.pii_cipher(), config=service_config)
 
         def register(server: grpc.aio.Server) -> Iterable[str]:
             return list(self._register(rt, server)) if self._register else []

@@ -10,6 +10,8 @@ import uuid
 
 import jwt
 import pytest
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from liandiao import auth
 from liandiao.config import SettingsError, load_settings
@@ -23,6 +25,8 @@ from liandiao.uuid7 import uuid7
 BASE = {"LIANDIAO_DATABASE_URL": "postgresql://u@127.0.0.1:1/db", "LIANDIAO_KAFKA_BOOTSTRAP": "127.0.0.1:9092",
         "LIANDIAO_ENV": "development"}
 PII = base64.b64encode(b"p" * 32).decode()
+FP = base64.b64encode(b"f" * 32).decode()
+PROD = {**BASE, "LIANDIAO_ENV": "production", "LIANDIAO_PII_KEY": PII, "LIANDIAO_FINGERPRINT_KEY": FP}
 
 
 # ---- settings ---------------------------------------------------------------
@@ -45,11 +49,17 @@ def test_settings_defaults_and_consumer_group_per_release():
     ({**BASE, "LIANDIAO_ENV": "prod"}, "LIANDIAO_ENV='prod': say production, or development"),
     ({**BASE, "LIANDIAO_ENV": "staging"}, "LIANDIAO_ENV='staging'"),
     ({**BASE, "LIANDIAO_ENV": "production", "LIANDIAO_PII_KEY": PII},
-     "LIANDIAO_JWKS_FILE (the identity provider's public keys) is required in production"),
-    ({**BASE, "LIANDIAO_ENV": "production", "LIANDIAO_PII_KEY": PII, "LIANDIAO_JWKS_FILE": str(auth.DEV_JWKS_FILE),
-      "LIANDIAO_TOKEN_ISSUER": "https://idp.example"}, "lists the development key 'liandiao-dev-1'"),
-    ({**BASE, "LIANDIAO_ENV": "production", "LIANDIAO_PII_KEY": PII, "LIANDIAO_JWKS_FILE": "/nonexistent.json",
-      "LIANDIAO_TOKEN_ISSUER": "https://idp.example"}, "LIANDIAO_JWKS_FILE='/nonexistent.json' is not a readable"),
+     "LIANDIAO_FINGERPRINT_KEY is required in production"),
+    ({**PROD, "LIANDIAO_FINGERPRINT_KEY": PII}, "LIANDIAO_FINGERPRINT_KEY must differ from every encryption key"),
+    ({**PROD}, "LIANDIAO_JWKS_FILE (the identity provider's public keys) is required in production"),
+    ({**PROD, "LIANDIAO_JWKS_FILE": str(auth.DEV_JWKS_FILE), "LIANDIAO_TOKEN_ISSUER": "https://idp.example"},
+     "lists the development key 'liandiao-dev-1'"),
+    ({**PROD, "LIANDIAO_JWKS_FILE": "/nonexistent.json", "LIANDIAO_TOKEN_ISSUER": "https://idp.example"},
+     "LIANDIAO_JWKS_FILE='/nonexistent.json' is not a readable"),
+    ({**BASE, "LIANDIAO_PII_KEYS": f"a:{PII}", "LIANDIAO_PII_KEY_ID": "b"}, "LIANDIAO_PII_KEY_ID='b' is not a key id"),
+    ({**BASE, "LIANDIAO_PII_KEYS": f"a:{PII}", "LIANDIAO_PII_KEY": PII}, "not both"),
+    ({**BASE, "LIANDIAO_PII_KEYS": "a:c2hvcnQ=", "LIANDIAO_PII_KEY_ID": "a"}, "must decode to 32 bytes"),
+    ({**BASE, "LIANDIAO_PII_KEY_ID": "b"}, "needs the key ring LIANDIAO_PII_KEYS"),
     ({**BASE, "LIANDIAO_LOG_LEVEL": "chatty"}, "use DEBUG, INFO, WARNING or ERROR"),
 ])
 def test_bad_settings_stop_start_up_with_the_variable_named(env, message):
@@ -61,8 +71,7 @@ def test_production_starts_with_the_providers_keys_and_verifies_only_its_tokens(
     provider = LocalIssuer.generate(key_id="nmg-idp-2026", issuer="https://idp.example")
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps(provider.jwks()))
-    s = load_settings("intake", {**BASE, "LIANDIAO_ENV": "production", "LIANDIAO_PII_KEY": PII,
-                                 "LIANDIAO_JWKS_FILE": str(jwks), "LIANDIAO_TOKEN_ISSUER": "https://idp.example"})
+    s = load_settings("intake", {**PROD, "LIANDIAO_JWKS_FILE": str(jwks), "LIANDIAO_TOKEN_ISSUER": "https://idp.example"})
     verifier = s.token_verifier()
     assert verifier.verify(provider.issue(CLAIMS)).subject == "p1"
     with pytest.raises(auth.InvalidToken, match="unknown key"):
@@ -181,6 +190,42 @@ def test_pii_round_trip_is_bound_to_its_column():
     assert cipher.decrypt(blob, context="party.id_number") == "11010519491231002X"
     with pytest.raises(Exception):  # noqa: B017 - cryptography's InvalidTag
         cipher.decrypt(blob, context="party.phone")
+
+
+def test_a_value_encrypted_before_a_key_rotation_still_reads_and_moves_to_the_new_key():
+    old = PiiCipher(keys={"2026a": b"a" * 32}, current="2026a", fingerprint_key=b"f" * 32)
+    blob = old.encrypt("13800138000", context="person.phone:p-1")
+    rotated = PiiCipher(keys={"2026a": b"a" * 32, "2026b": b"b" * 32}, current="2026b", fingerprint_key=b"f" * 32)
+    assert rotated.key_id(blob) == "2026a" and rotated.decrypt(blob, context="person.phone:p-1") == "13800138000"
+    fresh = rotated.reencrypt(blob, context="person.phone:p-1")
+    assert fresh is not None and rotated.key_id(fresh) == "2026b"
+    assert rotated.decrypt(fresh, context="person.phone:p-1") == "13800138000"
+    assert rotated.reencrypt(fresh, context="person.phone:p-1") is None       # already there
+    assert old.fingerprint("13800138000") == rotated.fingerprint("13800138000")  # look-ups survive rotation
+
+
+def test_values_from_before_key_ids_are_read_with_the_legacy_key():
+    legacy_blob = bytes.fromhex("00" * 12) + AESGCM(b"p" * 32).encrypt(bytes(12), b"x", b"c")
+    for first in (b"\xa7\x02", b"\x00\x00"):      # also one that happens to start like a tagged value
+        blob = first + legacy_blob[2:] if first == b"\x00\x00" else legacy_blob
+        assert PiiCipher(b"p" * 32).decrypt(blob, context="c") == "x"
+    lookalike = b"\xa7\x02" + bytes(10)
+    blob = lookalike + AESGCM(b"p" * 32).encrypt(lookalike, b"y", b"c")
+    assert PiiCipher(b"p" * 32).decrypt(blob, context="c") == "y"
+
+
+def test_a_ciphertext_swapped_between_rows_or_tampered_fails():
+    cipher = PiiCipher(b"p" * 32)
+    mine = cipher.encrypt("11010519491231002X", context="party.id_number:party-1")
+    with pytest.raises(InvalidTag):
+        cipher.decrypt(mine, context="party.id_number:party-2")
+    with pytest.raises(InvalidTag):
+        cipher.decrypt(mine[:-1] + bytes([mine[-1] ^ 1]), context="party.id_number:party-1")
+
+
+def test_the_fingerprint_key_is_never_an_encryption_key():
+    with pytest.raises(ValueError, match="must not be one of the encryption keys"):
+        PiiCipher(b"p" * 32, fingerprint_key=b"p" * 32)
 
 
 def test_fingerprints_are_stable_keyed_and_not_the_value():

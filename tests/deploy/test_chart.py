@@ -198,7 +198,7 @@ def test_secrets_come_from_existing_secrets_never_from_values(default):
     for svc, dep in deployments(default).items():
         for container in all_containers(dep):
             refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
-            assert set(refs) == {"LIANDIAO_DATABASE_URL", "LIANDIAO_PII_KEY"}, svc
+            assert set(refs) == {"LIANDIAO_DATABASE_URL", "LIANDIAO_PII_KEY", "LIANDIAO_FINGERPRINT_KEY"}, svc
             assert refs["LIANDIAO_DATABASE_URL"]["name"] == "liandiao-database"
             assert env_of(container)["LIANDIAO_ENV"] == "production"
 
