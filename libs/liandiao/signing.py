@@ -27,7 +27,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from Cryptodome.Util.asn1 import DerBitString, DerInteger, DerObjectId, DerOctetString, DerSequence
 from cryptography.hazmat.primitives import hashes
@@ -143,9 +143,9 @@ class PublicKey:
     def from_pem(cls, text: str) -> PublicKey:
         der = _unpem(text, "PUBLIC KEY")
         try:
-            spki = DerSequence().decode(der, strict=True, nr_elements=2)
+            spki = _items(der, nr_elements=2)
             _check_algorithm(spki[0])
-            point = DerBitString().decode(spki[1], strict=True).value
+            point = DerBitString().decode(_bytes(spki[1]), strict=True).value
         except (ValueError, IndexError, TypeError) as exc:
             raise InvalidKey(f"not an SM2 public key: {exc}") from None
         return cls.from_hex(bytes(point).hex())
@@ -193,23 +193,34 @@ class PrivateKey:
         label = _pem_label(text)
         try:
             if label == "PRIVATE KEY":
-                outer = DerSequence().decode(_unpem(text, label), strict=True)
+                outer = _items(_unpem(text, label))
                 _check_algorithm(outer[1])
-                sec1 = DerOctetString().decode(outer[2], strict=True).payload
+                sec1 = DerOctetString().decode(_bytes(outer[2]), strict=True).payload
             elif label in ("SM2 PRIVATE KEY", "EC PRIVATE KEY"):
                 sec1 = _unpem(text, label)
             else:
                 raise InvalidKey(f"unsupported PEM block {label!r}")
-            inner = DerSequence().decode(sec1, strict=True)
-            scalar = DerOctetString().decode(inner[1], strict=True).payload
+            scalar = DerOctetString().decode(_bytes(_items(sec1)[1]), strict=True).payload
         except (ValueError, IndexError, TypeError) as exc:
             raise InvalidKey(f"not an SM2 private key: {exc}") from None
         return cls(int.from_bytes(scalar, "big"))
 
 
-def _check_algorithm(element: bytes) -> None:
-    algorithm = DerSequence().decode(element, strict=True)
-    oids = [DerObjectId().decode(algorithm[i], strict=True).value for i in range(len(algorithm))]
+def _items(der: bytes, **options: Any) -> list[Any]:
+    """The elements of a DER SEQUENCE: ints for INTEGERs, raw bytes for anything else.
+    (pycryptodome's stub types DerSequence.__getitem__ as None, hence the cast.)"""
+    sequence = cast(Any, DerSequence().decode(der, strict=True, **options))
+    return [sequence[i] for i in range(len(sequence))]
+
+
+def _bytes(element: Any) -> bytes:
+    if not isinstance(element, bytes):
+        raise ValueError("expected a DER element, found an integer")
+    return element
+
+
+def _check_algorithm(element: Any) -> None:
+    oids = [DerObjectId().decode(_bytes(e), strict=True).value for e in _items(_bytes(element))]
     if oids != [_OID_EC_PUBLIC_KEY, _OID_SM2]:
         raise InvalidKey(f"not an SM2 key (algorithm {oids})")
 
@@ -263,8 +274,8 @@ def sm2_sign(private: PrivateKey, message: bytes) -> bytes:
 def sm2_verify(public: PublicKey, message: bytes, signature: bytes) -> bool:
     """True when `signature` (DER) is a valid SM2 signature of `message` by `public`."""
     try:
-        r, s = DerSequence().decode(signature, strict=True, nr_elements=2, only_ints_expected=True)
-    except (ValueError, TypeError):
+        r, s = _items(signature, nr_elements=2, only_ints_expected=True)
+    except (ValueError, TypeError, IndexError):
         return False
     if not (1 <= r < _N and 1 <= s < _N):  # GB/T 32918.2 §7.1 B1, B2
         return False
