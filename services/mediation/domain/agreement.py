@@ -1,47 +1,35 @@
 """The agreement's rules: drafting (from a template or as given), editing, signing, the seal,
 oral agreements, and when it takes effect (PML Art.28-30; SPC-Online Art.19).
 
-Signing binds one exact text. `canonical_document` renders a version to bytes; its SM3 digest
-is what every signature covers: a party or mediator signature records the digest the signer
-was shown, the committee seal is an SM2 signature by the organization's key over the digest's
-32 bytes. Any change makes a new version, with a new digest, and drops every signature and the
-seal: the agreement is a plain draft again.
-
-The canonical document is JSON with sorted keys, no insignificant whitespace, UTF-8 (not
-\\u-escaped), integers only (money in fen), dates as ISO 8601, enums as their values, lists in
-the agreement's order (parties, terms), text in Unicode NFC with outer spaces stripped. Its
-`format` names this layout ("liandiao.agreement/1"); a later layout gets a new name and old
-agreements keep verifying under theirs.
+Signing binds one exact text. document.canonical_document renders a version to bytes; its SM3
+digest is what every signature covers: a party or mediator signature records the digest the
+signer was shown, the committee seal is an SM2 signature by the organization's key over the
+digest's 32 bytes. Any change makes a new version, with a new digest, and drops every signature
+and the seal: the agreement is a plain draft again.
 """
 
 from __future__ import annotations
 
-import json
 import re
-import unicodedata
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
 
 from liandiao.errors import FieldViolation
 from liandiao.legaltime import to_china_date
-from liandiao.signing import KeyRing, Signature, sm3_hex
+from liandiao.signing import KeyRing, Signature
 from services.mediation.domain.content import (
-    Act,
     Agreement,
     AgreementContent,
     AgreementMode,
     Money,
-    Obligation,
     PartyDetails,
     PartyKind,
     PartySignature,
-    Responsibility,
     Seal,
     SignatureMethod,
     SignerRole,
-    Thing,
 )
+from services.mediation.domain.document import canonical_document, normalized, with_digest
 from services.mediation.domain.errors import (
     ActorNotAllowed,
     AgreementActionNotAllowed,
@@ -69,96 +57,8 @@ from services.mediation.domain.rules import check, transition
 from services.mediation.domain.states import AGREEMENT_TRANSITIONS, Action, AgreementState, SessionState
 from services.mediation.domain.templates import choose, fill
 
-FORMAT = "liandiao.agreement/1"
 SEAL = "seal"  # how a missing seal is named among the missing signers
 _CURRENCY = re.compile(r"[A-Z]{3}")
-
-# ---- the canonical document -------------------------------------------------------------------
-
-
-def _text(value: str) -> str:
-    return unicodedata.normalize("NFC", value).strip()
-
-
-def normalized(content: AgreementContent) -> AgreementContent:
-    """The content as it is stored and signed: every text NFC, outer spaces stripped."""
-
-    def obligation(o: Obligation) -> Obligation:
-        if isinstance(o, Money):
-            return Money(o.amount_fen, o.currency.strip().upper())
-        if isinstance(o, Thing):
-            return Thing(_text(o.description), _text(o.quantity))
-        return Act(_text(o.description))
-
-    def party(p: PartyDetails) -> PartyDetails:
-        return replace(p, name=_text(p.name), gender=_text(p.gender), ethnicity=_text(p.ethnicity),
-                       id_number=_text(p.id_number).upper(), address=_text(p.address), phone=_text(p.phone),
-                       legal_representative=_text(p.legal_representative), credit_code=_text(p.credit_code).upper())
-
-    return AgreementContent(
-        parties=tuple(party(p) for p in content.parties),
-        facts=_text(content.facts),
-        issues=tuple(_text(i) for i in content.issues if _text(i)),
-        responsibilities=tuple(Responsibility(r.party_id, _text(r.text)) for r in content.responsibilities),
-        terms=tuple(replace(t, obligation=obligation(t.obligation), manner=_text(t.manner)) for t in content.terms),
-        other_terms=_text(content.other_terms),
-    )
-
-
-def _day(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _obligation_doc(o: Obligation) -> dict[str, Any]:
-    if isinstance(o, Money):
-        return {"kind": "money", "amount_fen": o.amount_fen, "currency": o.currency}
-    if isinstance(o, Thing):
-        return {"kind": "thing", "description": o.description, "quantity": o.quantity}
-    return {"kind": "act", "description": o.description}
-
-
-def _content_doc(c: AgreementContent) -> dict[str, Any]:
-    return {
-        "parties": [{
-            "party_id": p.party_id, "name": p.name, "side": p.side.value, "kind": p.kind.value, "gender": p.gender,
-            "ethnicity": p.ethnicity, "birth_date": _day(p.birth_date), "id_number": p.id_number,
-            "address": p.address, "phone": p.phone, "legal_representative": p.legal_representative,
-            "credit_code": p.credit_code,
-        } for p in c.parties],
-        "facts": c.facts,
-        "issues": list(c.issues),
-        "responsibilities": [{"party_id": r.party_id, "text": r.text} for r in c.responsibilities],
-        "terms": [{
-            "obligor_id": t.obligor_id, "obligee_id": t.obligee_id, "owed": _obligation_doc(t.obligation),
-            "manner": t.manner, "deadline": _day(t.deadline),
-        } for t in c.terms],
-        "other_terms": c.other_terms,
-    }
-
-
-def canonical_document(agreement: Agreement) -> bytes:
-    """The bytes every signature of this version covers (layout in the module docstring)."""
-    doc = {
-        "format": FORMAT,
-        "agreement_id": agreement.agreement_id,
-        "case_id": agreement.case_id,
-        "organization_id": agreement.organization_id,
-        "version": agreement.version,
-        "mode": agreement.mode.value,
-        "copies": agreement.copies,
-        "agreed_on": _day(agreement.agreed_on),
-        "content": _content_doc(agreement.content),
-    }
-    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
-
-
-def digest_of(agreement: Agreement) -> str:
-    return sm3_hex(canonical_document(agreement))
-
-
-def _versioned(agreement: Agreement) -> Agreement:
-    return replace(agreement, digest=digest_of(agreement))
-
 
 # ---- checks -----------------------------------------------------------------------------------
 
@@ -326,7 +226,7 @@ def decide_draft_agreement(case: Case, command: DraftAgreement, now: datetime) -
         content, key = command.content, ""
     content = normalized(content)
     check_structure(case, content)
-    agreement = _versioned(Agreement(
+    agreement = with_digest(Agreement(
         agreement_id=command.agreement_id, case_id=str(case.case_id), organization_id=case.organization_id,
         version=1, mode=command.mode, state=AgreementState.DRAFT, content=content, template_key=key, digest="",
         drafted_at=now))
@@ -353,7 +253,7 @@ def decide_edit_agreement(case: Case, command: EditAgreement, now: datetime) -> 
     if content == agreement.content:
         raise invalid("content", "nothing changed")
     dropped, sealed = len(agreement.signatures), agreement.seal is not None
-    edited = _versioned(replace(agreement, version=agreement.version + 1, content=content, signatures=(), seal=None))
+    edited = with_digest(replace(agreement, version=agreement.version + 1, content=content, signatures=(), seal=None))
     why = f"agreement {edited.agreement_id} changed to v{edited.version}"
     if dropped or sealed:
         why += f"; {dropped} signatures{' and the seal' if sealed else ''} no longer valid"
@@ -495,7 +395,7 @@ def decide_record_oral_agreement(case: Case, command: RecordOralAgreement, now: 
         raise invalid("agreed_on", f"before the case was accepted ({opened})")
     content = normalized(command.content)
     check_structure(case, content)
-    agreement = _versioned(Agreement(
+    agreement = with_digest(Agreement(
         agreement_id=command.agreement_id, case_id=str(case.case_id), organization_id=case.organization_id,
         version=1, mode=AgreementMode.ORAL, state=AgreementState.DRAFT, content=content, template_key="",
         digest="", drafted_at=now, agreed_on=command.agreed_on))
@@ -519,29 +419,3 @@ def decide_oral_effective(case: Case, now: datetime) -> Decision | None:
         return None
     after, effective = _take_effect(case, agreement, Actor.system(case.organization_id), now, agreement.agreed_on)
     return Decision(after, (effective,))
-
-
-# ---- verification -----------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Verification:
-    """Does a stored agreement still prove what was signed? `digest_matches`: the content
-    renders to the stored digest; `broken_signatures`: signers whose digest is another one;
-    `seal_valid`: None without a seal, else whether it verifies over the recomputed digest."""
-
-    digest_matches: bool
-    broken_signatures: tuple[str, ...]
-    seal_valid: bool | None
-
-    @property
-    def ok(self) -> bool:
-        return self.digest_matches and not self.broken_signatures and self.seal_valid is not False
-
-
-def verify_agreement(agreement: Agreement, keys: KeyRing) -> Verification:
-    digest = digest_of(agreement)
-    broken = tuple(s.signer_id for s in agreement.signatures if s.digest != digest)
-    seal = agreement.seal
-    seal_valid = None if seal is None else (
-        seal.digest == digest and keys.verify(seal.signature, bytes.fromhex(digest), seal.organization_id))
-    return Verification(digest == agreement.digest, broken, seal_valid)

@@ -33,7 +33,6 @@ from services.mediation.domain.errors import (
     HoldNotActive,
     NoPendingExtension,
     PeriodExpired,
-    TransitionNotAllowed,
     invalid,
 )
 from services.mediation.domain.events import (
@@ -62,8 +61,8 @@ from services.mediation.domain.model import (
     Policy,
     Suspension,
 )
-from services.mediation.domain.rules import check, transition
-from services.mediation.domain.states import CLOCK_STATES, Action, CaseState
+from services.mediation.domain.rules import check, refuse_after_effect, transition
+from services.mediation.domain.states import CLOCK_STATES, Action
 
 EXTENSION_SOURCE = "SPC-Invited Art.27; SPC-Online Art.24 (extended with every party's consent)"
 # DOMAIN.md §4 and issue 8 state the rule; neither cites its article (see docs/decisions.md).
@@ -138,11 +137,6 @@ def _refuse_if_expired(case: Case, now: datetime) -> None:
         raise PeriodExpired(case.clock.current.last_day)
 
 
-def _refuse_after_effect(case: Case, action: Action) -> None:
-    if case.state is CaseState.SUSPENDED and case.suspended_from not in CLOCK_STATES:
-        raise TransitionNotAllowed(CaseState.AGREEMENT_EFFECTIVE, action)
-
-
 # ---- extension --------------------------------------------------------------------------------
 
 @dataclass(frozen=True, kw_only=True)
@@ -157,7 +151,7 @@ def decide_request_extension(case: Case, command: RequestExtension, now: datetim
     """The mediator asks every party to agree to more time (SPC-Invited Art.27). One request
     at a time; before the period runs out."""
     check(case, Action.REQUEST_EXTENSION, command.actor, now)
-    _refuse_after_effect(case, Action.REQUEST_EXTENSION)
+    refuse_after_effect(case, Action.REQUEST_EXTENSION)
     pending = case.pending_extension
     if pending is not None:
         raise ExtensionPending(pending.request_id)
@@ -244,7 +238,7 @@ class SuspendForAppraisal:
 def decide_suspend_for_appraisal(case: Case, command: SuspendForAppraisal, now: datetime) -> Decision:
     """The dispute goes to pre-filing appraisal: the clock stops until it ends."""
     check(case, Action.SUSPEND_FOR_APPRAISAL, command.actor, now)
-    _refuse_after_effect(case, Action.SUSPEND_FOR_APPRAISAL)
+    refuse_after_effect(case, Action.SUSPEND_FOR_APPRAISAL)
     if case.hold(HoldKind.APPRAISAL):
         raise HoldAlreadyActive(HoldKind.APPRAISAL.value)
     if not command.reason.strip():

@@ -13,7 +13,6 @@ from services.mediation.domain.errors import (
     GroundNotAllowed,
     HoldAlreadyActive,
     HoldNotActive,
-    TransitionNotAllowed,
     invalid,
 )
 from services.mediation.domain.events import (
@@ -46,7 +45,7 @@ from services.mediation.domain.model import (
     Termination,
     TerminationGround,
 )
-from services.mediation.domain.rules import check, transition
+from services.mediation.domain.rules import check, refuse_after_effect, transition
 from services.mediation.domain.states import Action, AgreementState, CaseState, SessionState
 
 # PML Art.26: "告知当事人可以依法通过仲裁、行政、司法等途径维护自己的权利".
@@ -86,13 +85,6 @@ class Terminate:
     actor: Actor
 
 
-def _refuse_if_effective(case: Case, action: Action) -> None:
-    # A case held after its agreement took effect is still an agreement: only a court can set it
-    # aside (CPL 2023 Art.206; SPC-Interp Art.372), so it cannot be terminated or re-timed.
-    if case.state is CaseState.SUSPENDED and case.suspended_from is CaseState.AGREEMENT_EFFECTIVE:
-        raise TransitionNotAllowed(CaseState.AGREEMENT_EFFECTIVE, action)
-
-
 def decide_terminate(case: Case, command: Terminate, now: datetime) -> Decision:
     """Ends the mediation on one ground of SPC-Online Art.25. A failure of a court-delegated or
     commissioned case returns it to its court (SPC-Invited Art.21); the parties' own settlement
@@ -103,7 +95,7 @@ def decide_terminate(case: Case, command: Terminate, now: datetime) -> Decision:
                                "orally")
     action = Action.RETURN_TO_COURT if ground.failure and case.source.court_related else Action.TERMINATE
     check(case, action, command.actor, now)
-    _refuse_if_effective(case, action)
+    refuse_after_effect(case, action)
     if ground is TerminationGround.PERIOD_EXPIRED and not (case.clock.running and is_expired(case.clock.current, now)):
         raise GroundNotAllowed(f"the period runs until {case.clock.current.last_day}; it has not expired")
     if not command.reason.strip():

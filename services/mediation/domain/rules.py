@@ -121,6 +121,14 @@ def check(case: Case, action: Action, actor: Actor, now: datetime) -> Target:
     return next_state(case.state, action)
 
 
+def refuse_after_effect(case: Case, action: Action) -> None:
+    """A case held after its agreement took effect is still an agreement: only a court sets it
+    aside (CPL 2023 Art.206; SPC-Interp Art.372), so it is not terminated, re-timed or held for
+    appraisal; the table cannot tell (the state is SUSPENDED either way), this does."""
+    if case.state is CaseState.SUSPENDED and case.suspended_from is CaseState.AGREEMENT_EFFECTIVE:
+        raise TransitionNotAllowed(CaseState.AGREEMENT_EFFECTIVE, action)
+
+
 def transition(case: Case, action: Action, actor: Actor, now: datetime, reason: str, **changes: Any) -> Case:
     """`case` after `action`: checks who acts and the table, applies `changes` (fields of the
     case), sets the next state and appends the timeline entry (who, when, why)."""

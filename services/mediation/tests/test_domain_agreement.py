@@ -15,14 +15,12 @@ import pytest
 from liandiao.errors import InvalidInput
 from liandiao.signing import KeyEntry, KeyRing, PrivateKey, Signer, sm3_hex
 from services.mediation.domain.agreement import (
-    FORMAT,
     ApplySeal,
     DiscardDraft,
     DraftAgreement,
     EditAgreement,
     RecordOralAgreement,
     SignAgreement,
-    canonical_document,
     decide_apply_seal,
     decide_discard_draft,
     decide_draft_agreement,
@@ -31,7 +29,6 @@ from services.mediation.domain.agreement import (
     decide_record_oral_agreement,
     decide_sign,
     missing_signers,
-    verify_agreement,
 )
 from services.mediation.domain.clock import decide_expiry
 from services.mediation.domain.content import (
@@ -41,6 +38,7 @@ from services.mediation.domain.content import (
     SignerRole,
     Thing,
 )
+from services.mediation.domain.document import FORMAT, canonical_document, verify_agreement
 from services.mediation.domain.errors import (
     ActorNotAllowed,
     AgreementIncomplete,
