@@ -30,6 +30,7 @@ from services.mediation.domain.content import (
     SignerRole,
 )
 from services.mediation.domain.document import canonical_document, normalized, with_digest
+from services.mediation.domain.ending import mediator_ids
 from services.mediation.domain.errors import (
     ActorNotAllowed,
     AgreementActionNotAllowed,
@@ -190,7 +191,7 @@ def _take_effect(case: Case, agreement: Agreement, actor: Actor, now: datetime,
         referring_org_id=case.referring_org_id, source=case.source, region_code=case.region_code,
         dispute_type=case.dispute_type, parties=effective.content.parties, signatures=effective.signatures,
         seal=effective.seal, copies=effective.copies,
-        mediator_ids=(case.presiding.person_id, *(m.person_id for m in case.mediators if not m.presiding)))
+        mediator_ids=mediator_ids(case))
     return after, event
 
 

@@ -61,7 +61,7 @@ from services.mediation.domain.model import (
     Policy,
     Suspension,
 )
-from services.mediation.domain.rules import check, refuse_after_effect, transition
+from services.mediation.domain.rules import case_deadline, check, refuse_after_effect, transition
 from services.mediation.domain.states import CLOCK_STATES, Action
 
 EXTENSION_SOURCE = "SPC-Invited Art.27; SPC-Online Art.24 (extended with every party's consent)"
@@ -106,6 +106,28 @@ def resume(clock: Clock, at: datetime, calendar: HolidayCalendar) -> tuple[Clock
     resumed = replace(clock, current=deadline(at, period, calendar),
                       suspensions=close_open_suspension(clock.suspensions, at))
     return resumed, (last - first).days
+
+
+def recount(case: Case, calendar: HolidayCalendar, policy: Policy) -> Clock:
+    """The clock counted again from the acceptance, replaying its extensions and appraisals in
+    the order they happened: for a deadline counted across a year whose holiday schedule was
+    not loaded (provisional), once operators load it. Same calendar, same clock."""
+    base = case_deadline(case.clock.accepted_at, case.source.value, case.court_procedure.value, calendar,
+                         policy.peoples_mediation_days)
+    clock = replace(case.clock, base=base, current=base, extensions=(), suspensions=())
+    steps: list[tuple[datetime, int, Extension | Suspension]] = [(e.granted_at, 1, e) for e in case.clock.extensions]
+    for s in case.clock.suspensions:
+        steps.append((s.started_at, 0, s))
+        if s.ended_at is not None:
+            steps.append((s.ended_at, 2, s))
+    for when, kind, step in sorted(steps, key=lambda t: (t[0], t[1])):
+        if isinstance(step, Extension):
+            clock = extend(clock, step.request_id, step.days, step.granted_at, calendar)
+        elif kind == 0:
+            clock = suspend(clock, when)
+        else:
+            clock = resume(clock, when, calendar)[0]
+    return clock
 
 
 def previous_working_day(day: date, calendar: HolidayCalendar) -> date:

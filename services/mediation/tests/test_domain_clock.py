@@ -279,7 +279,8 @@ def test_two_appraisals_add_up():
 def test_extension_agreed_during_an_appraisal_still_adds_its_days():
     held = decide_suspend_for_appraisal(in_session(new_case(DELEGATED)), SuspendForAppraisal(
         reason="伤情鉴定", actor=MEDIATOR), at(2026, 3, 10)).case
-    extended = _consent(_consent(_requested(held, now=at(2026, 3, 11)), APPLICANT).case, RESPONDENT).case
+    extended = _consent(_consent(_requested(held, now=at(2026, 3, 11)), APPLICANT, now=at(2026, 3, 12)).case,
+                        RESPONDENT, now=at(2026, 3, 13)).case
     assert extended.clock.current.last_day == D("2026-04-13")  # 1 Apr + 10 = Sat 11 -> Mon 13 Apr
     resumed = decide_end_appraisal(extended, EndAppraisal(reason="完成", actor=MEDIATOR), at(2026, 3, 17), CAL).case
     # nominal 11 Apr, 32 days unused after 10 Mar, from 17 Mar: Sat 18 Apr -> Mon 20 Apr
@@ -349,3 +350,17 @@ def test_no_reminder_after_expiry_or_in_an_ended_case():
 def test_policy_rejects_nonsense():
     with pytest.raises(ValueError, match="reminder_working_days"):
         Policy(reminder_working_days=0)
+
+
+def test_recount_replays_extensions_and_appraisals_to_the_same_deadline():
+    from services.mediation.domain.clock import recount
+    case = in_session(new_case(DELEGATED))
+    case = decide_suspend_for_appraisal(case, SuspendForAppraisal(reason="鉴定", actor=MEDIATOR), at(2026, 3, 10)).case
+    case = _consent(_consent(_requested(case, now=at(2026, 3, 11)), APPLICANT, now=at(2026, 3, 12)).case,
+                    RESPONDENT, now=at(2026, 3, 12, 11)).case
+    case = decide_end_appraisal(case, EndAppraisal(reason="完成", actor=MEDIATOR), at(2026, 3, 17), CAL).case
+    case = decide_suspend_for_appraisal(case, SuspendForAppraisal(reason="补充鉴定", actor=MEDIATOR),
+                                        at(2026, 3, 20)).case
+    again = recount(case, CAL, Policy())
+    assert again.current == case.clock.current and again.suspensions == case.clock.suspensions
+    assert again.extensions == case.clock.extensions and not again.running
