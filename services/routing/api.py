@@ -65,7 +65,7 @@ class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
         self.routing = routing
 
     async def GetAssignment(self, request, context):
-        return to_proto(await self.routing.get(request.dispute_id))
+        return to_proto(await self.routing.get(request.dispute_id, caller()))
 
     async def AcceptAssignment(self, request, context):
         return to_proto(await self.routing.accept(request.dispute_id, request.mediator_id, caller()))
@@ -74,11 +74,11 @@ class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
         return to_proto(await self.routing.decline(request.dispute_id, request.mediator_id, request.reason, caller()))
 
     async def Reassign(self, request, context):
-        return to_proto(await self.routing.reassign(request.dispute_id, request.reason))
+        return to_proto(await self.routing.reassign(request.dispute_id, request.reason, caller()))
 
     async def RecordPartiesChoice(self, request, context):
         return to_proto(await self.routing.record_parties_choice(
-            request.dispute_id, request.mediator_id, list(request.agreed_party_ids), request.disclosure))
+            request.dispute_id, request.mediator_id, list(request.agreed_party_ids), request.disclosure, caller()))
 
     async def CallConsultation(self, request, context):
         return consultation(await self.routing.call_consultation(request.dispute_id, request.reason, caller()))
@@ -86,7 +86,7 @@ class RoutingApi(routing_pb2_grpc.RoutingServiceServicer):
     async def RecordConsultationPlan(self, request, context):
         return consultation(await self.routing.record_consultation_plan(
             request.dispute_id, list(request.participant_org_ids), request.plan, request.lead_mediator_id,
-            list(request.co_mediator_ids)))
+            list(request.co_mediator_ids), caller()))
 
     async def GetConsultation(self, request, context):
-        return consultation(await self.routing.get_consultation(request.dispute_id))
+        return consultation(await self.routing.get_consultation(request.dispute_id, caller()))

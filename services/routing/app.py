@@ -11,9 +11,9 @@ from uuid import UUID
 
 import asyncpg
 
-from liandiao import telemetry
-from liandiao.auth import Claims, Role
-from liandiao.errors import FieldViolation, InvalidInput, NotFound, PermissionDenied, RuleViolation, parse_uuid
+from liandiao import access, telemetry
+from liandiao.auth import Claims
+from liandiao.errors import FieldViolation, InvalidInput, NotFound, RuleViolation, parse_uuid
 from liandiao.events import catalog
 from liandiao.events.consumer import ConsumedEvent
 from liandiao.events.outbox import enqueue
@@ -25,6 +25,7 @@ from liandiao.routing.v1 import routing_pb2
 from liandiao.rpc.convert import aware, timestamp
 from liandiao.rpc.enums import CASE_SOURCE as SOURCE
 from liandiao.uuid7 import uuid7
+from services.routing import access as routing_access
 from services.routing import store
 from services.routing.domain.rules import (
     Difficulty,
@@ -162,7 +163,8 @@ class Routing:
 
     # ---- commands ---------------------------------------------------------------
     async def record_parties_choice(self, dispute_id: str, mediator_id: str, agreed_party_ids: list[str],
-                                    disclosure: str, now: datetime | None = None) -> store.AssignmentRow:
+                                    disclosure: str, caller: Claims, now: datetime | None = None
+                                    ) -> store.AssignmentRow:
         """The parties choose a mediator together (SPC-Invited Art.12). Every party must
         agree; a mediator who must step aside is kept only with the disclosure recorded
         and every party's agreement (SPC-Invited Art.15)."""
@@ -170,10 +172,9 @@ class Routing:
         did, mid = parse_uuid("dispute_id", dispute_id), parse_uuid("mediator_id", mediator_id)
         async with self.pool.acquire() as conn, conn.transaction():
             a = await store.get_assignment(conn, did, for_update=True)
-            dispute = await store.get_dispute(conn, did)
-            if a is None or dispute is None:
+            if a is None:
                 raise NotFound(f"no assignment for dispute {dispute_id}")
-            d = intake_pb2.DisputeRegistered.FromString(dispute["payload"])
+            _, d = await _dispute(conn, did, caller, routing_access.DIRECT, "record the parties' choice for", a)
             missing = sorted({p.party_id for p in d.parties} - set(agreed_party_ids))
             if missing:
                 raise RuleViolation("SPC-Invited Art.12", "the parties choose the mediator jointly: "
@@ -204,10 +205,8 @@ class Routing:
         did = parse_uuid("dispute_id", dispute_id)
         now = self.clock()
         async with self.pool.acquire() as conn, conn.transaction():
-            dispute = await store.get_dispute(conn, did)
-            if dispute is None:
-                raise NotFound(f"dispute {dispute_id} is not known to routing")
-            d = intake_pb2.DisputeRegistered.FromString(dispute["payload"])
+            a = await store.get_assignment(conn, did)
+            dispute, d = await _dispute(conn, did, caller, routing_access.CONSULT, "call a consultation on", a)
             await self._call_consultation(conn, d, [reason.strip()], f"{caller.role}:{caller.organization_id}",
                                           now, dispute["trace_parent"])
             row = await store.get_consultation(conn, did)
@@ -215,7 +214,8 @@ class Routing:
         return row
 
     async def record_consultation_plan(self, dispute_id: str, participant_org_ids: list[str], plan: str,
-                                       lead_mediator_id: str, co_mediator_ids: list[str]) -> store.ConsultationRow:
+                                       lead_mediator_id: str, co_mediator_ids: list[str], caller: Claims
+                                       ) -> store.ConsultationRow:
         bad = []
         if not plan.strip():
             bad.append(FieldViolation("plan", "the joint mediation plan is required"))
@@ -228,6 +228,7 @@ class Routing:
         did = parse_uuid("dispute_id", dispute_id)
         async with self.pool.acquire() as conn, conn.transaction():
             c = await store.get_consultation(conn, did, for_update=True)
+            await _dispute(conn, did, caller, routing_access.CONSULT, "record the plan of", None, c)
             if c is None:
                 raise RuleViolation("routing.no-consultation", "no joint consultation was called for this dispute")
             planned = store.ConsultationRow(**{**c.__dict__, "status": "planned",
@@ -237,9 +238,11 @@ class Routing:
             await store.save_plan(conn, planned)
         return planned
 
-    async def get_consultation(self, dispute_id: str) -> store.ConsultationRow:
+    async def get_consultation(self, dispute_id: str, caller: Claims) -> store.ConsultationRow:
+        did = parse_uuid("dispute_id", dispute_id)
         async with self.pool.acquire() as conn:
-            c = await store.get_consultation(conn, parse_uuid("dispute_id", dispute_id))
+            c = await store.get_consultation(conn, did)
+            await _dispute(conn, did, caller, routing_access.CONSULT, None, await store.get_assignment(conn, did), c)
         if c is None:
             raise NotFound(f"no joint consultation for dispute {dispute_id}")
         return c
@@ -248,9 +251,8 @@ class Routing:
                      now: datetime | None = None) -> store.AssignmentRow:
         now = now or self.clock()
         did, mid = parse_uuid("dispute_id", dispute_id), parse_uuid("mediator_id", mediator_id)
-        _acting_for(caller, mediator_id)
         async with self.pool.acquire() as conn, conn.transaction():
-            a = await self._open_offer(conn, did, mid)
+            a = await self._open_offer(conn, did, mid, caller)
             if a.respond_by and now >= a.respond_by:
                 raise RuleViolation("SPC-Online Art.12", f"the offer lapsed at the end of {a.respond_by_last_day} "
                                     "(3 working days); the dispute is being reassigned")
@@ -275,15 +277,15 @@ class Routing:
         if not reason.strip():
             raise InvalidInput(FieldViolation("reason", "say why the offer is declined; declines without reason "
                                               "count on the performance file (SPC-Invited Art.28)"))
-        _acting_for(caller, mediator_id)
         async with self.pool.acquire() as conn, conn.transaction():
-            a = await self._open_offer(conn, did, mid)
+            a = await self._open_offer(conn, did, mid, caller)
             await store.close_offer(conn, did, a.offer_round, "declined", now, reason.strip())
             dispute = await store.get_dispute(conn, did)
             d = intake_pb2.DisputeRegistered.FromString(dispute["payload"])
             return await self._offer(conn, did, d, a.offer_round + 1, now)
 
-    async def reassign(self, dispute_id: str, reason: str, now: datetime | None = None) -> store.AssignmentRow:
+    async def reassign(self, dispute_id: str, reason: str, caller: Claims,
+                       now: datetime | None = None) -> store.AssignmentRow:
         """A clerk withdraws an open offer (or retries an unplaced dispute) and routing
         places the dispute again, never with a mediator offered it before."""
         if not reason.strip():
@@ -294,6 +296,7 @@ class Routing:
             a = await store.get_assignment(conn, did, for_update=True)
             if a is None:
                 raise NotFound(f"no assignment for dispute {dispute_id}")
+            await _dispute(conn, did, caller, routing_access.DIRECT, "reassign", a)
             if a.status == "accepted":
                 raise RuleViolation("routing.case-open", "the mediator accepted: the case is in mediation")
             if a.status == "offered":
@@ -302,19 +305,22 @@ class Routing:
             d = intake_pb2.DisputeRegistered.FromString(dispute["payload"])
             return await self._offer(conn, did, d, a.offer_round + 1, now)
 
-    async def _open_offer(self, conn: asyncpg.Connection, did: UUID, mid: UUID) -> store.AssignmentRow:
+    async def _open_offer(self, conn: asyncpg.Connection, did: UUID, mid: UUID, caller: Claims) -> store.AssignmentRow:
         a = await store.get_assignment(conn, did, for_update=True)
         if a is None:
             raise NotFound(f"no assignment for dispute {did}")
+        await _dispute(conn, did, caller, routing_access.ANSWER_OFFER, "answer the offer of", a)
         if a.status != "offered" or a.mediator_id != mid:
             raise RuleViolation("routing.offer-not-open", "this mediator has no open offer for the dispute")
         return a
 
-    async def get(self, dispute_id: str) -> store.AssignmentRow:
+    async def get(self, dispute_id: str, caller: Claims) -> store.AssignmentRow:
+        did = parse_uuid("dispute_id", dispute_id)
         async with self.pool.acquire() as conn:
-            a = await store.get_assignment(conn, parse_uuid("dispute_id", dispute_id))
-        if a is None:
-            raise NotFound(f"no assignment for dispute {dispute_id}")
+            a = await store.get_assignment(conn, did)
+            if a is None:
+                raise NotFound(f"no assignment for dispute {dispute_id}")
+            await _dispute(conn, did, caller, routing_access.ASSIGNMENT, None, a)
         return a
 
     async def sweep_due(self, now: datetime | None = None) -> int:
@@ -363,7 +369,21 @@ class Routing:
 
 
 
-def _acting_for(caller: Claims, mediator_id: str) -> None:
-    """A mediator answers their own offers; clerks and operators may record the answer for them."""
-    if caller.role is Role.MEDIATOR and caller.subject != mediator_id:
-        raise PermissionDenied("a mediator can only answer their own offers")
+async def _dispute(conn: asyncpg.Connection, did: UUID, caller: Claims, rule: access.Rule, action: str | None,
+                   assignment: store.AssignmentRow | None = None,
+                   consultation: store.ConsultationRow | None = None) -> tuple[asyncpg.Record, intake_pb2.DisputeRegistered]:
+    """The dispute as routing holds it, once the access policy lets ``caller`` see it
+    (NotFound otherwise) and, for ``action``, act on it (PermissionDenied)."""
+    dispute = await store.get_dispute(conn, did)
+    if dispute is None:
+        raise NotFound(f"dispute {did} not found")
+    d = intake_pb2.DisputeRegistered.FromString(dispute["payload"])
+    mediators = {str(assignment.mediator_id or "")} if assignment else set()
+    if consultation is not None:
+        mediators |= {consultation.lead_mediator_id, *consultation.co_mediator_ids}
+    facts = routing_access.facts(d, mediators, assignment.organization_id if assignment else "")
+    if action is None:
+        access.check_see(rule, caller, facts, f"dispute {did}")
+    else:
+        access.check_act(rule, caller, facts, f"dispute {did}", action)
+    return dispute, d

@@ -20,7 +20,6 @@ from liandiao.routing.v1 import routing_pb2
 from tests.e2e.support import CLERK, eventually
 
 pytestmark = pytest.mark.e2e
-COURT = token(Role.COURT, region_scope=("15",))
 
 
 async def assignment(stubs, dispute_id: str, status: int):
@@ -41,7 +40,8 @@ async def accept_and_open(stubs, a: routing_pb2.Assignment) -> mediation_pb2.Cas
 async def test_court_delegation_waits_for_the_parties_choice_then_runs_30_days(world):
     stubs, prov = world
     req = province.dispute_request(random.Random(31), prov, source=common_pb2.CASE_SOURCE_COURT_DELEGATION)
-    d = (await stubs["intake"].RegisterDispute(req, metadata=COURT)).dispute
+    court = token(Role.COURT, organization_id=req.court.court_org_id, region_scope=("15",))  # the delegating court
+    d = (await stubs["intake"].RegisterDispute(req, metadata=court)).dispute
     waiting = await assignment(stubs, d.dispute_id, routing_pb2.ASSIGNMENT_STATUS_AWAITING_CHOICE)
     assert waiting.choose_by.source == "SPC-Online Art.10"
 
@@ -52,7 +52,7 @@ async def test_court_delegation_waits_for_the_parties_choice_then_runs_30_days(w
     chosen = eligible.mediators[-1].person_id
     picked = await stubs["routing"].RecordPartiesChoice(routing_pb2.RecordPartiesChoiceRequest(
         dispute_id=d.dispute_id, mediator_id=chosen, agreed_party_ids=[p.party_id for p in d.parties]),
-        metadata=COURT)
+        metadata=court)
     assert picked.status == routing_pb2.ASSIGNMENT_STATUS_OFFERED and picked.mediator_id == chosen
     assert "joint choice" in picked.reason
 

@@ -92,13 +92,13 @@ async def test_offer_made_before_national_day_runs_three_working_days_to_the_mak
     first = await add_mediator(routing, pool, region, dtype)
     second = await add_mediator(routing, pool, region, dtype)
     d = await register(routing, pool, region, dtype)
-    offer = await routing.get(d.dispute_id)
+    offer = await routing.get(d.dispute_id, CLERK)
     assert offer.respond_by_last_day == date(2026, 10, 10)     # Oct 8, 9, 10: day 3 is the make-up Saturday
     offered = str(offer.mediator_id)
 
     assert await routing.sweep_due(cst(2026, 10, 10, 23, 59)) == 0      # still day 3
     assert await routing.sweep_due(cst(2026, 10, 11, 0, 0)) == 1        # day 4: lapsed
-    again = await routing.get(d.dispute_id)
+    again = await routing.get(d.dispute_id, CLERK)
     assert again.offer_round == 2 and str(again.mediator_id) == ({first, second} - {offered}).pop()
     async with pool.acquire() as conn:
         lapsed = await conn.fetchval("select count(*) from outbox where event_type = 'routing.assignment-expired.v1' "
@@ -112,7 +112,7 @@ async def test_acceptance_on_day_three_counts_and_on_day_four_is_refused(pool):
     await add_mediator(routing, pool, region, dtype)
     d1 = await register(routing, pool, region, dtype)
     d2 = await register(routing, pool, region, dtype)
-    a1, a2 = await routing.get(d1.dispute_id), await routing.get(d2.dispute_id)
+    a1, a2 = await routing.get(d1.dispute_id, CLERK), await routing.get(d2.dispute_id, CLERK)
     ok = await routing.accept(d1.dispute_id, str(a1.mediator_id), CLERK, now=cst(2026, 10, 10, 23, 59))
     assert ok.status == "accepted"
     with pytest.raises(RuleViolation, match="SPC-Online Art.12"):
@@ -125,17 +125,17 @@ async def test_a_related_mediator_steps_aside_unless_the_parties_keep_them_after
     related = await add_mediator(routing, pool, region, dtype, relations=[PII.fingerprint("11010519491231002X")])
     other = await add_mediator(routing, pool, "150502", dtype)       # only at county level
     d = await register(routing, pool, region, dtype)
-    placed = await routing.get(d.dispute_id)
+    placed = await routing.get(d.dispute_id, CLERK)
     assert str(placed.mediator_id) == other, "the related mediator must step aside, even though nearer"
     assert "widened" in placed.reason and placed.reason.startswith("covers county")
 
     # The parties want the related mediator anyway: only with the disclosure and everyone's agreement.
-    await routing.reassign(d.dispute_id, "parties ask for a joint choice")
+    await routing.reassign(d.dispute_id, "parties ask for a joint choice", CLERK)
     parties = [p.party_id for p in d.parties]
     with pytest.raises(RuleViolation, match="SPC-Invited Art.12"):
-        await routing.record_parties_choice(d.dispute_id, related, parties[:1], "")
+        await routing.record_parties_choice(d.dispute_id, related, parties[:1], "", CLERK)
     with pytest.raises(RuleViolation, match="SPC-Invited Art.15"):
-        await routing.record_parties_choice(d.dispute_id, related, parties, "")
+        await routing.record_parties_choice(d.dispute_id, related, parties, "", CLERK)
 
 
 async def test_recusal_waived_by_every_party_keeps_the_related_mediator(pool):
@@ -143,9 +143,9 @@ async def test_recusal_waived_by_every_party_keeps_the_related_mediator(pool):
     routing = Routing(pool, clock=Clock(cst(2026, 11, 23, 10)))
     related = await add_mediator(routing, pool, region, dtype, relations=[PII.fingerprint("440524188001010014")])
     d = await register(routing, pool, region, dtype)
-    assert (await routing.get(d.dispute_id)).status == "unassigned"      # nobody else qualifies
+    assert (await routing.get(d.dispute_id, CLERK)).status == "unassigned"      # nobody else qualifies
     kept = await routing.record_parties_choice(d.dispute_id, related, [p.party_id for p in d.parties],
-                                               "调解员系被申请人的表兄，双方知情后同意")
+                                               "调解员系被申请人的表兄，双方知情后同意", CLERK)
     assert kept.status == "offered" and str(kept.mediator_id) == related
 
 
@@ -156,21 +156,22 @@ async def test_court_delegated_dispute_waits_two_working_days_for_the_parties_ch
     chosen = await add_mediator(routing, pool, "150502", dtype)
     await add_mediator(routing, pool, region, dtype)
     late = await register(routing, pool, region, dtype, source=common_pb2.CASE_SOURCE_COURT_DELEGATION)
-    waiting = await routing.get(late.dispute_id)
+    waiting = await routing.get(late.dispute_id, CLERK)
     assert waiting.status == "awaiting_choice" and waiting.choose_by_last_day == date(2026, 2, 24)  # Sat 14, Tue 24
 
     on_time = await register(routing, pool, region, dtype, source=common_pb2.CASE_SOURCE_COURT_DELEGATION)
     clock.now = cst(2026, 2, 24, 23, 59)
     picked = await routing.record_parties_choice(on_time.dispute_id, chosen,
-                                                 [p.party_id for p in on_time.parties], "")
+                                                 [p.party_id for p in on_time.parties], "", CLERK)
     assert str(picked.mediator_id) == chosen and "joint choice" in picked.reason
 
     assert await routing.sweep_due(cst(2026, 2, 25, 0, 0)) >= 1       # window over: appointed by the rules
-    appointed = await routing.get(late.dispute_id)
+    appointed = await routing.get(late.dispute_id, CLERK)
     assert appointed.status == "offered" and "joint choice" not in appointed.reason
     clock.now = cst(2026, 2, 25, 9)
     with pytest.raises(RuleViolation, match="routing.already-placed"):
-        await routing.record_parties_choice(late.dispute_id, chosen, [p.party_id for p in late.parties], "")
+        await routing.record_parties_choice(late.dispute_id, chosen, [p.party_id for p in late.parties], "",
+                                            CLERK)
 
 
 async def test_a_high_risk_dispute_calls_a_joint_consultation_and_its_plan_is_recorded(pool):
@@ -178,29 +179,29 @@ async def test_a_high_risk_dispute_calls_a_joint_consultation_and_its_plan_is_re
     routing = Routing(pool, clock=Clock(cst(2026, 11, 23, 10)))
     await add_mediator(routing, pool, region, dtype)
     d = await register(routing, pool, region, dtype, risk=70)
-    called = await routing.get_consultation(d.dispute_id)
+    called = await routing.get_consultation(d.dispute_id, CLERK)
     assert called.status == "called" and called.called_by == "routing" and "high risk" in called.reasons[0]
     async with pool.acquire() as conn:
         escalated = await conn.fetchval("select count(*) from outbox where event_type = 'routing.dispute-escalated.v1' "
                                         "and headers->>'dispute-id' = $1", d.dispute_id)
     assert escalated == 1
     planned = await routing.record_consultation_plan(d.dispute_id, ["office-1", "station-1", "tribunal-1"],
-                                                     "司法所牵头，派出所、法庭联合调处", "m-lead", ["m-2"])
+                                                     "司法所牵头，派出所、法庭联合调处", "m-lead", ["m-2"], CLERK)
     assert planned.status == "planned" and planned.lead_mediator_id == "m-lead"
     calm = await register(routing, pool, region, dtype, risk=49)
     with pytest.raises(Exception, match="no joint consultation"):
-        await routing.get_consultation(calm.dispute_id)
+        await routing.get_consultation(calm.dispute_id, CLERK)
 
 
 async def test_an_unplaced_dispute_is_placed_when_a_mediator_who_can_take_it_joins(pool):
     region, dtype = unique_region()
     routing = Routing(pool, clock=Clock(cst(2026, 11, 23, 10)))
     d = await register(routing, pool, region, dtype)
-    assert (await routing.get(d.dispute_id)).status == "unassigned"
+    assert (await routing.get(d.dispute_id, CLERK)).status == "unassigned"
     await add_mediator(routing, pool, "1504", dtype)            # another prefecture: still nobody
-    assert (await routing.get(d.dispute_id)).status == "unassigned"
+    assert (await routing.get(d.dispute_id, CLERK)).status == "unassigned"
     joined = await add_mediator(routing, pool, "150502", dtype)  # covers the dispute's county
-    placed = await routing.get(d.dispute_id)
+    placed = await routing.get(d.dispute_id, CLERK)
     assert placed.status == "offered" and str(placed.mediator_id) == joined and placed.offer_round == 2
 
 
@@ -211,14 +212,14 @@ async def test_an_offer_made_at_year_end_is_provisional_until_next_years_holiday
     routing = Routing(pool, clock=Clock(cst(2026, 12, 30, 10)))     # Wed; 3 working days run into 2027
     await add_mediator(routing, pool, region, dtype)
     d = await register(routing, pool, region, dtype)
-    offer = await routing.get(d.dispute_id)
+    offer = await routing.get(d.dispute_id, CLERK)
     assert offer.respond_by_provisional and offer.respond_by_last_day == date(2027, 1, 4)  # Thu 31, Fri 1, Mon 4
     loaded = parse_calendar({"format": 1, "years": {
         "2026": {"source": "t", "holidays": [], "makeup_working_days": []},
         "2027": {"source": "t", "holidays": [{"name": "元旦", "first": "2027-01-01", "last": "2027-01-03"}],
                  "makeup_working_days": []}}})
     assert await Routing(pool, calendar=loaded).recompute_provisional_deadlines() >= 1
-    firm = await routing.get(d.dispute_id)
+    firm = await routing.get(d.dispute_id, CLERK)
     assert not firm.respond_by_provisional and firm.respond_by_last_day == date(2027, 1, 5)  # Thu 31, Mon 4, Tue 5
 
 
@@ -229,7 +230,7 @@ async def test_a_decline_needs_a_reason_and_the_dispute_goes_to_the_next_mediato
     routing = Routing(pool, clock=Clock(cst(2026, 11, 23, 10)))
     a, b = sorted([await add_mediator(routing, pool, region, dtype), await add_mediator(routing, pool, region, dtype)])
     d = await register(routing, pool, region, dtype)
-    first = await routing.get(d.dispute_id)
+    first = await routing.get(d.dispute_id, CLERK)
     assert str(first.mediator_id) == a                       # equal workloads: the tie goes by id
     with pytest.raises(InvalidInput, match="reason"):
         await routing.decline(d.dispute_id, a, " ", CLERK)
@@ -245,6 +246,6 @@ async def test_open_cases_balance_new_offers_between_equally_qualified_mediators
     region, dtype = unique_region()
     routing = Routing(pool, clock=Clock(cst(2026, 11, 23, 10)))
     mediators = {await add_mediator(routing, pool, region, dtype) for _ in range(2)}
-    placed = [str((await routing.get((await register(routing, pool, region, dtype)).dispute_id)).mediator_id)
+    placed = [str((await routing.get((await register(routing, pool, region, dtype)).dispute_id, CLERK)).mediator_id)
               for _ in range(4)]
     assert {m: placed.count(m) for m in mediators} == dict.fromkeys(mediators, 2)
