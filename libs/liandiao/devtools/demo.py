@@ -95,7 +95,7 @@ class Phases:
         return self.took[-1][1]
 
 
-async def run(count: int, keep_running: bool, seed: int, concurrency: int, drain_timeout: float) -> int:
+async def run(count: int, keep_running: bool, seed: int, concurrency: int, stalled: float) -> int:
     env = _env()
     phases = Phases()
     print(f"• resetting the demo database and topics ({env['LIANDIAO_KAFKA_BOOTSTRAP']})")
@@ -113,7 +113,7 @@ async def run(count: int, keep_running: bool, seed: int, concurrency: int, drain
         with phases("start"):
             states = await local.wait_serving(timeout=90)
         print(f"• six services SERVING in {phases.last():.1f}s: {', '.join(states)}")
-        return await _drive(local, sink, count, seed, concurrency, drain_timeout, phases)
+        return await _drive(local, sink, count, seed, concurrency, stalled, phases)
     finally:
         if keep_running:
             print("• services left running (stop them with: pkill -f 'python -m services.')")
@@ -124,7 +124,7 @@ async def run(count: int, keep_running: bool, seed: int, concurrency: int, drain
 
 
 async def _drive(local: LocalServices, sink: OtlpSink, count: int, seed: int, concurrency: int,
-                 drain_timeout: float, phases: Phases) -> int:
+                 stalled: float, phases: Phases) -> int:
     rng = random.Random(seed)
     cpu_before = local.cpu_seconds()
     ch = {s: channel(local.address(s)) for s in local.services}
@@ -173,21 +173,23 @@ async def _drive(local: LocalServices, sink: OtlpSink, count: int, seed: int, co
         # Routing offers each dispute as its event arrives; mediators answer their offers.
         decline_of = {d.dispute_id: declines[n] for n, d in enumerate(disputes)}
         registered = [d for d in disputes if d.status == intake_pb2.DISPUTE_STATUS_REGISTERED]
-        with phases("placing"):
-            await metrics.wait_drained(ports, drain_timeout)
+        with phases("offers made"):
+            await metrics.wait_drained(ports, stalled)
+        print(f"• routing offered the disputes in {phases.last():.1f}s")
+        with phases("offers answered"):
             settled = await _bounded([_settle(routing, personnel, d, decline_of[d.dispute_id]) for d in registered],
                                      concurrency)
         assignments = {a.dispute_id: a for a, _ in (s for s in settled if isinstance(s, tuple))}
         declined = sum(n for _, n in (s for s in settled if isinstance(s, tuple)))
-        print(f"• {len(assignments)} disputes placed and answered by their mediators in {phases.last():.1f}s")
+        print(f"• {len(assignments)} offers answered by their mediators (and parties) in {phases.last():.1f}s")
 
         # Mediation opens the cases, notification tells everyone: wait until nothing moves.
         with phases("drain"):
-            rest = await metrics.wait_drained(ports, drain_timeout)
+            rest = await metrics.wait_drained(ports, stalled)
             state = rest or await metrics.flow_state(ports)
             spans = await _spans_settled(sink)
         print(f"• event flow at rest in {phases.last():.1f}s ({spans} spans received)" if rest else
-              f"• event flow NOT at rest after {drain_timeout:.0f}s: backlog {state.backlog:.0f}, lag {state.lag:.0f}")
+              f"• event flow stuck for {stalled:.0f}s: backlog {state.backlog:.0f}, lag {state.lag:.0f}")
 
         with phases("summary"):
             cases = await _all_cases(mediation)
@@ -330,12 +332,13 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=200, help="disputes to register")
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--concurrency", type=int, default=16, help="calls in flight at once, as one busy client")
-    parser.add_argument("--drain-timeout", type=float, default=600,
-                        help="seconds to wait for the event flow to come to rest")
+    parser.add_argument("--stalled", type=float, default=60,
+                        help="stop waiting for the event flow to come to rest after this many seconds without "
+                             "progress")
     parser.add_argument("--keep-running", action="store_true")
     args = parser.parse_args()
     raise SystemExit(asyncio.run(run(args.count, args.keep_running, args.seed, args.concurrency,
-                                     args.drain_timeout)))
+                                     args.stalled)))
 
 
 if __name__ == "__main__":

@@ -67,18 +67,23 @@ async def flow_state(ports: Iterable[int]) -> FlowState:
     return FlowState.of(samples, time.monotonic())
 
 
-async def wait_drained(ports: Iterable[int], timeout: float, settle: float = 1.5,
+async def wait_drained(ports: Iterable[int], stalled: float = 60, settle: float = 1.5,
                        interval: float = 0.25) -> FlowState | None:
-    """Waits until the services on ``ports`` have drained (see ``drained``); None on
-    timeout. The reference reading moves on whenever something moved."""
+    """Waits until the services on ``ports`` have drained (see ``drained``), for as
+    long as the flow makes progress: None once nothing has moved for ``stalled``
+    seconds with work still waiting (a stuck relay or consumer), so a big run is
+    never cut short and a stuck one does not hang."""
     ports = list(ports)
-    deadline = time.monotonic() + timeout
     before = await flow_state(ports)
-    while time.monotonic() < deadline:
+    progress = before
+    while True:
         await asyncio.sleep(interval)
         now = await flow_state(ports)
         if drained(before, now, settle):
             return now
+        if now.moved != progress.moved:
+            progress = now
+        elif now.at - progress.at >= stalled:
+            return None
         if now.moved != before.moved or now.backlog or now.lag:
             before = now
-    return None
