@@ -67,8 +67,14 @@ async def flow_state(ports: Iterable[int]) -> FlowState:
     return FlowState.of(samples, time.monotonic())
 
 
-async def wait_drained(ports: Iterable[int], stalled: float = 60, settle: float = 1.5,
-                       interval: float = 0.25) -> FlowState | None:
+# The services measure their backlog and lag gauges every 5 s (liandiao.service,
+# from the database and the broker): at rest for longer than that, the gauges read
+# were measured after the last event moved.
+SETTLE_SECONDS = 6.0
+
+
+async def wait_drained(ports: Iterable[int], stalled: float = 60, settle: float = SETTLE_SECONDS,
+                       interval: float = 0.5) -> FlowState | None:
     """Waits until the services on ``ports`` have drained (see ``drained``), for as
     long as the flow makes progress: None once nothing has moved for ``stalled``
     seconds with work still waiting (a stuck relay or consumer), so a big run is
