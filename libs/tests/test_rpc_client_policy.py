@@ -17,7 +17,8 @@ from liandiao.routing.v1 import routing_pb2
 from liandiao.rpc.channel import ONCE_ONLY, REPEATABLE, channel_options, service_config
 from liandiao.rpc.limits import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES
 
-BASE = {"LIANDIAO_DATABASE_URL": "postgresql://u@127.0.0.1:1/db", "LIANDIAO_KAFKA_BOOTSTRAP": "127.0.0.1:9092"}
+BASE = {"LIANDIAO_DATABASE_URL": "postgresql://u@127.0.0.1:1/db", "LIANDIAO_KAFKA_BOOTSTRAP": "127.0.0.1:9092",
+        "LIANDIAO_ENV": "development"}
 CONTRACTS = [confirmation_pb2, intake_pb2, mediation_pb2, notification_pb2, personnel_pb2, routing_pb2]
 
 
