@@ -21,11 +21,9 @@ from pathlib import Path
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "libs"), str(Path(__file__).resolve().parents[1])]
 
-import grpc  # noqa: E402
-
 from liandiao.auth import Role  # noqa: E402
 from liandiao.devtools import metrics, province, reset  # noqa: E402
-from liandiao.devtools.clients import token  # noqa: E402
+from liandiao.devtools.clients import channel, token  # noqa: E402
 from liandiao.devtools.localrun import REPO, LocalServices  # noqa: E402
 from liandiao.events.admin import ensure_topics  # noqa: E402
 from liandiao.intake.v1 import intake_pb2_grpc  # noqa: E402
@@ -62,7 +60,7 @@ async def bench(count: int, concurrency: int) -> None:
     local.start()
     try:
         await local.wait_serving(90)
-        async with grpc.aio.insecure_channel(local.address("personnel")) as ch:
+        async with channel(local.address("personnel")) as ch:
             prov = await province.seed_province(personnel_pb2_grpc.PersonnelServiceStub(ch), OPERATOR, ["1504", "1505"])
         rport = local.metrics_port("routing")
         while metrics.total(rport, "liandiao_events_consumed_total", consumer="routing.roster") < prov.person_events:
@@ -71,7 +69,7 @@ async def bench(count: int, concurrency: int) -> None:
         requests = [province.dispute_request(rng, prov) for _ in range(count)]
         latencies: list[float] = []
         sem = asyncio.Semaphore(concurrency)
-        async with grpc.aio.insecure_channel(local.address("intake")) as ch:
+        async with channel(local.address("intake")) as ch:
             stub = intake_pb2_grpc.IntakeServiceStub(ch)
 
             async def one(req):

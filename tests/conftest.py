@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 
-import grpc
 import pytest
 
+from liandiao.devtools.clients import channel
 from liandiao.devtools.localrun import REPO, LocalServices
 from liandiao.devtools.otlp_sink import OtlpSink
 
@@ -46,7 +46,7 @@ async def world(services):
     from liandiao.routing.v1 import routing_pb2_grpc
     from tests.e2e.support import OPERATOR, eventually
 
-    chans = {s: grpc.aio.insecure_channel(services.address(s)) for s in services.procs}
+    chans = {s: channel(services.address(s)) for s in services.procs}
     stubs = {
         "intake": intake_pb2_grpc.IntakeServiceStub(chans["intake"]),
         "personnel": personnel_pb2_grpc.PersonnelServiceStub(chans["personnel"]),

@@ -22,6 +22,12 @@ PREFIX = "LIANDIAO_"
 _PREFECTURE = re.compile(r"^(00|[1-9][0-9]{3})$")
 
 
+# Four calls per connection of a service's database pool (10, db.create_pool): a
+# call that waits for a connection behind more than about four others is better
+# turned away at once, to be retried, than left to run out its deadline in a queue.
+DEFAULT_GRPC_MAX_CONCURRENT_RPCS = 40
+
+
 class SettingsError(Exception):
     """A configuration value is missing or malformed."""
 
@@ -63,6 +69,9 @@ class Settings:
     outbox_retention_hours: int = 168
     inbox_retention_days: int = 21
     retention_interval_seconds: int = 3600
+    # Calls the gRPC server runs at once; the next is refused RESOURCE_EXHAUSTED
+    # (clients retry it with backoff). See grpc_max_concurrent_rpcs.
+    grpc_max_concurrent_rpcs: int = DEFAULT_GRPC_MAX_CONCURRENT_RPCS
     extra: Mapping[str, str] = field(default_factory=dict)
 
     def pii_cipher(self) -> PiiCipher:
@@ -191,6 +200,12 @@ def _key(env: Mapping[str, str], name: str, *, dev_default: bytes) -> bytes:
 _DEV_PII_KEY = b"liandiao-dev-pii-key-not-secret!"
 
 
+def grpc_max_concurrent_rpcs(env: Mapping[str, str] | None = None) -> int:
+    """LIANDIAO_GRPC_MAX_CONCURRENT_RPCS, validated (1..10000)."""
+    env = os.environ if env is None else env
+    return _int(env, "GRPC_MAX_CONCURRENT_RPCS", DEFAULT_GRPC_MAX_CONCURRENT_RPCS, 1, 10000)
+
+
 def load_settings(service: str, env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     missing = [n for n in ("DATABASE_URL", "KAFKA_BOOTSTRAP") if not env.get(PREFIX + n)]
@@ -243,5 +258,6 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         outbox_retention_hours=_int(env, "OUTBOX_RETENTION_HOURS", 168, 1, 24 * 3650),
         inbox_retention_days=_int(env, "INBOX_RETENTION_DAYS", 21, 15, 3650),
         retention_interval_seconds=_int(env, "RETENTION_INTERVAL_SECONDS", 3600, 1, 86400),
+        grpc_max_concurrent_rpcs=grpc_max_concurrent_rpcs(env),
         extra={k[len(PREFIX) :]: v for k, v in env.items() if k.startswith(PREFIX)},
     )

@@ -14,7 +14,7 @@ from liandiao.auth import Claims, Role
 from liandiao.common.v1 import common_pb2
 from liandiao.confirmation.v1 import confirmation_pb2, confirmation_pb2_grpc
 from liandiao.devtools import province
-from liandiao.devtools.clients import token
+from liandiao.devtools.clients import channel, token
 from liandiao.devtools.issuer import LocalIssuer, dev_issuer
 from liandiao.intake.v1 import intake_pb2
 from liandiao.routing.v1 import routing_pb2
@@ -132,7 +132,7 @@ async def test_a_mediator_cannot_answer_someone_elses_offer(world):
 
 
 async def test_confirmation_says_plainly_what_is_not_built_yet(services):
-    async with grpc.aio.insecure_channel(services.address("confirmation")) as ch:
+    async with channel(services.address("confirmation")) as ch:
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await confirmation_pb2_grpc.ConfirmationServiceStub(ch).Apply(confirmation_pb2.ApplyRequest(),
                                                                         metadata=CLERK)

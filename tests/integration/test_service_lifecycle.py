@@ -9,10 +9,10 @@ import socket
 import time
 from urllib.parse import urlsplit
 
-import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from liandiao.devtools.clients import channel
 from liandiao.devtools.localrun import REPO, LocalServices
 from liandiao.rpc.server import LIVENESS
 
@@ -45,8 +45,8 @@ async def start_proxy(listen: int, target: tuple[str, int]) -> asyncio.Server:
 
 
 async def liveness(address: str) -> str:
-    async with grpc.aio.insecure_channel(address) as channel:
-        reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(service=LIVENESS),
+    async with channel(address) as chan:
+        reply = await health_pb2_grpc.HealthStub(chan).Check(health_pb2.HealthCheckRequest(service=LIVENESS),
                                                                 timeout=2)
         return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
 

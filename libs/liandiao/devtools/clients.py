@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
 import grpc
 
 from liandiao import auth
 from liandiao.devtools.issuer import dev_issuer
+from liandiao.rpc import channel as rpc_channel
+
+T = TypeVar("T")
 
 
 def token(role: auth.Role, subject: str = "demo", organization_id: str = "demo-org",
@@ -15,5 +24,30 @@ def token(role: auth.Role, subject: str = "demo", organization_id: str = "demo-o
     return (("authorization", "Bearer " + dev_issuer().issue(claims)),)
 
 
-def channel(address: str) -> grpc.aio.Channel:
-    return grpc.aio.insecure_channel(address)
+def channel(address: str, *, retry: bool = True) -> grpc.aio.Channel:
+    """A channel with the platform's size limits and retry policy (liandiao.rpc.channel)."""
+    return rpc_channel.insecure_channel(address, retry=retry)
+
+
+# "Not now" answers: the server was busy or away, or the call ran out of time.
+# Asking again is safe only for a call that a repeat cannot do twice (see
+# liandiao.rpc.channel.REPEATABLE): a registration keeps its request_id.
+NOT_NOW = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED,
+                     grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.CANCELLED})
+
+
+async def until_answered(call: Callable[[], Awaitable[T]], *, give_up_after: float = 120.0,
+                         first_wait: float = 0.5, longest_wait: float = 5.0) -> T:
+    """What a real client does once the channel's own retries are spent: ask again,
+    with the same request, after a growing pause, until it gets an answer (or an
+    error that asking again cannot change, which is raised)."""
+    deadline = time.monotonic() + give_up_after
+    wait = first_wait
+    while True:
+        try:
+            return await call()
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() not in NOT_NOW or time.monotonic() + wait > deadline:
+                raise
+        await asyncio.sleep(random.uniform(wait / 2, wait))
+        wait = min(wait * 2, longest_wait)

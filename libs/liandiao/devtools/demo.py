@@ -4,8 +4,15 @@ Brings up the six services against the local PostgreSQL and Kafka, loads a
 province (the offices and mediators of two prefectures of Inner Mongolia, from
 the shipped division codes), pushes a realistic batch of disputes from every
 channel through intake -> routing -> (mediators answer their offers) ->
-mediation -> notification, and prints a summary. The services are stopped at the
-end; pass --keep-running to leave them up (ports 20061-20066)."""
+mediation -> notification, waits for the event flow to come to rest (every
+outbox empty, every consumer caught up, from the services' metrics), and prints
+a summary of what the services hold. The services are stopped at the end; pass
+--keep-running to leave them up (ports 20061-20066).
+
+The demo is a client like any other: calls go through the platform's channel
+(retry policy, size limits), at most ``--concurrency`` at a time, and a call the
+services answer with "not now" is asked again with the same request (a
+registration keeps its request_id), so every registration gets its answer."""
 
 from __future__ import annotations
 
@@ -13,31 +20,32 @@ import argparse
 import asyncio
 import random
 import time
-import unicodedata
 from collections import Counter
-from pathlib import Path
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import TypeVar
 
 import grpc
 
 from liandiao.auth import Role
 from liandiao.devtools import metrics, province, reset
-from liandiao.devtools.clients import token
+from liandiao.devtools.clients import channel, token, until_answered
 from liandiao.devtools.localrun import REPO, LocalServices
 from liandiao.devtools.otlp_sink import OtlpSink
+from liandiao.devtools.summary import AWAITING_CHOICE, Run, problems, render
 from liandiao.events.admin import ensure_topics
 from liandiao.ids import lookup
 from liandiao.intake.v1 import intake_pb2, intake_pb2_grpc
 from liandiao.mediation.v1 import mediation_pb2, mediation_pb2_grpc
-from liandiao.notification.v1 import notification_pb2, notification_pb2_grpc
 from liandiao.personnel.v1 import personnel_pb2, personnel_pb2_grpc
-from liandiao.reference import dispute_types
 from liandiao.routing.v1 import routing_pb2, routing_pb2_grpc
 
 PREFECTURES = ["1504", "1505"]   # 赤峰市, 通辽市
 OPERATOR = token(Role.OPERATOR, region_scope=("15",))
 CLERK = token(Role.CLERK, region_scope=("15",))
-SOURCE_NAMES = {1: "party application", 2: "own initiative", 3: "police referral", 4: "court delegation",
-                5: "court commission", 6: "department referral", 7: "online"}
+JOURNEY = {"liandiao-intake", "liandiao-routing", "liandiao-mediation", "liandiao-notification"}
+T = TypeVar("T")
 
 
 def _env() -> dict[str, str]:
@@ -49,13 +57,16 @@ def _env() -> dict[str, str]:
     return env
 
 
-async def _gather_bounded(coros, limit: int = 16):
+async def _bounded(calls: Iterable[Callable[[], Awaitable[T]]], limit: int) -> list[T | BaseException]:
+    """Runs the calls at most ``limit`` at a time. Each is a function that makes
+    the call: a grpc.aio stub call starts on creation, so a list of created calls
+    would all be in flight at once, whatever the semaphore says."""
     sem = asyncio.Semaphore(limit)
 
-    async def run(c):
+    async def run(call: Callable[[], Awaitable[T]]) -> T:
         async with sem:
-            return await c
-    return await asyncio.gather(*(run(c) for c in coros), return_exceptions=True)
+            return await call()
+    return await asyncio.gather(*(run(c) for c in calls), return_exceptions=True)
 
 
 async def _until(probe, timeout: float, interval: float = 0.3):
@@ -68,23 +79,41 @@ async def _until(probe, timeout: float, interval: float = 0.3):
     return None
 
 
-async def run(count: int, keep_running: bool, seed: int) -> int:
+class Phases:
+    def __init__(self) -> None:
+        self.took: list[tuple[str, float]] = []
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.took.append((name, time.monotonic() - started))
+
+    def last(self) -> float:
+        return self.took[-1][1]
+
+
+async def run(count: int, keep_running: bool, seed: int, concurrency: int, stalled: float) -> int:
     env = _env()
+    phases = Phases()
     print(f"• resetting the demo database and topics ({env['LIANDIAO_KAFKA_BOOTSTRAP']})")
-    await reset.drop_schemas(env["LIANDIAO_DATABASE_URL"])
-    await reset.delete_topics(env["LIANDIAO_KAFKA_BOOTSTRAP"])
-    await ensure_topics(env["LIANDIAO_KAFKA_BOOTSTRAP"], PREFECTURES, partitions=3)
+    with phases("reset"):
+        await reset.drop_schemas(env["LIANDIAO_DATABASE_URL"])
+        await reset.delete_topics(env["LIANDIAO_KAFKA_BOOTSTRAP"])
+        await ensure_topics(env["LIANDIAO_KAFKA_BOOTSTRAP"], PREFECTURES, partitions=3)
 
     sink = OtlpSink().start()
     local = LocalServices(env={**env, "LIANDIAO_RELEASE": f"demo-{int(time.time())}",
                                "LIANDIAO_OTLP_ENDPOINT": sink.endpoint, "LIANDIAO_OUTBOX_POLL_MS": "200"},
                           log_dir=REPO / ".state" / "logs" / "demo")
-    started = time.monotonic()
     local.start()
     try:
-        states = await local.wait_serving(timeout=90)
-        print(f"• six services SERVING in {time.monotonic() - started:.1f}s: {', '.join(states)}")
-        return await _drive(local, sink, count, seed)
+        with phases("start"):
+            states = await local.wait_serving(timeout=90)
+        print(f"• six services SERVING in {phases.last():.1f}s: {', '.join(states)}")
+        return await _drive(local, sink, count, seed, concurrency, stalled, phases)
     finally:
         if keep_running:
             print("• services left running (stop them with: pkill -f 'python -m services.')")
@@ -94,129 +123,203 @@ async def run(count: int, keep_running: bool, seed: int) -> int:
         sink.stop()
 
 
-async def _drive(local: LocalServices, sink: OtlpSink, count: int, seed: int) -> int:
+async def _drive(local: LocalServices, sink: OtlpSink, count: int, seed: int, concurrency: int,
+                 stalled: float, phases: Phases) -> int:
     rng = random.Random(seed)
-    chans = [grpc.aio.insecure_channel(local.address(s)) for s in local.services]
-    ch = dict(zip(local.services, chans, strict=True))
+    cpu_before = local.cpu_seconds()
+    ch = {s: channel(local.address(s)) for s in local.services}
     intake = intake_pb2_grpc.IntakeServiceStub(ch["intake"])
     routing = routing_pb2_grpc.RoutingServiceStub(ch["routing"])
     mediation = mediation_pb2_grpc.MediationServiceStub(ch["mediation"])
-    notification = notification_pb2_grpc.NotificationServiceStub(ch["notification"])
     personnel = personnel_pb2_grpc.PersonnelServiceStub(ch["personnel"])
+    ports = [local.metrics_port(s) for s in local.services]
+    try:
+        with phases("province"):
+            prov = await province.seed_province(personnel, OPERATOR, PREFECTURES)
+            routing_port = local.metrics_port("routing")
 
-    t0 = time.monotonic()
-    prov = await province.seed_province(personnel, OPERATOR, PREFECTURES)
-    names = "、".join(_name(p) for p in PREFECTURES)
-    print(f"• province loaded in {time.monotonic() - t0:.1f}s: {names}: {len(prov.counties)} counties, "
-          f"{sum(len(c.committees) for c in prov.counties)} township committees, {len(prov.mediators)} mediators, "
-          f"{sum(len(c.lawyers) for c in prov.counties)} lawyers and legal-service workers on duty rotas, "
-          f"{sum(len(c.liaison_officers) for c in prov.counties)} liaison officers")
-    routing_port = local.metrics_port("routing")
+            async def roster_projected() -> bool:
+                seen = metrics.total(routing_port, "liandiao_events_consumed_total", consumer="routing.roster")
+                return seen >= prov.person_events
 
-    async def roster_projected() -> bool:
-        seen = metrics.total(routing_port, "liandiao_events_consumed_total", consumer="routing.roster")
-        return seen >= prov.person_events
+            await _until(roster_projected, 60)
+        names = "、".join(_name(p) for p in PREFECTURES)
+        print(f"• province loaded in {phases.last():.1f}s: {names}: {len(prov.counties)} counties, "
+              f"{sum(len(c.committees) for c in prov.counties)} township committees, {len(prov.mediators)} mediators, "
+              f"{sum(len(c.lawyers) for c in prov.counties)} lawyers and legal-service workers on duty rotas, "
+              f"{sum(len(c.liaison_officers) for c in prov.counties)} liaison officers")
 
-    await _until(roster_projected, 60)
+        # Disputes from every channel; a few refused consents and a few bad registrations.
+        requests = [province.dispute_request(rng, prov, refuse=rng.random() < 0.03) for _ in range(count)]
+        bad = [province.corrupt(province.dispute_request(rng, prov), k) for k in range(max(3, count // 50))]
+        # Drawn now, in registration order, so that the order in which answers arrive does not matter.
+        declines = [rng.random() < 0.12 for _ in requests]
 
-    # Disputes from every channel; a few refused consents and a few bad registrations.
-    requests = [province.dispute_request(rng, prov, refuse=rng.random() < 0.03) for _ in range(count)]
-    bad = [province.corrupt(province.dispute_request(rng, prov), k) for k in range(max(3, count // 50))]
-    t_register = time.monotonic()
-    replies = await _gather_bounded([intake.RegisterDispute(r, metadata=CLERK) for r in requests])
-    rejected = await _gather_bounded([intake.RegisterDispute(r, metadata=CLERK) for r in bad])
-    register_s = time.monotonic() - t_register
-    disputes = [r.dispute for r in replies if not isinstance(r, BaseException)]
-    errors = [r for r in replies if isinstance(r, BaseException)]
-    registered = [d for d in disputes if d.status == intake_pb2.DISPUTE_STATUS_REGISTERED]
-    refused = [d for d in disputes if d.status == intake_pb2.DISPUTE_STATUS_REFUSED]
-    invalid = [r for r in rejected if isinstance(r, grpc.aio.AioRpcError)
-               and r.code() == grpc.StatusCode.INVALID_ARGUMENT]
-    print(f"• {len(disputes)} disputes registered in {register_s:.1f}s ({len(disputes) / register_s:.0f}/s); "
-          f"{len(refused)} refused consent (PML Art.17, never routed); {len(invalid)} bad registrations refused "
-          f"with INVALID_ARGUMENT{'; ' + str(len(errors)) + ' errors' if errors else ''}")
+        def register(r: intake_pb2.RegisterDisputeRequest):
+            return lambda: until_answered(lambda: intake.RegisterDispute(r, metadata=CLERK, timeout=30))
 
-    # Mediators answer their offers: most accept, some decline with a reason.
-    assignments: dict[str, routing_pb2.Assignment] = {}
-    by_id = {d.dispute_id: d for d in registered}
-    asked_to_choose: set[str] = set()
-    declined = 0
-    pending = {d.dispute_id for d in registered}
-    deadline = time.monotonic() + 120
-    while pending and time.monotonic() < deadline:
-        got = await _gather_bounded([routing.GetAssignment(routing_pb2.GetAssignmentRequest(dispute_id=i),
-                                                           metadata=CLERK) for i in pending])
-        answers = []
-        for a in got:
-            if isinstance(a, BaseException):
-                continue
+        with phases("registration"):
+            replies = await _bounded([register(r) for r in requests], concurrency)
+            rejected = await _bounded([register(r) for r in bad], concurrency)
+        disputes = [r.dispute for r in replies if isinstance(r, intake_pb2.RegisterDisputeResponse)]
+        unanswered = Counter(_code(r) for r in replies if isinstance(r, BaseException))
+        invalid = sum(1 for r in rejected if isinstance(r, grpc.aio.AioRpcError)
+                      and r.code() == grpc.StatusCode.INVALID_ARGUMENT)
+        took = phases.last()
+        print(f"• {len(disputes)} of {count} registrations answered in {took:.1f}s ({len(disputes) / took:.0f}/s); "
+              f"{invalid} of {len(bad)} bad registrations refused with INVALID_ARGUMENT"
+              + (f"; unanswered: {dict(unanswered)}" if unanswered else ""))
+
+        # Routing offers each dispute as its event arrives; mediators answer their offers.
+        decline_of = {d.dispute_id: declines[n] for n, d in enumerate(disputes)}
+        registered = [d for d in disputes if d.status == intake_pb2.DISPUTE_STATUS_REGISTERED]
+        with phases("offers made"):
+            await metrics.wait_drained(ports, stalled)
+        print(f"• routing offered the disputes in {phases.last():.1f}s")
+        with phases("offers answered"):
+            settled = await _bounded([_settle(routing, personnel, d, decline_of[d.dispute_id]) for d in registered],
+                                     concurrency)
+        assignments = {a.dispute_id: a for a, _ in (s for s in settled if isinstance(s, tuple))}
+        declined = sum(n for _, n in (s for s in settled if isinstance(s, tuple)))
+        print(f"• {len(assignments)} offers answered by their mediators (and parties) in {phases.last():.1f}s")
+
+        # Mediation opens the cases, notification tells everyone: wait until nothing moves.
+        with phases("drain"):
+            rest = await metrics.wait_drained(ports, stalled)
+            state = rest or await metrics.flow_state(ports)
+            spans = await _spans_settled(sink)
+        print(f"• event flow at rest in {phases.last():.1f}s ({spans} spans received)" if rest else
+              f"• event flow stuck for {stalled:.0f}s: backlog {state.backlog:.0f}, lag {state.lag:.0f}")
+
+        with phases("summary"):
+            cases = await _all_cases(mediation)
+            samples = {s: await asyncio.to_thread(metrics.scrape, local.metrics_port(s)) for s in local.services}
+            accepted = [a.dispute_id for a in assignments.values()
+                        if a.status == routing_pb2.ASSIGNMENT_STATUS_ACCEPTED]
+            report = Run(
+                requested=count, disputes=disputes, unanswered=unanswered, invalid=invalid, bad_sent=len(bad),
+                assignments=assignments, declined=declined, cases=cases,
+                deliveries_sent=int(metrics.summed(samples["notification"], "liandiao_business_events_total",
+                                                   fact="delivery_sent")),
+                notified=int(metrics.summed(samples["notification"], "liandiao_events_consumed_total",
+                                            consumer="notification.assignments", outcome="processed")),
+                whole_traces=sink.whole_journeys(accepted, JOURNEY),
+                consultations=int(metrics.summed(samples["routing"], "liandiao_business_events_total",
+                                                 fact="consultation_called")),
+                health={s: await local.health(s) for s in local.services},
+                backlog=state.backlog, lag=state.lag, drained=rest is not None, phases=phases.took,
+            )
+        cpu = local.cpu_seconds()
+        report.cpu = {s: cpu[s] - cpu_before.get(s, 0.0) for s in cpu} | {"demo client": time.process_time()}
+        print("\n" + render(report))
+        return 1 if problems(report) else 0
+    finally:
+        for c in ch.values():
+            await c.close()
+
+
+def _code(exc: BaseException) -> str:
+    return exc.code().name if isinstance(exc, grpc.aio.AioRpcError) else type(exc).__name__
+
+
+def _settle(routing, personnel, dispute: intake_pb2.Dispute, decline_first: bool):
+    """What the people do with one dispute's offer: its mediator accepts (or, for
+    some first offers, declines with a reason and the next mediator accepts);
+    court-delegated parties choose a mediator together. Returns where routing left
+    the dispute and how many offers were declined."""
+    def get():
+        return until_answered(lambda: routing.GetAssignment(
+            routing_pb2.GetAssignmentRequest(dispute_id=dispute.dispute_id), metadata=CLERK, timeout=30))
+
+    async def settle() -> tuple[routing_pb2.Assignment, int]:
+        a = await until_answered(_found(get))
+        declined, chose = 0, False
+        while True:
             if a.status == routing_pb2.ASSIGNMENT_STATUS_OFFERED:
                 me = token(Role.MEDIATOR, subject=a.mediator_id)
-                if a.offer_round == 1 and rng.random() < 0.12:
+                if a.offer_round == 1 and decline_first:
+                    decline = routing_pb2.DeclineAssignmentRequest(
+                        dispute_id=a.dispute_id, mediator_id=a.mediator_id, reason="本周外出培训，无法接案")
+                    a = await _or_reread(partial(routing.DeclineAssignment, decline, metadata=me, timeout=30), get)
                     declined += 1
-                    answers.append(routing.DeclineAssignment(routing_pb2.DeclineAssignmentRequest(
-                        dispute_id=a.dispute_id, mediator_id=a.mediator_id, reason="本周外出培训，无法接案"),
-                        metadata=me))
                 else:
-                    answers.append(routing.AcceptAssignment(routing_pb2.AcceptAssignmentRequest(
-                        dispute_id=a.dispute_id, mediator_id=a.mediator_id), metadata=me))
-            elif a.status == routing_pb2.ASSIGNMENT_STATUS_AWAITING_CHOICE:
-                if a.dispute_id in asked_to_choose:   # they could not agree on anyone: the court appoints later
-                    assignments[a.dispute_id] = a
-                    pending.discard(a.dispute_id)
-                else:
-                    asked_to_choose.add(a.dispute_id)
-                    answers.append(_parties_choose(personnel, routing, a, by_id[a.dispute_id]))
-            elif a.status in (routing_pb2.ASSIGNMENT_STATUS_ACCEPTED, routing_pb2.ASSIGNMENT_STATUS_UNASSIGNED):
-                assignments[a.dispute_id] = a
-                pending.discard(a.dispute_id)
-        await _gather_bounded(answers)
-        await asyncio.sleep(0.3)
-    accepted = [a for a in assignments.values() if a.status == routing_pb2.ASSIGNMENT_STATUS_ACCEPTED]
-
-    async def cases_open():
-        got = await _gather_bounded([mediation.GetCase(mediation_pb2.GetCaseRequest(dispute_id=a.dispute_id),
-                                                       metadata=CLERK) for a in accepted])
-        ok = [c for c in got if not isinstance(c, BaseException)]
-        return ok if len(ok) == len(accepted) else None
-
-    cases = await _until(cases_open, 60) or []
-
-    async def deliveries_sent():
-        got = await _gather_bounded([notification.ListDeliveries(notification_pb2.ListDeliveriesRequest(
-            dispute_id=a.dispute_id), metadata=CLERK) for a in accepted])
-        ds = [d for g in got if not isinstance(g, BaseException) for d in g.deliveries]
-        sent = [d for d in ds if d.status == notification_pb2.DELIVERY_STATUS_SENT]
-        return ds if ds and len(sent) == len(ds) and len({d.dispute_id for d in ds}) == len(accepted) else None
-
-    deliveries = await _until(deliveries_sent, 60) or []
-    flow_s = time.monotonic() - t_register
-    await asyncio.sleep(1.5)  # let the last spans reach the collector
-    wanted = {"liandiao-intake", "liandiao-routing", "liandiao-mediation", "liandiao-notification"}
-    whole = sum(1 for a in accepted if any(wanted <= s for s in sink.traces_of_dispute(a.dispute_id).values()))
-    consultations = metrics.total(local.metrics_port("routing"), "liandiao_business_events_total",
-                                  fact="consultation_called")
-    health = {s: await local.health(s) for s in local.services}
-    backlog = {s: metrics.total(local.metrics_port(s), "liandiao_outbox_backlog") for s in local.services}
-    for c in chans:
-        await c.close()
-
-    _summary(registered, accepted, assignments, cases, deliveries, declined, whole, health, backlog, flow_s,
-             consultations)
-    complete = len(cases) == len(accepted) and bool(deliveries) and all(v == "SERVING" for v in health.values())
-    return 0 if complete else 1
+                    accept = routing_pb2.AcceptAssignmentRequest(dispute_id=a.dispute_id, mediator_id=a.mediator_id)
+                    a = await _or_reread(partial(routing.AcceptAssignment, accept, metadata=me, timeout=30), get)
+            elif a.status == AWAITING_CHOICE and not chose:
+                chose = True
+                a = await _parties_choose(personnel, routing, a, dispute) or a
+            else:   # accepted, unplaced, or the parties could not agree: the court appoints later
+                return a, declined
+    return settle
 
 
-async def _parties_choose(personnel, routing, a: routing_pb2.Assignment, dispute: intake_pb2.Dispute) -> None:
+def _found(get):
+    """GetAssignment until routing has the dispute (NOT_FOUND until its event arrived)."""
+    async def call():
+        for _ in range(600):
+            try:
+                return await get()
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() != grpc.StatusCode.NOT_FOUND:
+                    raise
+            await asyncio.sleep(0.2)
+        return await get()
+    return call
+
+
+async def _or_reread(answer: Callable[[], Awaitable[routing_pb2.Assignment]], get) -> routing_pb2.Assignment:
+    """The answer to an offer; if the offer was no longer open (a repeat of an answer
+    that had already counted, or the offer lapsed), where the dispute is now."""
+    try:
+        return await until_answered(answer)
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() != grpc.StatusCode.FAILED_PRECONDITION:
+            raise
+        return await get()
+
+
+async def _parties_choose(personnel, routing, a: routing_pb2.Assignment,
+                          dispute: intake_pb2.Dispute) -> routing_pb2.Assignment | None:
     """A court-delegated dispute: the parties agree on a mediator from the roster
     within their 2 working days (SPC-Online Art.10)."""
-    found = await personnel.FindEligibleMediators(personnel_pb2.FindEligibleMediatorsRequest(
-        region_code=dispute.region_code, dispute_type=dispute.dispute_type), metadata=CLERK)
+    found = await until_answered(lambda: personnel.FindEligibleMediators(personnel_pb2.FindEligibleMediatorsRequest(
+        region_code=dispute.region_code, dispute_type=dispute.dispute_type), metadata=CLERK, timeout=30))
     if not found.mediators:
-        return
-    await routing.RecordPartiesChoice(routing_pb2.RecordPartiesChoiceRequest(
-        dispute_id=a.dispute_id, mediator_id=found.mediators[0].person_id,
-        agreed_party_ids=[p.party_id for p in dispute.parties]), metadata=CLERK)
+        return None
+    try:
+        return await until_answered(lambda: routing.RecordPartiesChoice(routing_pb2.RecordPartiesChoiceRequest(
+            dispute_id=a.dispute_id, mediator_id=found.mediators[0].person_id,
+            agreed_party_ids=[p.party_id for p in dispute.parties]), metadata=CLERK, timeout=30))
+    except grpc.aio.AioRpcError as exc:
+        if exc.code() != grpc.StatusCode.FAILED_PRECONDITION:   # e.g. the mediator must step aside
+            raise
+        return None
+
+
+async def _all_cases(mediation) -> list[mediation_pb2.Case]:
+    cases: list[mediation_pb2.Case] = []
+    request = mediation_pb2.ListCasesRequest(region_prefix="15", page={"page_size": 200})
+    while True:
+        page = await until_answered(partial(mediation.ListCases, request, metadata=CLERK, timeout=30))
+        cases += page.cases
+        if not page.next_page_token:
+            return cases
+        request = mediation_pb2.ListCasesRequest(region_prefix="15", page={"page_size": 200,
+                                                                           "page_token": page.next_page_token})
+
+
+async def _spans_settled(sink: OtlpSink, quiet: float = 1.5, timeout: float = 30) -> int:
+    """Waits until no span has arrived for ``quiet`` seconds (the services export
+    in batches every 0.5 s)."""
+    deadline = time.monotonic() + timeout
+    seen, since = sink.span_count, time.monotonic()
+    while time.monotonic() < deadline:
+        await asyncio.sleep(0.25)
+        if sink.span_count != seen:
+            seen, since = sink.span_count, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            break
+    return seen
 
 
 def _name(code: str) -> str:
@@ -224,69 +327,18 @@ def _name(code: str) -> str:
     return division.name if division else code
 
 
-def _pad(text: str, width: int) -> str:
-    """Left-justify counting CJK characters as two columns, as a terminal shows them."""
-    shown = sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
-    return text + " " * max(width - shown, 0)
-
-
-def _level(reason: str) -> str:
-    for level in ("village", "township", "county", "prefecture", "province"):
-        if reason.startswith(f"covers {level}") or f"; covers {level}" in reason:
-            return level + (" (widened)" if "widened" in reason else "")
-    return "joint choice" if "joint choice" in reason else "-"
-
-
-def _summary(registered, accepted, assignments, cases, deliveries, declined, whole, health, backlog, flow_s,
-             consultations) -> None:
-    types = dispute_types()
-    by_region: Counter[str] = Counter()
-    by_type: Counter[str] = Counter()
-    by_source: Counter[str] = Counter()
-    for d in registered:
-        by_region[d.prefecture] += 1
-        by_type[d.dispute_type] += 1
-        by_source[SOURCE_NAMES.get(d.source, "?")] += 1
-    accepted_by_region = Counter(a.dispute_id for a in accepted)
-    region_of = {d.dispute_id: d.prefecture for d in registered}
-    acc_region = Counter(region_of[i] for i in accepted_by_region)
-    levels = Counter(_level(a.reason) for a in accepted)
-    periods = Counter(c.deadline.period_name for c in cases)
-    line = "─" * 72
-    print(f"\n{line}\n Liandiao demo summary\n{line}")
-    print(f" {'prefecture':<22}{'registered':>12}{'assigned':>12}")
-    for pref in sorted(by_region):
-        print(f" {_pad(_name(pref) + ' (' + pref + ')', 22)}{by_region[pref]:>12}{acc_region[pref]:>12}")
-    type_of = {d.dispute_id: d.dispute_type for d in registered}
-    acc_type = Counter(type_of[i] for i in accepted_by_region)
-    print(f"\n {'dispute type':<30}{'registered':>12}{'assigned':>12}")
-    for code, n in by_type.most_common():
-        print(f" {_pad(types[code].zh + ' ' + code, 30)}{n:>12}{acc_type[code]:>12}")
-    print("\n by channel:   " + ", ".join(f"{k} {v}" for k, v in by_source.most_common()))
-    print(" placed at:    " + ", ".join(f"{k} {v}" for k, v in levels.most_common()))
-    unassigned = sum(1 for a in assignments.values() if a.status == routing_pb2.ASSIGNMENT_STATUS_UNASSIGNED)
-    chosen = sum(1 for a in accepted if "joint choice" in a.reason)
-    waiting = sum(1 for a in assignments.values() if a.status == routing_pb2.ASSIGNMENT_STATUS_AWAITING_CHOICE)
-    print(f" offers:       {len(accepted)} accepted ({chosen} the parties' joint choice), {declined} declined and "
-          f"re-offered, {unassigned} unplaced (a clerk must act), {waiting} court-delegated awaiting the parties' "
-          "choice (2 working days)")
-    print(f" consultations: {int(consultations)} joint consultations (会商) called for difficult disputes")
-    print(" cases open:   " + ", ".join(f"{k} {v}" for k, v in periods.most_common()) + f" (total {len(cases)})")
-    print(f" deliveries:   {len(deliveries)} sent (console channel), personal data masked")
-    print(f" tracing:      {whole}/{len(accepted)} disputes form one trace across intake, routing, mediation, notification")
-    print(f" elapsed:      {flow_s:.1f}s from the first registration to the last delivery")
-    print(f" health:       {', '.join(f'{k} {v}' for k, v in health.items())}")
-    print(f" outbox:       backlog {int(sum(backlog.values()))}")
-    print(f" logs:         {Path('.state/logs/demo')}/<service>.log\n{line}")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="make demo")
     parser.add_argument("--count", type=int, default=200, help="disputes to register")
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--concurrency", type=int, default=16, help="calls in flight at once, as one busy client")
+    parser.add_argument("--stalled", type=float, default=60,
+                        help="stop waiting for the event flow to come to rest after this many seconds without "
+                             "progress")
     parser.add_argument("--keep-running", action="store_true")
     args = parser.parse_args()
-    raise SystemExit(asyncio.run(run(args.count, args.keep_running, args.seed)))
+    raise SystemExit(asyncio.run(run(args.count, args.keep_running, args.seed, args.concurrency,
+                                     args.stalled)))
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from liandiao.devtools.clients import channel
+
 SERVICES = ("intake", "personnel", "routing", "mediation", "confirmation", "notification")
 REPO = Path(__file__).resolve().parents[3]
 
@@ -56,9 +58,9 @@ class LocalServices:
                                                 stdout=log, stderr=subprocess.STDOUT)
 
     async def health(self, service: str) -> str:
-        async with grpc.aio.insecure_channel(self.address(service)) as channel:
+        async with channel(self.address(service)) as chan:
             try:
-                reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=2)
+                reply = await health_pb2_grpc.HealthStub(chan).Check(health_pb2.HealthCheckRequest(), timeout=2)
             except grpc.aio.AioRpcError as exc:
                 return exc.code().name
             return health_pb2.HealthCheckResponse.ServingStatus.Name(reply.status)
@@ -75,6 +77,18 @@ class LocalServices:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"not SERVING after {timeout}s: {states}; see {self.log_dir}")
             await asyncio.sleep(0.3)
+
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time (user + system) each running service has used so far (Linux /proc)."""
+        tick = os.sysconf("SC_CLK_TCK")
+        out = {}
+        for name, proc in self.procs.items():
+            try:
+                fields = Path(f"/proc/{proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[name] = (int(fields[11]) + int(fields[12])) / tick   # utime, stime
+        return out
 
     def stop(self, *only: str, timeout: float = 15) -> dict[str, int | None]:
         names = only or tuple(self.procs)

@@ -24,7 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from liandiao.auth import Role
 from liandiao.devtools import province
-from liandiao.devtools.clients import token
+from liandiao.devtools.clients import channel, token
 from liandiao.ids import DivisionLevel, lookup
 from liandiao.personnel.v1 import personnel_pb2, personnel_pb2_grpc
 
@@ -64,12 +64,12 @@ async def _serving(channel: grpc.aio.Channel, address: str) -> str | None:
 
 async def run(args: argparse.Namespace) -> int:
     meta = token(Role.OPERATOR, subject="seed", region_scope=tuple(args.prefectures))
-    async with grpc.aio.insecure_channel(args.personnel) as channel:
-        problem = await _serving(channel, args.personnel)
+    async with channel(args.personnel) as chan:
+        problem = await _serving(chan, args.personnel)
         if problem:
             print(f"seed: {problem}", file=sys.stderr)
             return 1
-        stub = personnel_pb2_grpc.PersonnelServiceStub(channel)
+        stub = personnel_pb2_grpc.PersonnelServiceStub(chan)
         started = time.monotonic()
         try:
             prov = await province.seed_province(stub, meta, args.prefectures, seed=args.seed,
