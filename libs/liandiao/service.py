@@ -149,7 +149,8 @@ class ServiceApp:
             return list(self._register(rt, server)) if self._register else []
 
         server, health, port, names = build_server(
-            self.name, settings.grpc_port, settings.token_verifier(), self.policy, register)
+            self.name, settings.grpc_port, settings.token_verifier(), self.policy, register,
+            max_concurrent_rpcs=settings.grpc_max_concurrent_rpcs)
         await set_health(health, names, serving=False)
         await set_liveness(health)
         await server.start()

@@ -247,6 +247,12 @@ def test_service_monitors_only_when_switched_on(render, default):
         assert monitor["spec"]["endpoints"][0]["port"] == "http-metrics"
 
 
+def test_the_concurrency_limit_reaches_every_service(render):
+    for svc, dep in deployments(render("liandiao", "--set", "grpcMaxConcurrentRpcs=12")).items():
+        (container,) = dep["spec"]["template"]["spec"]["containers"]
+        assert env_of(container)["LIANDIAO_GRPC_MAX_CONCURRENT_RPCS"] == "12", svc
+
+
 def test_production_needs_the_identity_provider_and_mounts_its_public_keys(helm, default):
     done = subprocess.run([str(helm), "template", "liandiao", str(CHART)], capture_output=True, text=True,
                           check=False)

@@ -82,7 +82,7 @@ Checks across values that a JSON schema cannot express. templates/validate.yaml 
 {{- fail (printf "LIANDIAO_RELEASE %q (release, or the Helm release name) must be lower-case letters, digits and '-', at most 41 characters" $release) -}}
 {{- end -}}
 {{- range $name, $_ := $v.extraEnv -}}
-{{- if has $name (list "LIANDIAO_DATABASE_URL" "LIANDIAO_KAFKA_BOOTSTRAP" "LIANDIAO_GRPC_PORT" "LIANDIAO_METRICS_PORT" "LIANDIAO_PREFECTURES" "LIANDIAO_EXCLUDE_PREFECTURES" "LIANDIAO_RELEASE" "LIANDIAO_OTLP_ENDPOINT" "LIANDIAO_PII_KEY" "LIANDIAO_PII_KEYS" "LIANDIAO_PII_KEY_ID" "LIANDIAO_FINGERPRINT_KEY" "LIANDIAO_JWKS_FILE" "LIANDIAO_TOKEN_ISSUER" "LIANDIAO_TOKEN_AUDIENCE" "LIANDIAO_LOG_LEVEL" "LIANDIAO_ENV" "LIANDIAO_TOPIC_PARTITIONS" "LIANDIAO_SHUTDOWN_DRAIN_MS" "LIANDIAO_CALENDAR_FILE") -}}
+{{- if has $name (list "LIANDIAO_DATABASE_URL" "LIANDIAO_KAFKA_BOOTSTRAP" "LIANDIAO_GRPC_PORT" "LIANDIAO_METRICS_PORT" "LIANDIAO_PREFECTURES" "LIANDIAO_EXCLUDE_PREFECTURES" "LIANDIAO_RELEASE" "LIANDIAO_OTLP_ENDPOINT" "LIANDIAO_PII_KEY" "LIANDIAO_PII_KEYS" "LIANDIAO_PII_KEY_ID" "LIANDIAO_FINGERPRINT_KEY" "LIANDIAO_JWKS_FILE" "LIANDIAO_TOKEN_ISSUER" "LIANDIAO_TOKEN_AUDIENCE" "LIANDIAO_LOG_LEVEL" "LIANDIAO_ENV" "LIANDIAO_TOPIC_PARTITIONS" "LIANDIAO_GRPC_MAX_CONCURRENT_RPCS" "LIANDIAO_SHUTDOWN_DRAIN_MS" "LIANDIAO_CALENDAR_FILE") -}}
 {{- fail (printf "extraEnv.%s: set by the chart from its own value; use that value instead" $name) -}}
 {{- end -}}
 {{- end -}}
@@ -145,6 +145,8 @@ Checks across values that a JSON schema cannot express. templates/validate.yaml 
   value: {{ $v.environment | quote }}
 - name: LIANDIAO_TOPIC_PARTITIONS
   value: {{ $v.kafka.topics.partitions | quote }}
+- name: LIANDIAO_GRPC_MAX_CONCURRENT_RPCS
+  value: {{ $v.grpcMaxConcurrentRpcs | quote }}
 - name: LIANDIAO_SHUTDOWN_DRAIN_MS
   value: {{ mul $v.shutdownDrainSeconds 1000 | quote }}
 {{- if $v.holidayCalendar.file }}
