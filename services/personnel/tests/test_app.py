@@ -30,6 +30,7 @@ from services.personnel.domain.performance import EvaluationResult
 from services.personnel.domain.relations import Declaration, RelationKind
 from services.personnel.domain.roster import Listing
 from services.personnel.handlers import PERFORMANCE_EVENTS, performance_handler
+from services.personnel.limits import MAX_RELATIONS, NOTE
 
 pytestmark = pytest.mark.stack
 
@@ -191,6 +192,23 @@ async def test_a_mediator_declares_only_for_themselves(personnel):
     me = Claims(subject=pid, organization_id=committee, role=CallerRole.MEDIATOR)
     snap = await personnel.declare_relation(pid, Declaration(RelationKind.OTHER, passport_number="e1234567"), me)
     assert snap.relations[0].id_fingerprint == PII.fingerprint("E1234567")
+
+
+async def test_declared_relations_are_bounded_so_the_person_snapshot_stays_small(personnel):
+    committee = await new_org(personnel, OrgKind.MEDIATION_COMMITTEE)
+    pid = await new_person(personnel, committee, Role.MEDIATOR)
+    async with personnel.pool.acquire() as conn:
+        await conn.executemany(
+            "insert into relations (person_id, id_fingerprint, kind, note, declared_at) values ($1, $2, $3, $4, $5)",
+            [(uuid.UUID(pid), PII.fingerprint(f"E{i:08d}"), "other", "妻" * NOTE, NOW) for i in range(MAX_RELATIONS)])
+    with pytest.raises(RuleViolation, match="relations.at-most"):
+        await personnel.declare_relation(pid, Declaration(RelationKind.OTHER, passport_number="G99999999"))
+    # One already declared may still be corrected: it takes no new place.
+    snap = await personnel.declare_relation(pid, Declaration(RelationKind.INTEREST, passport_number="E00000007",
+                                                             note="妻" * NOTE))
+    assert len(snap.relations) == MAX_RELATIONS
+    [*_, event] = await outbox(personnel, catalog.PERSON_CHANGED, pid)
+    assert len(event.person.relations) == MAX_RELATIONS and event.ByteSize() < 200_000
 
 
 # ---- rosters --------------------------------------------------------------------
