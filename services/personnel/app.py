@@ -15,7 +15,8 @@ from liandiao.auth import Role as CallerRole
 from liandiao.errors import FieldViolation, InvalidInput, NotFound, PermissionDenied, RuleViolation, parse_uuid, shown
 from liandiao.events import catalog
 from liandiao.events.outbox import enqueue
-from liandiao.ids import ancestors, lookup, mask_phone, prefecture_of
+from liandiao.events.topics import shard_of
+from liandiao.ids import ancestors, lookup, mask_phone
 from liandiao.legaltime import to_china_date
 from liandiao.personnel.v1 import personnel_pb2
 from liandiao.pii import PiiCipher
@@ -108,7 +109,8 @@ class Personnel:
             assert division is not None
             row = store.OrgRow(
                 organization_id=uuid7(), kind=o.kind.value if o.kind else "", name=o.name.strip(),
-                region_code=division.code, prefecture=prefecture_of(division.code), credit_code=code,
+                # A province-level body (a provincial office) has no prefecture: the province shard.
+                region_code=division.code, prefecture=shard_of(division.code), credit_code=code,
                 parent_organization_id=parent_id, committee_level=o.committee_level,
                 created_at=datetime.now(UTC), sector=o.sector,
             )

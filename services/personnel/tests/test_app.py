@@ -160,6 +160,13 @@ async def test_a_person_who_stops_being_a_lawyer_keeps_no_licence(personnel):
     assert (snap.row.licence_masked, snap.row.licence_enc, snap.row.licence_fp) == ("", None, None)
 
 
+@pytest.mark.parametrize("region", ["11", "110000"])
+async def test_a_province_level_body_is_kept_in_the_province_shard(personnel, region):
+    row, _ = await personnel.create_organization(NewOrganization(kind=OrgKind.LAW_FIRM, name="北京市某律师事务所",
+                                                                 region_code=region, credit_code=uscc("31")))
+    assert (row.region_code, row.prefecture) == ("11", "00")
+
+
 # ---- relations ------------------------------------------------------------------
 
 async def test_a_declared_relation_keeps_only_the_fingerprint_intake_would_compute(personnel):
