@@ -19,13 +19,13 @@ from google.rpc import error_details_pb2, status_pb2
 from liandiao.errors import FieldViolation, InvalidInput, NotFound, RuleViolation, shown
 from liandiao.ids import InvalidIdentifier, validate_region, validate_region_prefix
 from liandiao.intake.v1 import intake_pb2
-from liandiao.sizes import Limits, Size
 from liandiao.notification.v1 import notification_pb2
 from liandiao.personnel.v1 import personnel_pb2
 from liandiao.rpc import paging
+from liandiao.rpc.checks import MAX_VIOLATIONS, Undecodable, check, method_handlers, violations
 from liandiao.rpc.convert import aware
 from liandiao.rpc.errors import MAX_DETAILS_BYTES, MAX_MESSAGE_BYTES, clip, to_status
-from liandiao.rpc.checks import MAX_VIOLATIONS, Undecodable, check, method_handlers, violations
+from liandiao.sizes import Limits, Size
 
 LIMITS = Limits({"PartyInput.name": Size(chars=10), "RegisterDisputeRequest.parties": Size(items=3),
                  "PreviewRequest.values": Size(chars=5, items=2)})

@@ -24,8 +24,8 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor, ServiceDescr
 from google.protobuf.message import DecodeError, Message
 
 from liandiao.errors import FieldViolation, InvalidInput
-from liandiao.sizes import Limits
 from liandiao.rpc.convert import timestamp_problem
+from liandiao.sizes import Limits
 
 F = FieldDescriptor
 MAX_VIOLATIONS = 20

@@ -17,8 +17,8 @@ from uuid import UUID
 
 from liandiao.errors import FieldViolation, InvalidInput
 from liandiao.ids import InvalidIdentifier, validate_region_prefix
-from liandiao.sizes import PAGE_TOKEN
 from liandiao.rpc.convert import EARLIEST, LATEST
+from liandiao.sizes import PAGE_TOKEN
 
 DEFAULT_SIZE = 50
 MAX_SIZE = 200

@@ -202,7 +202,7 @@ async def test_a_consultation_takes_a_bounded_number_of_reasons(pool):
         await routing.call_consultation(d.dispute_id, f"理由{n}", CLERK)
     with pytest.raises(RuleViolation, match="consultation.reasons"):
         await routing.call_consultation(d.dispute_id, "再加一条", CLERK)
-    assert len((await routing.get_consultation(d.dispute_id)).reasons) == CONSULTATION_REASONS
+    assert len((await routing.get_consultation(d.dispute_id, CLERK)).reasons) == CONSULTATION_REASONS
 
 
 async def test_an_unplaced_dispute_is_placed_when_a_mediator_who_can_take_it_joins(pool):
