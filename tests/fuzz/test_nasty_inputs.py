@@ -6,6 +6,7 @@ error size, allowed status, living process)."""
 from __future__ import annotations
 
 import random
+import uuid
 
 import grpc
 import pytest
@@ -45,7 +46,10 @@ def refused(fuzz, svc: str, method: str, request, field: str, caller: h.Caller =
 
 
 def registration(fuzz, seed: int) -> intake_pb2.RegisterDisputeRequest:
-    return province.dispute_request(random.Random(seed), fuzz.province)
+    req = province.dispute_request(random.Random(seed), fuzz.province)
+    # A request id of its own: the same seed elsewhere in the run would make this a replay.
+    req.request_id = str(uuid.uuid4())
+    return req
 
 
 # ---- huge strings and repeated fields --------------------------------------------
