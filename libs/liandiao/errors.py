@@ -17,12 +17,24 @@ class DomainError(Exception):
     """Base of the errors a use case may raise on purpose."""
 
 
+def shown(value: str, limit: int = 40) -> str:
+    """A value quoted back in an error message, cut to ``limit`` characters: an error
+    never grows with the input that caused it."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value)} characters)"
+
+
 class InvalidInput(DomainError):
     """Bad input: nothing was stored. Maps to INVALID_ARGUMENT + BadRequest."""
 
+    SUMMARISED = 5   # violations spelled out in the message; the BadRequest has them all
+
     def __init__(self, violations: list[FieldViolation] | FieldViolation):
         self.violations = [violations] if isinstance(violations, FieldViolation) else violations
-        super().__init__("; ".join(f"{v.field}: {v.reason}" for v in self.violations))
+        text = "; ".join(f"{v.field}: {v.reason}" for v in self.violations[:self.SUMMARISED])
+        more = len(self.violations) - self.SUMMARISED
+        super().__init__(text + (f" (and {more} more)" if more > 0 else ""))
 
 
 class NotFound(DomainError):

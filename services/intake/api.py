@@ -46,8 +46,6 @@ POLICY = {
 
 
 
-
-
 def _id_type(number: int) -> IdType | None:
     value = ID_TYPE.to_domain(number)
     return IdType(value) if value else None
@@ -74,7 +72,8 @@ def to_registration(r: intake_pb2.RegisterDisputeRequest) -> Registration:
         request_id=r.request_id, region_code=r.region_code.strip(), dispute_type=r.dispute_type,
         source=Source(source) if source else None, referral=to_referral(r), facts=r.facts,
         requested_outcome=r.requested_outcome, amount_fen=r.amount_in_dispute_fen,
-        parties=tuple(_party(p) for p in r.parties), registering_person_id=r.registering_person_id,
+        parties=tuple(_party(f"parties[{i}]", p) for i, p in enumerate(r.parties)),
+        registering_person_id=r.registering_person_id,
         registering_org_id=r.registering_org_id, chosen_mediator_id=r.chosen_mediator_id,
         risk=RiskFactors(
             threats_of_violence=r.risk_factors.threats_of_violence, prior_incidents=r.risk_factors.prior_incidents,
@@ -90,7 +89,7 @@ def _agent(a: intake_pb2.AgentInput) -> AgentIn:
                    phone=a.phone, authority=AgentAuthority(authority) if authority else None, scope=a.scope)
 
 
-def _party(p: intake_pb2.PartyInput) -> PartyIn:
+def _party(path: str, p: intake_pb2.PartyInput) -> PartyIn:
     kind, side = PARTY_KIND.to_domain(p.kind), SIDE.to_domain(p.side)
     consent = CONSENT.to_domain(p.consent.decision)
     return PartyIn(
@@ -99,7 +98,8 @@ def _party(p: intake_pb2.PartyInput) -> PartyIn:
         phone=p.phone, address=p.address, id_type=_id_type(p.id_document.type),
         id_number=p.id_document.number, no_id_reason=p.no_id_reason, credit_code=p.credit_code,
         language=p.language or "zh", consent=Consent(consent) if consent else None,
-        disclosed_at=aware(p.consent.disclosed_at) if p.consent.HasField("disclosed_at") else None,
+        disclosed_at=aware(p.consent.disclosed_at, f"{path}.consent.disclosed_at")
+        if p.consent.HasField("disclosed_at") else None,
         routes_told=tuple(p.consent.routes_told), service_address=p.service_address,
         service_address_confirmed=p.service_address_confirmed, agents=tuple(_agent(a) for a in p.agents),
     )
@@ -172,8 +172,8 @@ def to_query(r: intake_pb2.ListDisputesRequest) -> DisputeQuery:
     return DisputeQuery(
         region_prefix=r.region_prefix, dispute_type=r.dispute_type, source=SOURCE.to_domain(r.source) or "",
         status=STATUS.to_domain(r.status) or "",
-        registered_from=aware(r.registered_from) if r.HasField("registered_from") else None,
-        registered_to=aware(r.registered_to) if r.HasField("registered_to") else None,
+        registered_from=aware(r.registered_from, "registered_from") if r.HasField("registered_from") else None,
+        registered_to=aware(r.registered_to, "registered_to") if r.HasField("registered_to") else None,
         text=r.text, page_size=r.page.page_size, page_token=r.page.page_token,
     )
 

@@ -3,8 +3,6 @@ in one transaction."""
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -23,6 +21,7 @@ from liandiao.legaltime import to_china_date
 from liandiao.personnel.v1 import personnel_pb2
 from liandiao.pii import PiiCipher
 from liandiao.reference import dispute_types
+from liandiao.rpc import paging
 from liandiao.rpc.convert import aware
 from liandiao.uuid7 import uuid7
 from services.intake import events, store
@@ -46,6 +45,7 @@ from services.intake.domain.warnings import (
     next_escalation_at,
     unacknowledged,
 )
+from services.intake.limits import SEARCH_TEXT
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class Intake:
                 return await self._replayed(conn, *seen)
             decision = decide_registration(
                 reg, known_types=dispute_types(), today=to_china_date(now),
-                risk_policy=self.risk_policy,
+                risk_policy=self.risk_policy, now=now,
             )
             if not caller.sees_region(reg.region_code):
                 raise PermissionDenied(f"region {reg.region_code} is outside the caller's scope")
@@ -233,12 +233,12 @@ class Intake:
         return found
 
     async def list(self, caller: Claims, query: DisputeQuery) -> tuple[list[store.DisputeRecord], str]:
-        if query.page_size < 0 or query.page_size > 200:
-            raise InvalidInput(FieldViolation("page.page_size", "must be between 1 and 200"))
+        limit = paging.page_size(query.page_size)
+        after = paging.decode_cursor(query.page_token)
         if query.registered_from and query.registered_to and query.registered_from >= query.registered_to:
             raise InvalidInput(FieldViolation("registered_to", "must be after registered_from"))
-        if len(query.text) > 200:
-            raise InvalidInput(FieldViolation("text", "longer than 200 characters"))
+        if len(query.text) > SEARCH_TEXT:
+            raise InvalidInput(FieldViolation("text", f"longer than {SEARCH_TEXT} characters"))
         scope = _narrow_scope(caller.region_scope, query.region_prefix)
         referrer = caller.role in _REFERRERS
         if not scope or (referrer and not caller.organization_id):
@@ -247,11 +247,12 @@ class Intake:
             region_prefixes=scope, dispute_type=query.dispute_type, source=query.source, status=query.status,
             referred_by=caller.organization_id if referrer else "",
             registered_from=query.registered_from, registered_to=query.registered_to, text=query.text.strip(),
-            after=_decode_cursor(query.page_token), limit=query.page_size or 50,
+            after=after, limit=limit,
         )
         async with self.pool.acquire() as conn:
             rows = await store.list_disputes(conn, f)
-        token = _encode_cursor(rows[-1].dispute) if len(rows) == f.limit else ""
+        last = rows[-1].dispute if len(rows) == f.limit else None
+        token = paging.encode_cursor(last.registered_at, last.dispute_id) if last else ""
         return rows, token
 
     # ---- early warnings -------------------------------------------------------------
@@ -398,23 +399,6 @@ def _visible(r: store.DisputeRecord, caller: Claims) -> bool:
 
 
 def _narrow_scope(scope: tuple[str, ...], prefix: str) -> tuple[str, ...]:
-    if not prefix:
+    if not paging.region_filter(prefix):
         return scope
-    if not prefix.isdigit():
-        raise InvalidInput(FieldViolation("region_prefix", "digits of a region code, e.g. 1505"))
     return tuple(max(s, prefix, key=len) for s in scope if prefix.startswith(s) or s.startswith(prefix))
-
-
-def _encode_cursor(d: store.DisputeRow) -> str:
-    raw = json.dumps([d.registered_at.isoformat(), str(d.dispute_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode()
-
-
-def _decode_cursor(token: str) -> tuple[datetime, UUID] | None:
-    if not token:
-        return None
-    try:
-        at, did = json.loads(base64.urlsafe_b64decode(token.encode()))
-        return datetime.fromisoformat(at), UUID(did)
-    except (ValueError, TypeError):
-        raise InvalidInput(FieldViolation("page.page_token", "is not a token from a previous page")) from None

@@ -19,12 +19,14 @@ from pathlib import Path
 
 from liandiao.config import whole_number
 from liandiao.events import catalog
-from liandiao.intake.v1 import intake_pb2, intake_pb2_grpc
+from liandiao.intake.v1 import intake_pb2
+from liandiao.rpc.checks import add_servicer
 from liandiao.service import Runtime, ServiceApp, periodically
 from services.intake.api import POLICY, IntakeApi
 from services.intake.app import Intake
 from services.intake.domain.rules import RiskPolicy
 from services.intake.domain.warnings import WarningPolicy
+from services.intake.limits import LIMITS
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,8 @@ def _intake(rt: Runtime) -> Intake:
 
 @app.grpc
 def register(rt: Runtime, server):
-    intake_pb2_grpc.add_IntakeServiceServicer_to_server(IntakeApi(_intake(rt)), server)
-    return [intake_pb2.DESCRIPTOR.services_by_name["IntakeService"].full_name]
+    service = intake_pb2.DESCRIPTOR.services_by_name["IntakeService"]
+    return [add_servicer(server, service, IntakeApi(_intake(rt)), LIMITS)]
 
 
 # Liaison officers (联络人) of police stations, tribunals and judicial offices, for early warnings.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from liandiao.auth import PEOPLE, Role
 from liandiao.common.v1 import common_pb2
-from liandiao.errors import FieldViolation, InvalidInput
 from liandiao.mediation.v1 import mediation_pb2, mediation_pb2_grpc
 from liandiao.routing.v1 import routing_pb2
+from liandiao.rpc import paging
 from liandiao.rpc.convert import timestamp
 from liandiao.rpc.enums import EnumMap
 from services.mediation.app import SOURCE, CaseRow, Mediation
@@ -22,8 +22,6 @@ POLICY = {
 }
 STATUS = EnumMap({mediation_pb2.CASE_STATUS_OPEN: "open", mediation_pb2.CASE_STATUS_AGREEMENT_EFFECTIVE: "agreement",
                   mediation_pb2.CASE_STATUS_TERMINATED: "terminated"})
-
-
 
 
 def to_proto(c: CaseRow) -> mediation_pb2.Case:
@@ -46,11 +44,8 @@ class MediationApi(mediation_pb2_grpc.MediationServiceServicer):
         return to_proto(await self.mediation.get(request.case_id, request.dispute_id))
 
     async def ListCases(self, request, context):
-        size = request.page.page_size or 50
-        if not 1 <= size <= 200:
-            raise InvalidInput(FieldViolation("page.page_size", "must be between 1 and 200"))
-        offset = int(request.page.page_token) if request.page.page_token.isdigit() else 0
+        size, offset = paging.page_size(request.page.page_size), paging.offset(request.page.page_token)
         rows = await self.mediation.list(request.mediator_id, request.region_prefix,
                                          STATUS.to_domain(request.status) or "", size, offset)
         return mediation_pb2.ListCasesResponse(cases=[to_proto(c) for c in rows],
-                                               next_page_token=str(offset + size) if len(rows) == size else "")
+                                               next_page_token=paging.next_offset(offset, size, len(rows)))

@@ -18,6 +18,7 @@ from liandiao.legaltime import HolidayCalendar, load_calendar
 from liandiao.routing.v1 import routing_pb2
 from liandiao.rpc.convert import aware
 from liandiao.rpc.enums import CASE_SOURCE, COURT_PROCEDURE
+from liandiao.rpc.paging import region_filter
 from liandiao.uuid7 import uuid7
 from services.mediation.domain.rules import case_deadline
 
@@ -105,6 +106,7 @@ class Mediation:
         return CaseRow(**row)
 
     async def list(self, mediator_id: str, region_prefix: str, status: str, limit: int, offset: int) -> list[CaseRow]:
+        region_prefix = region_filter(region_prefix)
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
                 f"""select {', '.join(_COLS)} from cases

@@ -8,10 +8,12 @@ from pathlib import Path
 
 from liandiao.config import whole_number
 from liandiao.events import catalog
-from liandiao.mediation.v1 import mediation_pb2, mediation_pb2_grpc
+from liandiao.mediation.v1 import mediation_pb2
+from liandiao.rpc.checks import add_servicer
 from liandiao.service import Runtime, ServiceApp
 from services.mediation.api import POLICY, MediationApi
 from services.mediation.app import Mediation
+from services.mediation.limits import LIMITS
 
 
 def load_config(env: Mapping[str, str]) -> int | None:
@@ -34,8 +36,8 @@ def _mediation(rt: Runtime) -> Mediation:
 
 @app.grpc
 def register(rt: Runtime, server):
-    mediation_pb2_grpc.add_MediationServiceServicer_to_server(MediationApi(_mediation(rt)), server)
-    return [mediation_pb2.DESCRIPTOR.services_by_name["MediationService"].full_name]
+    service = mediation_pb2.DESCRIPTOR.services_by_name["MediationService"]
+    return [add_servicer(server, service, MediationApi(_mediation(rt)), LIMITS)]
 
 
 app.consume("assignments", [catalog.DISPUTE_ASSIGNED], lambda rt: _mediation(rt).on_dispute_assigned)

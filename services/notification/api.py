@@ -5,6 +5,7 @@ from __future__ import annotations
 from liandiao.auth import PEOPLE, Role
 from liandiao.errors import FieldViolation, InvalidInput
 from liandiao.notification.v1 import notification_pb2, notification_pb2_grpc
+from liandiao.rpc import paging
 from liandiao.rpc.convert import timestamp
 from services.notification.app import DeliveryRow, Notification
 from services.notification.codes import CHANNEL, RECIPIENT, STATUS
@@ -15,7 +16,6 @@ POLICY = {
     "ListDeliveries": PEOPLE,
     "ResendDelivery": frozenset({Role.CLERK, Role.OPERATOR}),
 }
-
 
 
 def to_proto(d: DeliveryRow) -> notification_pb2.Delivery:
@@ -41,10 +41,8 @@ class NotificationApi(notification_pb2_grpc.NotificationServiceServicer):
             raise InvalidInput(FieldViolation("values", f"missing value {exc.args[0]!r}")) from None
 
     async def ListDeliveries(self, request, context):
-        size = request.page_size or 50
-        if not 1 <= size <= 200:
-            raise InvalidInput(FieldViolation("page_size", "must be between 1 and 200"))
-        offset = int(request.page_token) if request.page_token.isdigit() else 0
+        size = paging.page_size(request.page_size, "page_size")
+        offset = paging.offset(request.page_token, "page_token")
         rows = await self.notification.list(request.dispute_id, STATUS.to_domain(request.status) or "", size, offset)
         return notification_pb2.ListDeliveriesResponse(
-            deliveries=[to_proto(d) for d in rows], next_page_token=str(offset + size) if len(rows) == size else "")
+            deliveries=[to_proto(d) for d in rows], next_page_token=paging.next_offset(offset, size, len(rows)))

@@ -5,11 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from liandiao.events import catalog
-from liandiao.notification.v1 import notification_pb2, notification_pb2_grpc
+from liandiao.notification.v1 import notification_pb2
+from liandiao.rpc.checks import add_servicer
 from liandiao.service import Runtime, ServiceApp, periodically
 from services.notification.api import POLICY, NotificationApi
 from services.notification.app import Notification
 from services.notification.channels import ConsoleChannel
+from services.notification.limits import LIMITS
 
 app = ServiceApp("notification", Path(__file__).parent / "migrations", POLICY,
                  publishes=[catalog.DELIVERY_SUCCEEDED, catalog.DELIVERY_FAILED])
@@ -21,8 +23,8 @@ def _notification(rt: Runtime) -> Notification:
 
 @app.grpc
 def register(rt: Runtime, server):
-    notification_pb2_grpc.add_NotificationServiceServicer_to_server(NotificationApi(_notification(rt)), server)
-    return [notification_pb2.DESCRIPTOR.services_by_name["NotificationService"].full_name]
+    service = notification_pb2.DESCRIPTOR.services_by_name["NotificationService"]
+    return [add_servicer(server, service, NotificationApi(_notification(rt)), LIMITS)]
 
 
 app.consume("assignments", [catalog.DISPUTE_ASSIGNED], lambda rt: _notification(rt).on_dispute_assigned)

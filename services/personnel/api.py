@@ -6,6 +6,7 @@ from liandiao.auth import PEOPLE
 from liandiao.auth import Role as CallerRole
 from liandiao.errors import FieldViolation, InvalidInput
 from liandiao.personnel.v1 import personnel_pb2, personnel_pb2_grpc
+from liandiao.rpc import paging
 from liandiao.rpc.server import caller
 from services.personnel import views
 from services.personnel.app import Personnel
@@ -42,16 +43,7 @@ POLICY = {
 
 
 def _page(page) -> tuple[int, int]:
-    size = page.page_size or 50
-    if not 1 <= size <= 200:
-        raise InvalidInput(FieldViolation("page.page_size", "must be between 1 and 200"))
-    try:
-        offset = int(page.page_token or 0)
-    except ValueError:
-        raise InvalidInput(FieldViolation("page.page_token", "is not a token from a previous page")) from None
-    if offset < 0:
-        raise InvalidInput(FieldViolation("page.page_token", "is not a token from a previous page"))
-    return size, offset
+    return paging.page_size(page.page_size), paging.offset(page.page_token)
 
 
 def _roles(numbers, field: str = "roles") -> tuple[Role, ...]:
@@ -64,8 +56,7 @@ def _roles(numbers, field: str = "roles") -> tuple[Role, ...]:
     return tuple(roles)
 
 
-def _next(offset: int, size: int, got: int) -> str:
-    return str(offset + size) if got == size else ""
+_next = paging.next_offset
 
 
 class PersonnelApi(personnel_pb2_grpc.PersonnelServiceServicer):

@@ -12,15 +12,17 @@ import asyncpg
 
 from liandiao.auth import Claims
 from liandiao.auth import Role as CallerRole
-from liandiao.errors import FieldViolation, InvalidInput, NotFound, PermissionDenied, RuleViolation, parse_uuid
+from liandiao.errors import FieldViolation, InvalidInput, NotFound, PermissionDenied, RuleViolation, parse_uuid, shown
 from liandiao.events import catalog
 from liandiao.events.outbox import enqueue
-from liandiao.ids import ancestors, lookup, mask_phone, prefecture_of
+from liandiao.events.topics import shard_of
+from liandiao.ids import ancestors, lookup, mask_phone
 from liandiao.legaltime import to_china_date
 from liandiao.personnel.v1 import personnel_pb2
 from liandiao.pii import PiiCipher
 from liandiao.reference import dispute_types
 from liandiao.rpc.convert import aware
+from liandiao.rpc.paging import region_filter
 from liandiao.uuid7 import uuid7
 from services.personnel import store, views
 from services.personnel.codes import ORG_KIND, ROSTER_STATUS
@@ -38,6 +40,7 @@ from services.personnel.domain.model import (
     check_person,
     merge_update,
 )
+from services.personnel.limits import MAX_RELATIONS
 
 
 def optional_uuid(field: str, value: str) -> UUID | None:
@@ -106,7 +109,8 @@ class Personnel:
             assert division is not None
             row = store.OrgRow(
                 organization_id=uuid7(), kind=o.kind.value if o.kind else "", name=o.name.strip(),
-                region_code=division.code, prefecture=prefecture_of(division.code), credit_code=code,
+                # A province-level body (a provincial office) has no prefecture: the province shard.
+                region_code=division.code, prefecture=shard_of(division.code), credit_code=code,
                 parent_organization_id=parent_id, committee_level=o.committee_level,
                 created_at=datetime.now(UTC), sector=o.sector,
             )
@@ -120,9 +124,10 @@ class Personnel:
             raise NotFound(f"organization {org_id} not found")
         return row
 
-    async def list_organizations(self, region_prefix: str, kind: str, limit: int, offset: int) -> list[store.OrgRow]:
+    async def list_organizations(self, prefix: str, kind: str, limit: int, offset: int) -> list[store.OrgRow]:
+        prefix = region_filter(prefix)
         async with self.pool.acquire() as conn:
-            return await store.list_orgs(conn, region_prefix, kind, limit, offset)
+            return await store.list_orgs(conn, prefix, kind, limit, offset)
 
     # ---- people -------------------------------------------------------------------
     async def create_person(self, p: NewPerson, now: datetime | None = None) -> store.PersonSnapshot:
@@ -217,17 +222,18 @@ class Personnel:
                 raise NotFound(f"person {person_id} not found")
             return (await store.snapshots(conn, [row], today))[0]
 
-    async def list_people(self, organization_id: str, role: str, region_prefix: str, limit: int,
+    async def list_people(self, organization_id: str, role: str, prefix: str, limit: int,
                           offset: int) -> list[store.PersonSnapshot]:
         org = optional_uuid("organization_id", organization_id)
+        prefix = region_filter(prefix)
         async with self.pool.acquire() as conn:
-            rows = await store.list_people(conn, org, role, region_prefix, limit, offset)
+            rows = await store.list_people(conn, org, role, prefix, limit, offset)
             return await store.snapshots(conn, rows, to_china_date(datetime.now(UTC)))
 
     async def eligible(self, region_code: str, dispute_type: str, language: str) -> list[store.PersonSnapshot]:
         division = lookup(region_code)
         if division is None:
-            raise InvalidInput(FieldViolation("region_code", f"unknown region code {region_code}"))
+            raise InvalidInput(FieldViolation("region_code", f"unknown region code {shown(region_code)}"))
         chain = [division.code, *(a.code for a in ancestors(division.code))]
         async with self.pool.acquire() as conn:
             rows = await store.eligible_mediators(conn, chain, dispute_type, language)
@@ -286,8 +292,12 @@ class Personnel:
             if await store.get_person(conn, pid, for_update=True) is None:
                 raise NotFound(f"person {person_id} not found")
             # The same keyed fingerprint intake puts on PartyRef.id_fingerprint.
-            await store.upsert_relation(conn, store.RelationRow(pid, self.pii.fingerprint(normalised), d.kind.value,
-                                                                d.note.strip(), now))
+            fingerprint = self.pii.fingerprint(normalised)
+            # Every relation travels in each person-changed snapshot: their number is bounded.
+            if await store.relation_count(conn, pid, other_than=fingerprint) >= MAX_RELATIONS:
+                raise RuleViolation("relations.at-most", f"a person declares at most {MAX_RELATIONS} relations; "
+                                    "ask a clerk to review the existing ones")
+            await store.upsert_relation(conn, store.RelationRow(pid, fingerprint, d.kind.value, d.note.strip(), now))
             return await self._touched(conn, pid, now)
 
     # ---- rosters (名册) ----------------------------------------------------------------
@@ -363,7 +373,7 @@ class Personnel:
         """The court's roster and those of the courts above it (SPC-Online Art.5: lower
         courts may use a higher court's roster), the court's own entries first."""
         if dispute_type and dispute_type not in dispute_types():
-            raise InvalidInput(FieldViolation("dispute_type", f"unknown dispute type {dispute_type!r}"))
+            raise InvalidInput(FieldViolation("dispute_type", f"unknown dispute type {shown(dispute_type)}"))
         async with self.pool.acquire() as conn:
             court = await self._court(conn, court_org_id)
             if OrgKind(court.kind) not in roster.COURT_KINDS:
@@ -476,7 +486,7 @@ class Personnel:
     async def duty_coverage(self, region_prefix: str, from_week: str, to_week: str) -> CoverageReport:
         bad = []
         if not region_prefix or lookup(region_prefix) is None:
-            bad.append(FieldViolation("region_prefix", f"a known division code (e.g. 1505), got {region_prefix!r}"))
+            bad.append(FieldViolation("region_prefix", f"a known division code (e.g. 1505), got {shown(region_prefix)}"))
         try:
             weeks = duty.report_weeks(from_week, to_week)
         except InvalidInput as exc:

@@ -7,12 +7,14 @@ from pathlib import Path
 
 from liandiao.config import whole_number
 from liandiao.events import catalog
-from liandiao.personnel.v1 import personnel_pb2, personnel_pb2_grpc
+from liandiao.personnel.v1 import personnel_pb2
+from liandiao.rpc.checks import add_servicer
 from liandiao.service import Runtime, ServiceApp
 from services.personnel.api import POLICY, PersonnelApi
 from services.personnel.app import Personnel
 from services.personnel.domain.performance import ReviewPolicy
 from services.personnel.handlers import PERFORMANCE_EVENTS, performance_handler
+from services.personnel.limits import LIMITS
 
 
 def load_config(env: Mapping[str, str]) -> ReviewPolicy:
@@ -35,8 +37,8 @@ def personnel(rt: Runtime) -> Personnel:
 
 @app.grpc
 def register(rt: Runtime, server):
-    personnel_pb2_grpc.add_PersonnelServiceServicer_to_server(PersonnelApi(personnel(rt)), server)
-    return [personnel_pb2.DESCRIPTOR.services_by_name["PersonnelService"].full_name]
+    service = personnel_pb2.DESCRIPTOR.services_by_name["PersonnelService"]
+    return [add_servicer(server, service, PersonnelApi(personnel(rt)), LIMITS)]
 
 
 # Cases accepted, offers lapsed and mediation outcomes, for the performance file (业绩档案).

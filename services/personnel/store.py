@@ -319,6 +319,12 @@ async def snapshots(conn: asyncpg.Connection, rows: Sequence[PersonRow], today: 
 
 # ---- relations ------------------------------------------------------------------
 
+async def relation_count(conn: asyncpg.Connection, person_id: UUID, other_than: str) -> int:
+    """The person's declared relations, not counting the one with fingerprint ``other_than``."""
+    return await conn.fetchval("select count(*) from relations where person_id = $1 and id_fingerprint <> $2",
+                               person_id, other_than)
+
+
 async def upsert_relation(conn: asyncpg.Connection, r: RelationRow) -> None:
     await conn.execute(
         """insert into relations (person_id, id_fingerprint, kind, note, declared_at) values ($1, $2, $3, $4, $5)

@@ -36,6 +36,7 @@ from services.routing.domain.rules import (
     must_step_aside,
     waits_for_joint_choice,
 )
+from services.routing.limits import CONSULTATION_REASONS
 
 log = logging.getLogger(__name__)
 
@@ -207,6 +208,10 @@ class Routing:
         async with self.pool.acquire() as conn, conn.transaction():
             a = await store.get_assignment(conn, did)
             dispute, d = await _dispute(conn, did, caller, routing_access.CONSULT, "call a consultation on", a)
+            called = await store.get_consultation(conn, did, for_update=True)
+            if called is not None and len(called.reasons) >= CONSULTATION_REASONS:
+                raise RuleViolation("consultation.reasons", f"the consultation has its {CONSULTATION_REASONS} "
+                                    "reasons already; record the plan")
             await self._call_consultation(conn, d, [reason.strip()], f"{caller.role}:{caller.organization_id}",
                                           now, dispute["trace_parent"])
             row = await store.get_consultation(conn, did)

@@ -15,11 +15,13 @@ from pathlib import Path
 
 from liandiao.config import whole_number
 from liandiao.events import catalog
-from liandiao.routing.v1 import routing_pb2, routing_pb2_grpc
+from liandiao.routing.v1 import routing_pb2
+from liandiao.rpc.checks import add_servicer
 from liandiao.service import Runtime, ServiceApp, periodically
 from services.routing.api import POLICY, RoutingApi
 from services.routing.app import Routing
 from services.routing.domain.rules import Difficulty
+from services.routing.limits import LIMITS
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,8 @@ def _routing(rt: Runtime) -> Routing:
 
 @app.grpc
 def register(rt: Runtime, server):
-    routing_pb2_grpc.add_RoutingServiceServicer_to_server(RoutingApi(_routing(rt)), server)
-    return [routing_pb2.DESCRIPTOR.services_by_name["RoutingService"].full_name]
+    service = routing_pb2.DESCRIPTOR.services_by_name["RoutingService"]
+    return [add_servicer(server, service, RoutingApi(_routing(rt)), LIMITS)]
 
 
 app.consume("roster", [catalog.PERSON_CHANGED], lambda rt: _routing(rt).on_person_changed)

@@ -22,6 +22,7 @@ from liandiao.ids.divisions import (
     prefecture_of,
     province_of,
     validate_region,
+    validate_region_prefix,
 )
 from liandiao.ids.errors import InvalidIdentifier
 from liandiao.ids.masking import mask_id, mask_phone
@@ -66,4 +67,5 @@ __all__ = [
     "prefecture_of",
     "province_of",
     "validate_region",
+    "validate_region_prefix",
 ]

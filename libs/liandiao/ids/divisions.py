@@ -35,7 +35,7 @@ import json
 from dataclasses import dataclass
 from importlib import resources
 
-from liandiao.ids.errors import InvalidIdentifier
+from liandiao.ids.errors import InvalidIdentifier, shown
 
 _DATA_FILE = "data/divisions.json.gz"
 _DATA_FORMAT = 1
@@ -147,7 +147,7 @@ def validate_region(code: str) -> Division:
     key = _natural_key(code)
     if key is None:
         raise InvalidIdentifier(
-            f"region code must be 2, 4, 6, 9 or 12 digits, got {code!r}"
+            f"region code must be 2, 4, 6, 9 or 12 digits, got {shown(code)}"
         )
     table = _table()
     if key in table.names:
@@ -159,6 +159,17 @@ def validate_region(code: str) -> Division:
             f"cannot check {code}"
         )
     raise InvalidIdentifier(f"unknown region code {code}")
+
+
+def validate_region_prefix(prefix: str) -> str:
+    """A filter "the divisions starting with these digits" ("15", "1505", "150502"):
+    ASCII digits only, at most 12, so it can go into a LIKE pattern as it is.
+    Not checked against the list: a prefix need not be a division itself."""
+    if not (_is_digits(prefix) and len(prefix) <= 12):
+        raise InvalidIdentifier(
+            f"a region prefix is up to 12 digits of a region code (e.g. 1505), got {shown(prefix)}"
+        )
+    return prefix
 
 
 def _known_prefix(code: str, length: int, level_name: str) -> str:

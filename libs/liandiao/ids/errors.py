@@ -14,3 +14,8 @@ class InvalidIdentifier(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def shown(value: str, limit: int = 20) -> str:
+    """A faulty value as a reason quotes it: cut short, so a reason never grows with the input."""
+    return repr(value) if len(value) <= limit else f"{value[:limit]!r}... ({len(value)} characters)"

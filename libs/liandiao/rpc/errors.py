@@ -1,4 +1,9 @@
-"""Domain errors to gRPC statuses with google.rpc rich details (DESIGN.md "Errors")."""
+"""Domain errors to gRPC statuses with google.rpc rich details (DESIGN.md "Errors").
+
+Whatever the error carries, the status stays small: gRPC sends the message and the
+details as trailing metadata, which clients refuse above 8 KiB (by default) with
+RESOURCE_EXHAUSTED. The message is percent-encoded on the wire (a Chinese
+character takes 9 bytes there) and the details base64-encoded, hence the budgets."""
 
 from __future__ import annotations
 
@@ -9,26 +14,53 @@ from grpc_status import rpc_status
 
 from liandiao.errors import DomainError, InvalidInput, NotFound, PermissionDenied, RuleViolation, Unavailable
 
+MAX_MESSAGE_BYTES = 480       # UTF-8 bytes of the status message
+MAX_DETAILS_BYTES = 2400      # serialized google.rpc details
+MAX_FIELD_BYTES = 160
+MAX_REASON_BYTES = 400
+
+
+def clip(text: str, max_bytes: int) -> str:
+    """``text`` cut to at most ``max_bytes`` of UTF-8, on a character boundary, marked when cut."""
+    raw = text.encode()
+    if len(raw) <= max_bytes:
+        return text
+    return raw[:max_bytes - 3].decode(errors="ignore") + "..."
+
+
+def _bad_request(err: InvalidInput) -> error_details_pb2.BadRequest:
+    """The violations that fit the budget; the last one says how many were left out."""
+    out = error_details_pb2.BadRequest()
+    for n, v in enumerate(err.violations):
+        item = error_details_pb2.BadRequest.FieldViolation(field=clip(v.field, MAX_FIELD_BYTES),
+                                                           description=clip(v.reason, MAX_REASON_BYTES))
+        if out.ByteSize() + item.ByteSize() + 64 > MAX_DETAILS_BYTES:
+            out.field_violations.add(field=item.field,
+                                     description=f"{clip(item.description, 100)} (and {len(err.violations) - n - 1} "
+                                                 "more violation(s) not shown)")
+            break
+        out.field_violations.append(item)
+    return out
+
 
 def to_status(err: DomainError) -> grpc.Status:
     detail = any_pb2.Any()
+    message = clip(str(err), MAX_MESSAGE_BYTES)
     if isinstance(err, InvalidInput):
-        detail.Pack(error_details_pb2.BadRequest(field_violations=[
-            error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.reason)
-            for v in err.violations
-        ]))
-        st = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=str(err), details=[detail])
+        detail.Pack(_bad_request(err))
+        st = status_pb2.Status(code=code_pb2.INVALID_ARGUMENT, message=message, details=[detail])
     elif isinstance(err, RuleViolation):
         detail.Pack(error_details_pb2.PreconditionFailure(violations=[
-            error_details_pb2.PreconditionFailure.Violation(type="RULE", subject=err.rule, description=str(err))
+            error_details_pb2.PreconditionFailure.Violation(type="RULE", subject=clip(err.rule, MAX_FIELD_BYTES),
+                                                            description=message)
         ]))
-        st = status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=str(err), details=[detail])
+        st = status_pb2.Status(code=code_pb2.FAILED_PRECONDITION, message=message, details=[detail])
     elif isinstance(err, NotFound):
-        st = status_pb2.Status(code=code_pb2.NOT_FOUND, message=str(err))
+        st = status_pb2.Status(code=code_pb2.NOT_FOUND, message=message)
     elif isinstance(err, PermissionDenied):
-        st = status_pb2.Status(code=code_pb2.PERMISSION_DENIED, message=str(err))
+        st = status_pb2.Status(code=code_pb2.PERMISSION_DENIED, message=message)
     elif isinstance(err, Unavailable):
-        st = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=str(err))
+        st = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=message)
     else:
         st = status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
     return rpc_status.to_status(st)

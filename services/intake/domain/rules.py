@@ -6,10 +6,17 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 
-from liandiao.errors import FieldViolation, InvalidInput
-from liandiao.ids import InvalidIdentifier, normalize_mobile, parse_credit_code, parse_resident_id, validate_region
+from liandiao.errors import FieldViolation, InvalidInput, shown
+from liandiao.ids import (
+    DivisionLevel,
+    InvalidIdentifier,
+    normalize_mobile,
+    parse_credit_code,
+    parse_resident_id,
+    validate_region,
+)
 from services.intake.domain.model import (
     AgentAuthority,
     AgentIn,
@@ -28,9 +35,20 @@ from services.intake.domain.model import (
     Source,
     Status,
 )
+from services.intake.limits import (
+    AGENT_SCOPE,
+    FACTS,
+    MAX_AGE,
+    MAX_AMOUNT_FEN,
+    MAX_PEOPLE_INVOLVED,
+    MAX_PRIOR_INCIDENTS,
+    MAX_REPEAT_PETITIONS,
+    NAME,
+    REQUESTED_OUTCOME,
+)
 
-MAX_TEXT = 4000
-MAX_NAME = 200
+# A disclosure is recorded before the registration; a clerk's clock may run this far ahead.
+CLOCK_SKEW = timedelta(minutes=5)
 
 # The referral details each source carries (DOMAIN §2 "sources of a case").
 _REFERRAL_OF = {
@@ -78,27 +96,34 @@ def assess_risk(f: RiskFactors, policy: RiskPolicy) -> RiskAssessment:
 
 def decide_registration(
     reg: Registration, *, known_types: Collection[str], today: date, risk_policy: RiskPolicy,
+    now: datetime | None = None,
 ) -> Decision:
     """Validates everything at once (a clerk fixes all mistakes in one go) and
-    decides the status. Raises InvalidInput listing every field at fault."""
+    decides the status. Raises InvalidInput listing every field at fault.
+
+    ``now``: the registration's instant; a consent disclosed after it is refused."""
     bad: list[FieldViolation] = []
     warnings: list[str] = []
 
     try:
-        validate_region(reg.region_code)
+        if validate_region(reg.region_code).level is DivisionLevel.PROVINCE:
+            # Where the dispute arose decides who mediates it and which shard carries it.
+            bad.append(FieldViolation("region_code", "name the prefecture, county, township or village where the "
+                                      "dispute arose, not the province"))
     except InvalidIdentifier as exc:
         bad.append(FieldViolation("region_code", exc.reason))
     if reg.dispute_type not in known_types:
-        bad.append(FieldViolation("dispute_type", f"unknown dispute type {reg.dispute_type!r}; "
+        bad.append(FieldViolation("dispute_type", f"unknown dispute type {shown(reg.dispute_type)}; "
                                   "use a code of the dispute-type dictionary"))
     bad += _check_source(reg)
     if not reg.request_id:
         bad.append(FieldViolation("request_id", "required: a client-chosen id that makes retries safe"))
-    if reg.amount_fen < 0:
-        bad.append(FieldViolation("amount_in_dispute_fen", "must not be negative"))
-    for name, value in (("facts", reg.facts), ("requested_outcome", reg.requested_outcome)):
-        if len(value) > MAX_TEXT:
-            bad.append(FieldViolation(name, f"longer than {MAX_TEXT} characters"))
+    if not 0 <= reg.amount_fen <= MAX_AMOUNT_FEN:
+        bad.append(FieldViolation("amount_in_dispute_fen", f"from 0 to {MAX_AMOUNT_FEN} fen"))
+    for name, value, most in (("facts", reg.facts, FACTS), ("requested_outcome", reg.requested_outcome,
+                                                          REQUESTED_OUTCOME)):
+        if len(value) > most:
+            bad.append(FieldViolation(name, f"longer than {most} characters"))
     if not reg.facts.strip():
         bad.append(FieldViolation("facts", "required: the brief facts of the dispute (受理登记)"))
 
@@ -108,13 +133,16 @@ def decide_registration(
     if Side.RESPONDENT not in sides:
         bad.append(FieldViolation("parties", "at least one respondent party is required"))
 
+    bad += _check_risk_factors(reg.risk)
+
     checked: list[CheckedParty] = []
     for i, party in enumerate(reg.parties):
-        result, problems, notes = _check_party(f"parties[{i}]", party, reg.source, today)
+        result, problems, notes = _check_party(f"parties[{i}]", party, reg.source, today, now)
         bad += problems
         warnings += notes
         if result:
             checked.append(result)
+    bad += _check_distinct_parties(reg.parties, checked)
     if bad:
         raise InvalidInput(bad)
 
@@ -126,6 +154,38 @@ def decide_registration(
         risk=assess_risk(reg.risk, risk_policy),
         warnings=tuple(warnings),
     )
+
+
+def _check_risk_factors(f: RiskFactors) -> list[FieldViolation]:
+    """Each factor feeds the score (PML Art.25 warning): a negative count would take
+    points off another factor, a huge one is a typo. Out of range is refused."""
+    bad = []
+    for name, value, most in (("prior_incidents", f.prior_incidents, MAX_PRIOR_INCIDENTS),
+                              ("people_involved", f.people_involved, MAX_PEOPLE_INVOLVED),
+                              ("repeat_petitions", f.repeat_petitions, MAX_REPEAT_PETITIONS)):
+        if not 0 <= value <= most:
+            bad.append(FieldViolation(f"risk_factors.{name}", f"from 0 to {most}"))
+    return bad
+
+
+def _check_distinct_parties(parties: tuple[PartyIn, ...], checked: list[CheckedParty]) -> list[FieldViolation]:
+    """One person or organization is one party: the same ID document twice (as applicant
+    and respondent, or repeated) is a mistake, and would also hide the dispute from
+    duplicate detection. Parties without a document cannot be told apart and pass."""
+    if len(checked) != len(parties):
+        return []   # some party is invalid already; its number may not be normalised
+    first: dict[str, int] = {}
+    bad = []
+    for i, c in enumerate(checked):
+        if not c.id_number:
+            continue
+        if c.id_number in first:
+            field = "credit_code" if c.party.kind is PartyKind.ORGANIZATION else "id_document.number"
+            bad.append(FieldViolation(f"parties[{i}].{field}", f"the same as parties[{first[c.id_number]}]: "
+                                      "each party is registered once"))
+        else:
+            first[c.id_number] = i
+    return bad
 
 
 def _check_source(reg: Registration) -> list[FieldViolation]:
@@ -166,8 +226,8 @@ def _check_source(reg: Registration) -> list[FieldViolation]:
                              ("department.reference", r.reference)):
             if not value.strip():
                 bad.append(FieldViolation(field, "required for a referral by a government department"))
-        if len(r.department_name) > MAX_NAME:
-            bad.append(FieldViolation("department.department_name", f"longer than {MAX_NAME} characters"))
+        if len(r.department_name) > NAME:
+            bad.append(FieldViolation("department.department_name", f"longer than {NAME} characters"))
     return bad
 
 
@@ -212,8 +272,8 @@ def _check_agent(path: str, a: AgentIn, today: date) -> tuple[CheckedAgent | Non
     elif a.authority is AgentAuthority.SPECIAL and not a.scope.strip():
         bad.append(FieldViolation(f"{path}.scope", "special authority must list the authorised matters "
                                   "(CPL 2023 Art.62)"))
-    if len(a.scope) > MAX_TEXT:
-        bad.append(FieldViolation(f"{path}.scope", f"longer than {MAX_TEXT} characters"))
+    if len(a.scope) > AGENT_SCOPE:
+        bad.append(FieldViolation(f"{path}.scope", f"longer than {AGENT_SCOPE} characters"))
     if bad:
         return None, bad
     return CheckedAgent(agent=a, id_number=id_number, phone=phone), []
@@ -241,7 +301,7 @@ def mask_address(text: str) -> str:
 
 
 def _check_party(
-    path: str, p: PartyIn, source: Source | None, today: date,
+    path: str, p: PartyIn, source: Source | None, today: date, now: datetime | None = None,
 ) -> tuple[CheckedParty | None, list[FieldViolation], list[str]]:
     bad: list[FieldViolation] = []
     notes: list[str] = []
@@ -294,11 +354,14 @@ def _check_party(
         bad.append(FieldViolation(f"{path}.consent.disclosed_at",
                                   "record when the party was told their rights, the options and the effect "
                                   "of an agreement (SPC-Invited Art.14)"))
+    elif now is not None and p.disclosed_at > now + CLOCK_SKEW:
+        bad.append(FieldViolation(f"{path}.consent.disclosed_at", "lies after the registration: the options are "
+                                  "disclosed before (SPC-Invited Art.14)"))
     if p.consent is Consent.REFUSED and not p.routes_told:
         bad.append(FieldViolation(f"{path}.consent.routes_told",
                                   "a refusing party must be told the other routes (arbitration, litigation, ...)"))
-    if p.age < 0 or p.age > 150:
-        bad.append(FieldViolation(f"{path}.age", "must be between 0 and 150"))
+    if p.age < 0 or p.age > MAX_AGE:
+        bad.append(FieldViolation(f"{path}.age", f"must be between 0 and {MAX_AGE}"))
     agents = []
     for j, agent in enumerate(p.agents):
         checked, problems = _check_agent(f"{path}.agents[{j}]", agent, today)

@@ -234,3 +234,62 @@ def test_fewer_than_two_parties_with_an_id_never_make_a_duplicate(fingerprints):
 ])
 def test_service_address_is_masked_in_views(address, shown):
     assert mask_address(address) == shown
+
+
+# ---- bad input (issue 6): ranges that feed a rule, duplicates, bounded reasons ----------------
+
+@pytest.mark.parametrize("factors, field", [
+    (RiskFactors(threats_of_violence=True, prior_incidents=-4), "risk_factors.prior_incidents"),
+    (RiskFactors(people_involved=-10), "risk_factors.people_involved"),
+    (RiskFactors(people_involved=100_001), "risk_factors.people_involved"),
+    (RiskFactors(repeat_petitions=2**31 - 1), "risk_factors.repeat_petitions"),
+], ids=["negative-incidents-would-cancel-threats", "negative-people", "more-people-than-a-mass-incident",
+        "int32-max-petitions"])
+def test_risk_factors_out_of_range_are_refused_rather_than_scored(factors, field):
+    assert field in violations(registration(risk=factors))
+
+
+def test_risk_factors_at_their_bounds_are_scored():
+    decision = decide(registration(risk=RiskFactors(prior_incidents=100, people_involved=100_000,
+                                                    repeat_petitions=100)))
+    assert decision.risk.score == 100 and decision.risk.flagged
+
+
+@pytest.mark.parametrize("amount, accepted", [(10**14, True), (10**14 + 1, False), (2**63 - 1, False)])
+def test_the_amount_in_dispute_has_an_upper_bound(amount, accepted):
+    if accepted:
+        assert decide(registration(amount_fen=amount)).status is Status.REGISTERED
+    else:
+        assert "amount_in_dispute_fen" in violations(registration(amount_fen=amount))
+
+
+def test_the_same_person_twice_is_refused_naming_the_second():
+    same = person(Side.RESPONDENT)   # the applicant's ID number
+    found = violations(registration(parties=(person(Side.APPLICANT), same)))
+    assert found == {"parties[1].id_document.number": "the same as parties[0]: each party is registered once"}
+
+
+def test_parties_without_id_documents_are_not_taken_for_duplicates():
+    none = dict(id_type=IdType.NONE, id_number="", no_id_reason="未携带身份证")
+    reg = registration(parties=(person(Side.APPLICANT, **none), person(Side.RESPONDENT, **none)))
+    assert decide(reg).status is Status.REGISTERED
+
+
+def test_a_disclosure_after_the_registration_is_refused():
+    later = datetime(2026, 11, 23, 2, 0, tzinfo=UTC)
+    reg = registration(parties=(person(Side.APPLICANT, disclosed_at=later),
+                                person(Side.RESPONDENT, "440524188001010014")))
+    with pytest.raises(InvalidInput) as raised:
+        decide_registration(reg, known_types=set(dispute_types()), today=TODAY, risk_policy=RiskPolicy(),
+                            now=datetime(2026, 11, 23, 1, 30, tzinfo=UTC))
+    assert [v.field for v in raised.value.violations] == ["parties[0].consent.disclosed_at"]
+
+
+@pytest.mark.parametrize("code", ["15", "150000"])
+def test_a_province_is_no_place_of_a_dispute(code):
+    assert "not the province" in violations(registration(region_code=code))["region_code"]
+
+
+def test_an_unknown_dispute_type_is_quoted_short():
+    reason = violations(registration(dispute_type="x" * 100_000))["dispute_type"]
+    assert len(reason) < 150 and "100000 characters" in reason

@@ -9,14 +9,14 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from liandiao.errors import FieldViolation, InvalidInput, RuleViolation
+from liandiao.errors import FieldViolation, InvalidInput, RuleViolation, shown
 from liandiao.legaltime import to_china_date
 from services.personnel.domain.model import OrgKind, Role
+from services.personnel.limits import DATES_PER_CALL, EARLIEST_YEAR, LATEST_YEAR, in_calendar
 
 DUTY_OFFICE_KINDS = frozenset({OrgKind.JUDICIAL_OFFICE, OrgKind.POLICE_STATION})
 DUTY_ROLES = frozenset({Role.LAWYER, Role.LEGAL_SERVICE_WORKER})
 MAX_REPORT_WEEKS = 53          # one ISO year at most
-MAX_DATES_PER_CALL = 370
 _WEEK = re.compile(r"^(\d{4})-W(\d{2})$")
 
 
@@ -46,11 +46,13 @@ def week_of(day: date | datetime) -> IsoWeek:
 def parse_week(field: str, text: str) -> IsoWeek:
     m = _WEEK.match(text.strip())
     if not m:
-        raise InvalidInput(FieldViolation(field, f"an ISO week like 2026-W09, got {text!r}"))
+        raise InvalidInput(FieldViolation(field, f"an ISO week like 2026-W09, got {shown(text)}"))
+    if not EARLIEST_YEAR <= int(m.group(1)) <= LATEST_YEAR:
+        raise InvalidInput(FieldViolation(field, f"a week of the years {EARLIEST_YEAR} to {LATEST_YEAR}"))
     try:
         date.fromisocalendar(int(m.group(1)), int(m.group(2)), 1)
     except ValueError:
-        raise InvalidInput(FieldViolation(field, f"{text} does not exist (weeks run 01 to 52, or 53 "
+        raise InvalidInput(FieldViolation(field, f"{text.strip()} does not exist (weeks run 01 to 52, or 53 "
                                           "in a long ISO year)")) from None
     return IsoWeek(int(m.group(1)), int(m.group(2)))
 
@@ -109,13 +111,17 @@ def check_duty(roles: Collection[Role], office_kind: OrgKind, dates: Sequence[st
     days: list[date] = []
     if not dates:
         bad.append(FieldViolation("dates", "at least one date"))
-    if len(dates) > MAX_DATES_PER_CALL:
-        bad.append(FieldViolation("dates", f"at most {MAX_DATES_PER_CALL} dates in one call"))
-    for i, text in enumerate(dates):
+    if len(dates) > DATES_PER_CALL:
+        bad.append(FieldViolation("dates", f"at most {DATES_PER_CALL} dates in one call"))
+    for i, text in enumerate(dates[:DATES_PER_CALL]):
         try:
-            days.append(date.fromisoformat(text))
+            day = date.fromisoformat(text)
         except ValueError:
-            bad.append(FieldViolation(f"dates[{i}]", f"an ISO date like 2026-03-02, got {text!r}"))
+            bad.append(FieldViolation(f"dates[{i}]", f"an ISO date like 2026-03-02, got {shown(text)}"))
+            continue
+        if not in_calendar(day):
+            bad.append(FieldViolation(f"dates[{i}]", f"a day of the years {EARLIEST_YEAR} to {LATEST_YEAR}"))
+        days.append(day)
     if bad:
         raise InvalidInput(bad)
     if not DUTY_ROLES & set(roles):

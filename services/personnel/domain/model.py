@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from enum import StrEnum
 
-from liandiao.errors import FieldViolation, InvalidInput
+from liandiao.errors import FieldViolation, InvalidInput, shown
 from liandiao.ids import InvalidIdentifier, normalize_mobile, parse_credit_code, parse_resident_id, validate_region
 
 
@@ -180,7 +180,7 @@ def _committee_violations(o: NewOrganization, sectors: Collection[str]) -> list[
             return [FieldViolation("sector", "a sector committee names its sector (e.g. labour, family, traffic, "
                                    "medical)")]
         if o.sector not in sectors:
-            return [FieldViolation("sector", f"unknown sector {o.sector!r}; known: {', '.join(sorted(sectors))}")]
+            return [FieldViolation("sector", f"unknown sector {shown(o.sector)}; known: {', '.join(sorted(sectors))}")]
     elif o.sector:
         return [FieldViolation("sector", "only a sector committee has a sector")]
     return []
@@ -207,10 +207,14 @@ def check_person(p: NewPerson, org_kind: OrgKind | None, known_types: Collection
                                           f"{' or '.join(sorted(k.value for k in home))}, not a {org_kind.value}"))
     for i, t in enumerate(p.specialties):
         if t not in known_types:
-            bad.append(FieldViolation(f"specialties[{i}]", f"unknown dispute type {t!r}"))
+            bad.append(FieldViolation(f"specialties[{i}]", f"unknown dispute type {shown(t)}"))
     for i, lang in enumerate(p.languages):
         if not LANGUAGE_TAG.match(lang):
-            bad.append(FieldViolation(f"languages[{i}]", f"{lang!r} is not a BCP-47 language tag (e.g. zh, mn)"))
+            bad.append(FieldViolation(f"languages[{i}]", f"{shown(lang)} is not a BCP-47 language tag (e.g. zh, mn)"))
+    for name in ("specialties", "languages", "region_codes"):
+        values = getattr(p, name)
+        if len(set(values)) != len(values):
+            bad.append(FieldViolation(name, "a value is named twice"))
     for i, code in enumerate(p.region_codes):
         try:
             validate_region(code)
@@ -266,8 +270,10 @@ def merge_update(current: NewPerson, u: PersonUpdate) -> NewPerson:
         raise InvalidInput(FieldViolation("update_mask", f"name the fields to change: {', '.join(UPDATABLE)}"))
     unknown = [p for p in u.paths if p not in UPDATABLE]
     if unknown:
-        raise InvalidInput(FieldViolation("update_mask", f"cannot change {', '.join(unknown)}; "
-                                          f"changeable: {', '.join(UPDATABLE)}"))
+        raise InvalidInput(FieldViolation("update_mask", f"cannot change {', '.join(shown(p) for p in unknown[:3])}"
+                                          f"{' ...' if len(unknown) > 3 else ''}; changeable: {', '.join(UPDATABLE)}"))
+    if len(set(u.paths)) != len(u.paths):
+        raise InvalidInput(FieldViolation("update_mask", "a field is named twice"))
     changes = {p: getattr(u, p) for p in u.paths}
     if "languages" in changes and not changes["languages"]:
         changes["languages"] = ("zh",)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
-from liandiao.errors import FieldViolation, InvalidInput
+from liandiao.errors import FieldViolation, InvalidInput, shown
+from services.personnel.limits import COURSE, EARLIEST_YEAR, EVALUATION_NOTES, FEEDBACK, in_calendar
 
-TEXT_LIMIT = 2000
 MAX_TRAINING_HOURS = 200
 _PERIOD = re.compile(r"^(\d{4})(?:-(H[12]|Q[1-4]|0[1-9]|1[0-2]))?$")
 
@@ -94,8 +94,8 @@ def check_feedback(score: int, complaint: str) -> str:
     bad = []
     if not 1 <= score <= 5:
         bad.append(FieldViolation("score", "from 1 (poor) to 5 (very good)"))
-    if len(complaint) > TEXT_LIMIT:
-        bad.append(FieldViolation("complaint", f"at most {TEXT_LIMIT} characters"))
+    if len(complaint) > FEEDBACK:
+        bad.append(FieldViolation("complaint", f"at most {FEEDBACK} characters"))
     if bad:
         raise InvalidInput(bad)
     return complaint.strip()
@@ -106,16 +106,18 @@ def check_training(course: str, hours: float, held_on: str, today: date) -> date
     day = None
     if not course.strip():
         bad.append(FieldViolation("course", "required"))
-    elif len(course) > 200:
-        bad.append(FieldViolation("course", "at most 200 characters"))
+    elif len(course) > COURSE:
+        bad.append(FieldViolation("course", f"at most {COURSE} characters"))
     if not 0 < hours <= MAX_TRAINING_HOURS or (hours * 2) != int(hours * 2):
         bad.append(FieldViolation("hours", f"more than 0 and at most {MAX_TRAINING_HOURS}, in half hours"))
     try:
         day = date.fromisoformat(held_on)
         if day > today:
             bad.append(FieldViolation("date", "a training is recorded once it was held"))
+        elif not in_calendar(day):
+            bad.append(FieldViolation("date", f"a training held since {EARLIEST_YEAR}"))
     except ValueError:
-        bad.append(FieldViolation("date", f"an ISO date like 2026-03-02, got {held_on!r}"))
+        bad.append(FieldViolation("date", f"an ISO date like 2026-03-02, got {shown(held_on)}"))
     if bad:
         raise InvalidInput(bad)
     assert day is not None
@@ -130,10 +132,12 @@ def check_evaluation(period: str, result: EvaluationResult | None, notes: str, t
         bad.append(FieldViolation("period", "a year (2025), half (2025-H1), quarter (2025-Q3) or month (2025-07)"))
     elif int(m.group(1)) > today.year or (int(m.group(1)) == today.year and _first_month(m.group(2)) > today.month):
         bad.append(FieldViolation("period", "the period has not begun"))
+    elif int(m.group(1)) < EARLIEST_YEAR:
+        bad.append(FieldViolation("period", f"a period since {EARLIEST_YEAR}"))
     if result is None:
         bad.append(FieldViolation("result", "required"))
-    if len(notes) > TEXT_LIMIT:
-        bad.append(FieldViolation("notes", f"at most {TEXT_LIMIT} characters"))
+    if len(notes) > EVALUATION_NOTES:
+        bad.append(FieldViolation("notes", f"at most {EVALUATION_NOTES} characters"))
     if bad:
         raise InvalidInput(bad)
     return period.strip()

@@ -16,8 +16,7 @@ from enum import StrEnum
 
 from liandiao.errors import FieldViolation, InvalidInput
 from liandiao.ids import InvalidIdentifier, parse_credit_code, parse_resident_id
-
-NOTE_LIMIT = 500
+from services.personnel.limits import NOTE
 
 
 class RelationKind(StrEnum):
@@ -58,8 +57,8 @@ def related_id(d: Declaration, today: date) -> str:
             normalised = parse_credit_code(d.credit_code).code
         except InvalidIdentifier as exc:
             bad.append(FieldViolation("related_credit_code", exc.reason))
-    if len(d.note) > NOTE_LIMIT:
-        bad.append(FieldViolation("note", f"at most {NOTE_LIMIT} characters"))
+    if len(d.note) > NOTE:
+        bad.append(FieldViolation("note", f"at most {NOTE} characters"))
     if bad:
         raise InvalidInput(bad)
     return normalised

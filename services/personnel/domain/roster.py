@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from liandiao.errors import FieldViolation, InvalidInput, RuleViolation
+from liandiao.errors import FieldViolation, InvalidInput, RuleViolation, shown
 from services.personnel.domain.model import OrgKind, Role, RosterStatus
+from services.personnel.limits import FEE_STANDARD
 
 COURT_KINDS = frozenset({OrgKind.BASIC_COURT, OrgKind.PEOPLES_TRIBUNAL})
 # Invited organizations (特邀调解组织): mediation committees, law firms and legal-service offices.
@@ -20,7 +21,6 @@ INVITED_ORG_KINDS = frozenset({OrgKind.MEDIATION_COMMITTEE, OrgKind.LAW_FIRM, Or
 # PML Art.4: people's mediation is free of charge. Lawyers' mediation (and the
 # legal-service offices', their village-level counterpart) may charge a low fee.
 FEE_ALLOWED = frozenset({OrgKind.LAW_FIRM, OrgKind.LEGAL_SERVICE_OFFICE})
-FEE_STANDARD_LIMIT = 200
 CHAIN_LIMIT = 5   # tribunal -> basic court -> ... far more than the court hierarchy has
 
 
@@ -50,7 +50,7 @@ def check_listing(court_kind: OrgKind, member: Member, listing: Listing, known_t
                                   "(SPC-Online Art.5)"))
     for i, t in enumerate(listing.dispute_scope):
         if t not in known_types:
-            bad.append(FieldViolation(f"dispute_scope[{i}]", f"unknown dispute type {t!r}"))
+            bad.append(FieldViolation(f"dispute_scope[{i}]", f"unknown dispute type {shown(t)}"))
     if len(set(listing.dispute_scope)) != len(listing.dispute_scope):
         bad.append(FieldViolation("dispute_scope", "a dispute type is named twice"))
     standard = listing.fee_standard.strip()
@@ -58,8 +58,8 @@ def check_listing(court_kind: OrgKind, member: Member, listing: Listing, known_t
         bad.append(FieldViolation("fee_standard", "state the fee standard (收费标准) to publish with the roster"))
     if not listing.fee_charging and standard:
         bad.append(FieldViolation("fee_standard", "only an entry that charges fees has a fee standard"))
-    if len(standard) > FEE_STANDARD_LIMIT:
-        bad.append(FieldViolation("fee_standard", f"at most {FEE_STANDARD_LIMIT} characters"))
+    if len(standard) > FEE_STANDARD:
+        bad.append(FieldViolation("fee_standard", f"at most {FEE_STANDARD} characters"))
     if bad:
         raise InvalidInput(bad)
     if court_kind not in COURT_KINDS:

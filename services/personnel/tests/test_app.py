@@ -30,6 +30,7 @@ from services.personnel.domain.performance import EvaluationResult
 from services.personnel.domain.relations import Declaration, RelationKind
 from services.personnel.domain.roster import Listing
 from services.personnel.handlers import PERFORMANCE_EVENTS, performance_handler
+from services.personnel.limits import MAX_RELATIONS, NOTE
 
 pytestmark = pytest.mark.stack
 
@@ -159,6 +160,13 @@ async def test_a_person_who_stops_being_a_lawyer_keeps_no_licence(personnel):
     assert (snap.row.licence_masked, snap.row.licence_enc, snap.row.licence_fp) == ("", None, None)
 
 
+@pytest.mark.parametrize("region", ["11", "110000"])
+async def test_a_province_level_body_is_kept_in_the_province_shard(personnel, region):
+    row, _ = await personnel.create_organization(NewOrganization(kind=OrgKind.LAW_FIRM, name="北京市某律师事务所",
+                                                                 region_code=region, credit_code=uscc("31")))
+    assert (row.region_code, row.prefecture) == ("11", "00")
+
+
 # ---- relations ------------------------------------------------------------------
 
 async def test_a_declared_relation_keeps_only_the_fingerprint_intake_would_compute(personnel):
@@ -191,6 +199,23 @@ async def test_a_mediator_declares_only_for_themselves(personnel):
     me = Claims(subject=pid, organization_id=committee, role=CallerRole.MEDIATOR)
     snap = await personnel.declare_relation(pid, Declaration(RelationKind.OTHER, passport_number="e1234567"), me)
     assert snap.relations[0].id_fingerprint == PII.fingerprint("E1234567")
+
+
+async def test_declared_relations_are_bounded_so_the_person_snapshot_stays_small(personnel):
+    committee = await new_org(personnel, OrgKind.MEDIATION_COMMITTEE)
+    pid = await new_person(personnel, committee, Role.MEDIATOR)
+    async with personnel.pool.acquire() as conn:
+        await conn.executemany(
+            "insert into relations (person_id, id_fingerprint, kind, note, declared_at) values ($1, $2, $3, $4, $5)",
+            [(uuid.UUID(pid), PII.fingerprint(f"E{i:08d}"), "other", "妻" * NOTE, NOW) for i in range(MAX_RELATIONS)])
+    with pytest.raises(RuleViolation, match="relations.at-most"):
+        await personnel.declare_relation(pid, Declaration(RelationKind.OTHER, passport_number="G99999999"))
+    # One already declared may still be corrected: it takes no new place.
+    snap = await personnel.declare_relation(pid, Declaration(RelationKind.INTEREST, passport_number="E00000007",
+                                                             note="妻" * NOTE))
+    assert len(snap.relations) == MAX_RELATIONS
+    [*_, event] = await outbox(personnel, catalog.PERSON_CHANGED, pid)
+    assert len(event.person.relations) == MAX_RELATIONS and event.ByteSize() < 200_000
 
 
 # ---- rosters --------------------------------------------------------------------

@@ -175,7 +175,7 @@ def test_an_update_changes_only_the_named_fields():
     assert merged.specialties == ("neighbours",), "specialties were not named in the mask"
 
 
-@pytest.mark.parametrize("paths, says", [((), "name the fields"), (("name",), "cannot change name")])
+@pytest.mark.parametrize("paths, says", [((), "name the fields"), (("name",), "cannot change 'name'")])
 def test_an_update_needs_a_mask_of_changeable_fields(paths, says):
     with pytest.raises(InvalidInput) as exc:
         merge_update(person(Role.MEDIATOR), PersonUpdate(paths=paths))
@@ -435,3 +435,64 @@ def test_evaluation_periods(period, ok):
     else:
         with pytest.raises(InvalidInput):
             performance.check_evaluation(period, performance.EvaluationResult.COMPETENT, "", TODAY)
+
+
+# ---- bad input (issue 6): duplicates, calendar ranges, bounded reasons -----------------
+
+@pytest.mark.parametrize("field, values", [("specialties", ("labour", "labour")), ("languages", ("zh", "zh")),
+                                           ("region_codes", ("150502", "150502"))])
+def test_a_value_named_twice_is_refused(field, values):
+    with pytest.raises(InvalidInput) as exc:
+        check_person(person(Role.MEDIATOR, **{field: values}), OrgKind.MEDIATION_COMMITTEE, TYPES, TODAY)
+    assert violations(exc)[field] == "a value is named twice"
+
+
+def test_a_field_named_twice_in_the_mask_is_refused():
+    with pytest.raises(InvalidInput) as exc:
+        merge_update(person(Role.MEDIATOR), PersonUpdate(paths=("phone", "phone")))
+    assert "twice" in violations(exc)["update_mask"]
+
+
+def test_unknown_mask_paths_are_quoted_short():
+    with pytest.raises(InvalidInput) as exc:
+        merge_update(person(Role.MEDIATOR), PersonUpdate(paths=tuple("x" * 5000 + str(i) for i in range(10))))
+    assert len(violations(exc)["update_mask"]) < 400
+
+
+@pytest.mark.parametrize("text", ["x" * 10_000, "\x00" * 10_000])
+def test_bad_values_are_quoted_short_in_reasons(text):
+    for call in (lambda: check_person(person(Role.MEDIATOR, languages=(text,), specialties=(text,)),
+                                      OrgKind.MEDIATION_COMMITTEE, TYPES, TODAY),
+                 lambda: duty.report_weeks(text, text), lambda: duty.check_duty([Role.LAWYER], OrgKind.POLICE_STATION,
+                                                                                [text]),
+                 lambda: performance.check_training("调解技巧", 2, text, TODAY)):
+        with pytest.raises(InvalidInput) as exc:
+            call()
+        assert all(len(reason) < 300 for reason in violations(exc).values())
+
+
+@pytest.mark.parametrize("start", ["9999-W52", "0001-W01", "1979-W52"])
+def test_weeks_far_from_any_rota_are_refused(start):
+    with pytest.raises(InvalidInput) as exc:
+        duty.report_weeks(start, start)
+    assert "from_week" in violations(exc)
+
+
+def test_the_last_week_of_the_last_year_is_reported_without_overflow():
+    assert [str(w) for w in duty.report_weeks("2100-W52", "2100-W52")] == ["2100-W52"]
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "0001-01-01", "1979-12-31", "2101-01-01"])
+def test_rota_days_far_from_today_are_refused(day):
+    with pytest.raises(InvalidInput) as exc:
+        duty.check_duty([Role.LAWYER], OrgKind.POLICE_STATION, [day])
+    assert "dates[0]" in violations(exc)
+
+
+def test_a_training_before_1980_or_an_evaluation_period_before_it_is_refused():
+    with pytest.raises(InvalidInput) as exc:
+        performance.check_training("调解技巧", 2, "0001-01-01", TODAY)
+    assert "date" in violations(exc)
+    with pytest.raises(InvalidInput) as exc:
+        performance.check_evaluation("0001", performance.EvaluationResult.COMPETENT, "", TODAY)
+    assert "period" in violations(exc)

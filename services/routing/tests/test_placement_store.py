@@ -20,6 +20,7 @@ from liandiao.intake.v1 import intake_pb2
 from liandiao.personnel.v1 import personnel_pb2
 from liandiao.pii import PiiCipher
 from services.routing.app import Routing
+from services.routing.limits import CONSULTATION_REASONS
 
 pytestmark = pytest.mark.stack
 CST = timedelta(hours=8)
@@ -191,6 +192,17 @@ async def test_a_high_risk_dispute_calls_a_joint_consultation_and_its_plan_is_re
     calm = await register(routing, pool, region, dtype, risk=49)
     with pytest.raises(Exception, match="no joint consultation"):
         await routing.get_consultation(calm.dispute_id, CLERK)
+
+
+async def test_a_consultation_takes_a_bounded_number_of_reasons(pool):
+    region, dtype = unique_region()
+    routing = Routing(pool, clock=Clock(cst(2026, 11, 23, 10)))
+    d = await register(routing, pool, region, dtype, risk=70)   # the rules call it with their reason
+    for n in range(CONSULTATION_REASONS - 1):
+        await routing.call_consultation(d.dispute_id, f"理由{n}", CLERK)
+    with pytest.raises(RuleViolation, match="consultation.reasons"):
+        await routing.call_consultation(d.dispute_id, "再加一条", CLERK)
+    assert len((await routing.get_consultation(d.dispute_id, CLERK)).reasons) == CONSULTATION_REASONS
 
 
 async def test_an_unplaced_dispute_is_placed_when_a_mediator_who_can_take_it_joins(pool):
