@@ -19,10 +19,15 @@ log = logging.getLogger(__name__)
 # consumers and relays, UNAVAILABLE to gRPC callers (who retry), never
 # dead-lettered. asyncpg's DataError is an InterfaceError too, but it means a
 # value could not be encoded: retrying cannot help, so it is not transient.
+# InternalClientError ("cannot switch to state ...; another operation is in
+# progress") is what a pooled connection cut by a database restart can raise on
+# its next use: the pool replaces it, and the work succeeds on another (seen in
+# tests/failure/test_database_restart.py).
 _TRANSIENT = (OSError, TimeoutError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
               asyncpg.TooManyConnectionsError, asyncpg.CannotConnectNowError,
               asyncpg.AdminShutdownError, asyncpg.CrashShutdownError,
-              asyncpg.DeadlockDetectedError, asyncpg.SerializationError, asyncpg.LockNotAvailableError)
+              asyncpg.DeadlockDetectedError, asyncpg.SerializationError, asyncpg.LockNotAvailableError,
+              asyncpg.InternalClientError)
 
 
 def transient(exc: BaseException) -> bool:

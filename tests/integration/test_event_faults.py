@@ -225,6 +225,7 @@ async def test_a_value_that_cannot_be_encoded_is_not_mistaken_for_an_outage(pool
     assert await asyncio.wait_for(c.process(_record(str(uuid.uuid4()), b"")), timeout=10) == "dead_lettered"
     assert "DataError" in sent.messages[0][3]["dlq-error"]
     assert not db.transient(asyncpg.DataError("x")) and db.transient(asyncpg.DeadlockDetectedError("x"))
+    assert db.transient(asyncpg.InternalClientError("cannot switch to state 11; another operation is in progress"))
 
 
 async def test_business_retries_back_off_for_seconds_before_the_dead_letter(pool):
