@@ -9,6 +9,7 @@ from liandiao.routing.v1 import routing_pb2
 from liandiao.rpc import paging
 from liandiao.rpc.convert import timestamp
 from liandiao.rpc.enums import EnumMap
+from liandiao.rpc.server import caller
 from services.mediation.app import SOURCE, CaseRow, Mediation
 
 POLICY = {
@@ -41,11 +42,11 @@ class MediationApi(mediation_pb2_grpc.MediationServiceServicer):
         self.mediation = mediation
 
     async def GetCase(self, request, context):
-        return to_proto(await self.mediation.get(request.case_id, request.dispute_id))
+        return to_proto(await self.mediation.get(caller(), request.case_id, request.dispute_id))
 
     async def ListCases(self, request, context):
         size, offset = paging.page_size(request.page.page_size), paging.offset(request.page.page_token)
-        rows = await self.mediation.list(request.mediator_id, request.region_prefix,
+        rows = await self.mediation.list(caller(), request.mediator_id, request.region_prefix,
                                          STATUS.to_domain(request.status) or "", size, offset)
         return mediation_pb2.ListCasesResponse(cases=[to_proto(c) for c in rows],
                                                next_page_token=paging.next_offset(offset, size, len(rows)))

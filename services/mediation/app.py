@@ -10,8 +10,9 @@ from uuid import UUID
 
 import asyncpg
 
-from liandiao import telemetry
-from liandiao.errors import FieldViolation, InvalidInput, NotFound
+from liandiao import access, telemetry
+from liandiao.auth import Claims
+from liandiao.errors import FieldViolation, InvalidInput
 from liandiao.events.consumer import ConsumedEvent
 from liandiao.ids import prefecture_of
 from liandiao.legaltime import HolidayCalendar, load_calendar
@@ -20,6 +21,7 @@ from liandiao.rpc.convert import aware
 from liandiao.rpc.enums import CASE_SOURCE, COURT_PROCEDURE
 from liandiao.rpc.paging import region_filter
 from liandiao.uuid7 import uuid7
+from services.mediation import access as case_access
 from services.mediation.domain.rules import case_deadline
 
 SOURCE, PROCEDURE = CASE_SOURCE, COURT_PROCEDURE
@@ -93,7 +95,7 @@ class Mediation:
                 changed += 1
         return changed
 
-    async def get(self, case_id: str = "", dispute_id: str = "") -> CaseRow:
+    async def get(self, caller: Claims, case_id: str = "", dispute_id: str = "") -> CaseRow:
         column, value = ("case_id", case_id) if case_id else ("dispute_id", dispute_id)
         try:
             key = UUID(value)
@@ -101,16 +103,24 @@ class Mediation:
             raise InvalidInput(FieldViolation(column, "is not a UUID" if value else "give case_id or dispute_id")) from None
         async with self.pool.acquire() as conn:
             row = await conn.fetchrow(f"select {', '.join(_COLS)} from cases where {column} = $1", key)
-        if row is None:
-            raise NotFound(f"no case for {column} {value}")
-        return CaseRow(**row)
+        found = CaseRow(**row) if row is not None else None
+        access.check_see(case_access.CASE, caller, found and case_access.facts(
+            found.region_code, found.organization_id, found.referring_org_id, found.mediator_id),
+            f"case for {column} {value}")
+        assert found is not None
+        return found
 
-    async def list(self, mediator_id: str, region_prefix: str, status: str, limit: int, offset: int) -> list[CaseRow]:
+    async def list(self, caller: Claims, mediator_id: str, region_prefix: str, status: str, limit: int,
+                   offset: int) -> list[CaseRow]:
+        """The cases ``caller`` may see (filtered in SQL by the access policy), newest first."""
         region_prefix = region_filter(region_prefix)
+        visible, params = access.visible_sql(case_access.CASE, caller, case_access.COLUMNS, 6,
+                                             region_prefix=region_prefix)
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
                 f"""select {', '.join(_COLS)} from cases
                     where ($1 = '' or mediator_id = $1) and region_code like $2 || '%' and ($3 = '' or status = $3)
+                      and {visible}
                     order by opened_at desc, case_id limit $4 offset $5""",
-                mediator_id, region_prefix, status, limit, offset)
+                mediator_id, region_prefix, status, limit, offset, *params)
         return [CaseRow(**r) for r in rows]

@@ -18,7 +18,7 @@ from liandiao.mediation.v1 import mediation_pb2
 from liandiao.notification.v1 import notification_pb2
 from liandiao.routing.v1 import routing_pb2
 from liandiao.rpc.errors import field_violations
-from tests.e2e.support import CLERK, eventually
+from tests.e2e.support import CLERK, OPERATOR, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -52,7 +52,7 @@ async def test_police_referral_flows_to_an_open_case_with_deliveries_in_one_trac
     assert accepted.status == routing_pb2.ASSIGNMENT_STATUS_ACCEPTED
 
     case = await eventually(lambda: stubs["mediation"].GetCase(
-        mediation_pb2.GetCaseRequest(dispute_id=dispute.dispute_id), metadata=CLERK))
+        mediation_pb2.GetCaseRequest(dispute_id=dispute.dispute_id), metadata=OPERATOR))
     assert case.status == mediation_pb2.CASE_STATUS_OPEN
     assert case.mediator_id == offer.mediator_id
     assert case.deadline.period_name == "peoples_mediation"  # a police referral is people's mediation

@@ -17,7 +17,7 @@ from liandiao.intake.v1 import intake_pb2
 from liandiao.mediation.v1 import mediation_pb2
 from liandiao.personnel.v1 import personnel_pb2
 from liandiao.routing.v1 import routing_pb2
-from tests.e2e.support import CLERK, eventually
+from tests.e2e.support import CLERK, OPERATOR, eventually
 
 pytestmark = pytest.mark.e2e
 
@@ -34,7 +34,7 @@ async def accept_and_open(stubs, a: routing_pb2.Assignment) -> mediation_pb2.Cas
     await stubs["routing"].AcceptAssignment(routing_pb2.AcceptAssignmentRequest(
         dispute_id=a.dispute_id, mediator_id=a.mediator_id), metadata=token(Role.MEDIATOR, subject=a.mediator_id))
     return await eventually(lambda: stubs["mediation"].GetCase(
-        mediation_pb2.GetCaseRequest(dispute_id=a.dispute_id), metadata=CLERK))
+        mediation_pb2.GetCaseRequest(dispute_id=a.dispute_id), metadata=OPERATOR))
 
 
 async def test_court_delegation_waits_for_the_parties_choice_then_runs_30_days(world):

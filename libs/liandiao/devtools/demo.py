@@ -300,7 +300,7 @@ async def _all_cases(mediation) -> list[mediation_pb2.Case]:
     cases: list[mediation_pb2.Case] = []
     request = mediation_pb2.ListCasesRequest(region_prefix="15", page={"page_size": 200})
     while True:
-        page = await until_answered(partial(mediation.ListCases, request, metadata=CLERK, timeout=30))
+        page = await until_answered(partial(mediation.ListCases, request, metadata=OPERATOR, timeout=30))
         cases += page.cases
         if not page.next_page_token:
             return cases

@@ -1,0 +1,30 @@
+"""Who reads a mediation case and who acts on it, in the terms of the one access policy
+(liandiao.access, issue 7; issue 8 "Access"): the case's mediators, the clerks of the
+organization that holds it, the court that delegated or commissioned it (its own cases),
+the police station that referred it (to follow its referral), and the provincial
+operator read it; only the case's mediator acts on it."""
+
+from __future__ import annotations
+
+from liandiao.access import Columns, Facts, Relation, Rule, grant
+from liandiao.auth import Role
+
+CASE = Rule(
+    see=(grant(Role.CLERK, via=[Relation.HOLDER]), grant(Role.COURT, via=[Relation.COURT]),
+         grant(Role.POLICE, via=[Relation.REFERRER]), grant(Role.OPERATOR)),
+    act=(grant(Role.MEDIATOR, via=[Relation.MEDIATOR]), grant(Role.LAWYER, via=[Relation.MEDIATOR])),
+)
+
+# The cases table: the referring organization is a police station or a court by the
+# case's source; organization ids are unique across kinds, so one column serves both.
+COLUMNS = Columns(region="region_code", related={
+    Relation.HOLDER: "organization_id", Relation.COURT: "referring_org_id",
+    Relation.REFERRER: "referring_org_id", Relation.MEDIATOR: "mediator_id"})
+
+
+def facts(region_code: str, organization_id: str, referring_org_id: str, mediator_id: str) -> Facts:
+    def one(value: str) -> frozenset[str]:
+        return frozenset({value} - {""})
+
+    return Facts(region_code, {Relation.HOLDER: one(organization_id), Relation.COURT: one(referring_org_id),
+                               Relation.REFERRER: one(referring_org_id), Relation.MEDIATOR: one(mediator_id)})
