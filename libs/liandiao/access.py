@@ -32,7 +32,8 @@ class Relation(StrEnum):
     COURT = "court"            # the court that delegated or commissioned it, or must decide on it
     MEDIATOR = "mediator"      # one of the case's own mediators
     AGENT = "agent"            # a party's agent (or the party)
-    SELF = "self"              # the person the record is about
+    SELF = "self"              # the person the record is about (or addressed to)
+    ADDRESSEE = "addressee"    # the organization a message is addressed to (a station, a court)
 
     @property
     def of_person(self) -> bool:

@@ -7,6 +7,7 @@ from liandiao.errors import FieldViolation, InvalidInput
 from liandiao.notification.v1 import notification_pb2, notification_pb2_grpc
 from liandiao.rpc import paging
 from liandiao.rpc.convert import timestamp
+from liandiao.rpc.server import caller
 from services.notification.app import DeliveryRow, Notification
 from services.notification.codes import CHANNEL, RECIPIENT, STATUS
 from services.notification.domain.templates import TEMPLATES, render
@@ -43,6 +44,7 @@ class NotificationApi(notification_pb2_grpc.NotificationServiceServicer):
     async def ListDeliveries(self, request, context):
         size = paging.page_size(request.page_size, "page_size")
         offset = paging.offset(request.page_token, "page_token")
-        rows = await self.notification.list(request.dispute_id, STATUS.to_domain(request.status) or "", size, offset)
+        rows = await self.notification.list(caller(), request.dispute_id, STATUS.to_domain(request.status) or "",
+                                            size, offset)
         return notification_pb2.ListDeliveriesResponse(
             deliveries=[to_proto(d) for d in rows], next_page_token=paging.next_offset(offset, size, len(rows)))

@@ -11,7 +11,8 @@ from uuid import UUID
 
 import asyncpg
 
-from liandiao import telemetry
+from liandiao import access, telemetry
+from liandiao.auth import Claims
 from liandiao.errors import parse_uuid
 from liandiao.events import catalog
 from liandiao.events.consumer import ConsumedEvent
@@ -23,6 +24,7 @@ from liandiao.routing.v1 import routing_pb2
 from liandiao.rpc.convert import timestamp
 from liandiao.rpc.enums import CASE_SOURCE
 from liandiao.uuid7 import uuid7
+from services.notification import access as delivery_access
 from services.notification.channels import Channel, Outgoing
 from services.notification.codes import CHANNEL, REFERRER_KIND
 from services.notification.domain.templates import render
@@ -139,10 +141,13 @@ class Notification:
         telemetry.BUSINESS.labels("notification", "delivery_sent", prefecture_of(d.region_code), d.template).inc()
 
 
-    async def list(self, dispute_id: str, status: str, limit: int, offset: int) -> list[DeliveryRow]:
+    async def list(self, caller: Claims, dispute_id: str, status: str, limit: int, offset: int) -> list[DeliveryRow]:
+        """A dispute's deliveries that ``caller`` may see (the access policy, in SQL)."""
         key = parse_uuid("dispute_id", dispute_id)
+        visible, params = access.visible_sql(delivery_access.DELIVERY, caller, delivery_access.COLUMNS, 5)
         async with self.pool.acquire() as conn:
             rows = await conn.fetch(
                 f"""select {', '.join(_COLS)} from deliveries where dispute_id = $1 and ($2 = '' or status = $2)
-                    order by created_at, delivery_id limit $3 offset $4""", key, status, limit, offset)
+                      and {visible}
+                    order by created_at, delivery_id limit $3 offset $4""", key, status, limit, offset, *params)
         return [DeliveryRow(**r) for r in rows]

@@ -94,3 +94,24 @@ async def test_a_case_is_read_only_by_its_people_and_lists_filter_the_same_way(w
     finally:
         await conn.close()
     assert listed and others == 0 and total > 0   # other referrals exist, none of them listed
+
+
+async def test_deliveries_are_read_by_the_region_and_by_whom_they_were_for(world):
+    from liandiao.notification.v1 import notification_pb2
+
+    stubs, prov = world
+    case, _ = await open_police_case(stubs, prov, seed=9909)
+    n = stubs["notification"]
+    req = notification_pb2.ListDeliveriesRequest(dispute_id=case.dispute_id, page_size=100)
+    async def delivered():
+        got = await n.ListDeliveries(req, metadata=CLERK)
+        return got if got.deliveries else None
+
+    everything = await eventually(delivered)
+    mine = await n.ListDeliveries(req, metadata=token(Role.MEDIATOR, subject=case.mediator_id))
+    assert mine.deliveries and {d.recipient_id for d in mine.deliveries} == {case.mediator_id}
+    assert len(mine.deliveries) < len(everything.deliveries)    # the parties' and the station's are not theirs
+    for stranger in (token(Role.CLERK, organization_id="office-x", region_scope=("1504",)),
+                     token(Role.MEDIATOR, subject="00000000-0000-7000-8000-00000000beef"),
+                     token(Role.POLICE, organization_id="station-elsewhere")):
+        assert not (await n.ListDeliveries(req, metadata=stranger)).deliveries

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from liandiao.auth import Claims, Role
 from liandiao.common.v1 import common_pb2
 from liandiao.events.consumer import ConsumedEvent
 from liandiao.events.envelope import Envelope
@@ -15,6 +16,8 @@ from liandiao.routing.v1 import routing_pb2
 from services.notification.app import MAX_ATTEMPTS, Notification
 from services.notification.channels import ConsoleChannel, Outgoing
 from services.notification.domain.templates import render
+
+CLERK = Claims("clerk-1", "office-1", Role.CLERK, ("15",))
 
 pytestmark = pytest.mark.stack
 NOW = datetime.now(UTC) + timedelta(minutes=1)  # deliveries are due from their creation (DB clock)
@@ -58,7 +61,7 @@ async def test_parties_mediator_and_referring_station_are_told_once_each(pool):
     for _ in range(2):  # a redelivered event adds nothing
         async with pool.acquire() as conn, conn.transaction():
             await n.on_dispute_assigned(conn, event)
-    rows = await n.list(event.payload.dispute_id, "", 50, 0)
+    rows = await n.list(CLERK, event.payload.dispute_id, "", 50, 0)
     assert sorted((d.template, d.recipient_kind) for d in rows) == [
         ("dispute-assigned/mediator", "mediator"), ("dispute-assigned/party", "party"),
         ("dispute-assigned/party", "party"), ("dispute-assigned/referrer", "police_station")]
@@ -77,7 +80,7 @@ async def test_a_failing_channel_is_retried_with_back_off_then_sent(pool):
     assert await n.dispatch_due(NOW) == 3                 # first send: 2 fail, 1 goes
     assert await n.dispatch_due(NOW) == 0                 # the failed ones wait (2 s back-off)
     assert await n.dispatch_due(NOW + timedelta(seconds=2)) == 2
-    rows = await n.list(event.payload.dispute_id, "", 50, 0)
+    rows = await n.list(CLERK, event.payload.dispute_id, "", 50, 0)
     assert {d.status for d in rows} == {"sent"} and sorted(d.attempts for d in rows) == [1, 2, 2]
     async with pool.acquire() as conn:
         sent = await conn.fetchval("select count(*) from outbox where event_type = 'notification.delivery-succeeded.v1'"
@@ -94,7 +97,7 @@ async def test_a_delivery_that_never_goes_through_is_failed_and_reported(pool):
     for _ in range(MAX_ATTEMPTS):
         await n.dispatch_due(at)
         at += timedelta(hours=1)
-    rows = await n.list(event.payload.dispute_id, "failed", 50, 0)
+    rows = await n.list(CLERK, event.payload.dispute_id, "failed", 50, 0)
     assert len(rows) == 3 and all(d.attempts == MAX_ATTEMPTS for d in rows)
     async with pool.acquire() as conn:
         failed = await conn.fetch("select payload from outbox where event_type = 'notification.delivery-failed.v1' "
@@ -126,5 +129,5 @@ async def test_a_sender_that_dies_mid_send_leaves_the_delivery_to_be_sent_after_
     survivor = Notification(pool, {"console": ConsoleChannel()})
     assert await survivor.dispatch_due(NOW + CLAIM_LEASE - timedelta(seconds=1)) == 0   # still claimed
     assert await survivor.dispatch_due(NOW + CLAIM_LEASE) == 3                          # lease over: sent
-    rows = await survivor.list(event.payload.dispute_id, "", 50, 0)
+    rows = await survivor.list(CLERK, event.payload.dispute_id, "", 50, 0)
     assert {d.status for d in rows} == {"sent"}
