@@ -14,7 +14,8 @@
 # LIANDIAO_KAFKA_CONTROLLER_PORT (29093); LIANDIAO_KAFKA_BOOTSTRAP=host:port to use another
 # Kafka-protocol broker instead of starting one; LIANDIAO_STACK_CACHE (.cache). State lives in
 # .state/ (LIANDIAO_STACK_STATE names another directory: a second, independent stack, as make
-# chaos runs one), downloads in .cache/. See scripts/README-stack.md.
+# chaos runs one), downloads in .cache/; LIANDIAO_KAFKA_READY_TIMEOUT (60 s) bounds the wait for
+# the broker. See scripts/README-stack.md.
 # Meant for a developer machine or CI, as root on Debian 12 (or as a user who has the packages).
 set -euo pipefail
 
@@ -41,7 +42,7 @@ KAFKA_DIR="$STATE/kafka"
 KAFKA_PROPS="$KAFKA_DIR/server.properties"
 KAFKA_PIDFILE="$KAFKA_DIR/kafka.pid"
 KAFKA_LOG="$KAFKA_DIR/server.log"
-KAFKA_READY_TIMEOUT=60
+KAFKA_READY_TIMEOUT="${LIANDIAO_KAFKA_READY_TIMEOUT:-60}"   # seconds; a loaded machine may need more
 
 # initdb and postgres refuse to run as root: as root, the server runs as the `postgres` OS user;
 # as anyone else, as that user.
@@ -610,7 +611,7 @@ cmd_status() {
 }
 
 usage() {
-  sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 case "${1:-}" in

@@ -77,10 +77,23 @@ class Snapshot:
     performance: dict[str, list[asyncpg.Record]] = field(default_factory=dict)
 
     def backlog(self) -> dict[str, int]:
-        return {s: sum(1 for r in rows if not r["published"]) for s, rows in self.outbox.items()}
+        return {s: sum(1 for r in rows if not r["published"] and not r["parked"]) for s, rows in self.outbox.items()}
+
+    def parked(self) -> dict[str, int]:
+        return {s: sum(1 for r in rows if r["parked"]) for s, rows in self.outbox.items()}
 
     def pending_deliveries(self) -> int:
         return sum(1 for rows in self.deliveries.values() for r in rows if r["status"] == "pending")
+
+
+async def has_parking(conn: asyncpg.Connection, schema: str) -> bool:
+    """Outboxes park unpublishable rows since platform migration 0002."""
+    return bool(await conn.fetchval("select 1 from information_schema.columns where table_schema = $1 "
+                                    "and table_name = 'outbox' and column_name = 'parked_at'", schema))
+
+
+def parked_expr(has: bool) -> str:
+    return "parked_at is not null" if has else "false"
 
 
 async def snapshot(dsn: str, services: Sequence[str] = SERVICES) -> Snapshot:
@@ -90,6 +103,7 @@ async def snapshot(dsn: str, services: Sequence[str] = SERVICES) -> Snapshot:
         for s in services:
             snap.outbox[s] = await conn.fetch(
                 f"select event_id::text as event_id, event_type, topic, published_at is not null as published, "
+                f"{parked_expr(await has_parking(conn, s))} as parked, "
                 f"headers->>'dispute-id' as dispute_id, "
                 f"case when event_type in ($1, $2) then payload end as payload from {s}.outbox",
                 catalog.DISPUTE_ASSIGNED.key, catalog.DELIVERY_SUCCEEDED.key)
@@ -417,14 +431,21 @@ def applied_once(snap: Snapshot, messages: Sequence[Message], consumers: Mapping
                      f"{total} inbox rows over {len(inboxes)} consumers" + ("; " + "; ".join(problems) if problems else ""))
 
 
-def dead_letters(snap: Snapshot, messages: Sequence[Message], poison: Sequence[Poison], *,
-                 copies: int = 1) -> tuple[Invariant, list[Message]]:
-    """The dead-letter topics hold each injected poison ``copies`` times per consumer
-    of its topic, and no real event; returns the real events found there too."""
+def dead_letters(snap: Snapshot, messages: Sequence[Message], poison: Sequence[Poison]) -> tuple[Invariant, list[Message]]:
+    """Every consumer of a topic dead-lettered every copy of the injected poison on that
+    topic exactly once (a replay puts copies back on the topic: every consumer of it
+    reads them again), and no real event is on a dead-letter topic. Returns the real
+    events found there too."""
+    on_topic: Counter[tuple[str, str]] = Counter()
+    for m in messages:
+        mark = m.header(MARK)
+        if mark is not None and ".dlq." not in m.topic:
+            on_topic[(m.topic, mark)] += 1
     expected: Counter[tuple[str, str]] = Counter()
     for p in poison:
         for t in p.dlq_topics():
-            expected[(t, p.poison_id)] += copies
+            expected[(t, p.poison_id)] += on_topic[(p.topic, p.poison_id)]
+    absent = [p for p in poison if not on_topic[(p.topic, p.poison_id)]]
     found: Counter[tuple[str, str]] = Counter()
     real: list[Message] = []
     per_topic: Counter[str] = Counter()
@@ -451,8 +472,9 @@ def dead_letters(snap: Snapshot, messages: Sequence[Message], poison: Sequence[P
               + (f" ({', '.join(f'{k} {n}' for k, n in kinds.items())})" if missing else "")
               + f", {sum(extra.values())} extra; {len(real)} real events dead-lettered"
               + (f" ({'; '.join(f'{n}x {e}' for e, n in errors.most_common(3))})" if real else "")
-              + (f"; dead_letters table disagrees on {len(table_off)} topic(s)" if table_off else ""))
-    ok = not missing and not extra and not real and not table_off
+              + (f"; dead_letters table disagrees on {len(table_off)} topic(s)" if table_off else "")
+              + (f"; {len(absent)} injected messages not on their topic" if absent else ""))
+    ok = not missing and not extra and not real and not table_off and not absent
     return Invariant("dead-letter topics hold the injected poison and nothing else", ok, detail), real
 
 

@@ -65,13 +65,18 @@ class Report:
                    + " (answers to every attempt; retried with the same request id)")
         out.append(" other calls   " + (", ".join(f"{k} {n}" for k, n in others.most_common()) or "all OK")
                    + " (not OK; NOT_FOUND: routing had not placed it yet)")
+        unexpected = Counter({f"{m} {code}": n for (m, code), n in self.answers.items()
+                              if code in ("INTERNAL", "UNKNOWN")})
+        if unexpected:
+            out.append(" !! answers   " + ", ".join(f"{k} {n}" for k, n in unexpected.most_common())
+                       + ": a fault a client can only retry should answer UNAVAILABLE (see the service logs)")
         if self.exits:
             out.append(" exits         " + ", ".join(f"{e.service} code {e.code} at {e.at:.0f}s" for e in self.exits)
                        + " (not killed: restarted by the driver)")
         out.append(LINE)
-        out.append(f" {'#':>3}  {'at':>7}  {'fault':<22} {'SERVING after':>14} {'whole flow after':>17}  note")
+        out.append(f" {'#':>3}  {'at':>7}  {'fault':<30} {'SERVING after':>14} {'whole flow after':>17}  note")
         for f in self.outcomes:
-            out.append(f" {f.n:>3}  {f.at:>6.0f}s  {f.fault.label:<22} {_secs(f.serving_s):>14} {_secs(f.flow_s):>17}"
+            out.append(f" {f.n:>3}  {f.at:>6.0f}s  {f.fault.label:<30} {_secs(f.serving_s):>14} {_secs(f.flow_s):>17}"
                        f"  {f.note}")
         recovered = [f.flow_s for f in self.outcomes if f.flow_s is not None]
         if recovered:

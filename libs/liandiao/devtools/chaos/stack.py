@@ -39,7 +39,9 @@ class ChaosStack:
         env = {k: v for k, v in os.environ.items() if k != "LIANDIAO_KAFKA_BOOTSTRAP"}
         env.update(LIANDIAO_STACK_STATE=str(self.state), LIANDIAO_PG_PORT=str(self.pg_port),
                    LIANDIAO_KAFKA_PORT=str(self.kafka_port),
-                   LIANDIAO_KAFKA_CONTROLLER_PORT=str(self.controller_port))
+                   LIANDIAO_KAFKA_CONTROLLER_PORT=str(self.controller_port),
+                   # A restart under load (the faults run on a busy machine) may take longer.
+                   LIANDIAO_KAFKA_READY_TIMEOUT=os.environ.get("LIANDIAO_KAFKA_READY_TIMEOUT", "120"))
         return env
 
     @property

@@ -145,6 +145,9 @@ class Desk:
         self.pending: dict[str, Dispute] = {}
         self.finished: dict[str, Dispute] = {}
         self.sem = asyncio.Semaphore(concurrency)
+        # A dispute that did not move is looked at less often (0.5 s growing to 5 s), so
+        # an outage is not met with a storm of polls; any change brings it back to 0.5 s.
+        self.next_look: dict[str, tuple[float, float, int]] = {}   # id -> (when, interval, last status)
 
     def add(self, d: Dispute) -> None:
         if d.accepted and d.dispute_id not in self.finished:
@@ -161,18 +164,25 @@ class Desk:
                 give_up = give_up or time.monotonic() + patience
                 if time.monotonic() > give_up:
                     return
-            await asyncio.gather(*(self._guarded(d) for d in list(self.pending.values())))
+            now = time.monotonic()
+            due = [d for d in list(self.pending.values()) if self.next_look.get(d.dispute_id, (0.0,))[0] <= now]
+            await asyncio.gather(*(self._guarded(d) for d in due))
             await asyncio.sleep(0.5)
 
     async def _guarded(self, d: Dispute) -> None:
+        before = d.assignment
         async with self.sem:
             try:
                 done = await step(self.stubs, self.answers, d)
             except grpc.aio.AioRpcError:
-                return
+                done = False
         if done:
             self.pending.pop(d.dispute_id, None)
             self.finished[d.dispute_id] = d
+            return
+        _, interval, _ = self.next_look.get(d.dispute_id, (0.0, 0.5, 0))
+        interval = 0.5 if d.assignment != before else min(interval * 1.5, 5.0)
+        self.next_look[d.dispute_id] = (time.monotonic() + interval, interval, d.assignment)
 
 
 async def step(stubs: Stubs, answers: Answers, d: Dispute, timeout: float = 3.0) -> bool:
