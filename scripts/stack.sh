@@ -8,7 +8,9 @@
 #   scripts/stack.sh status        one line per server
 #   scripts/stack.sh env           the export lines for the services and tests
 #   scripts/stack.sh pg-restart    restart PostgreSQL (pg_ctl restart -m fast): a fault for make chaos
-#   scripts/stack.sh kafka-restart stop the broker's JVM (controlled shutdown) and start it again
+#   scripts/stack.sh kafka-restart [--down SECONDS]
+#                                  stop the broker's JVM (controlled shutdown), start it again (after
+#                                  SECONDS more of outage, 0 by default)
 #
 # Settings (environment): LIANDIAO_PG_PORT (25432), LIANDIAO_KAFKA_PORT (29092),
 # LIANDIAO_KAFKA_CONTROLLER_PORT (29093); LIANDIAO_KAFKA_BOOTSTRAP=host:port to use another
@@ -549,11 +551,17 @@ cmd_pg_restart() {
 }
 
 cmd_kafka_restart() {
+  local down=0
+  if [[ "${1:-}" == --down ]]; then
+    down="${2:-}"; [[ "$down" =~ ^[0-9]+([.][0-9]+)?$ ]] || { usage >&2; exit 2; }
+  elif [[ $# -gt 0 ]]; then usage >&2; exit 2; fi
   kafka_external && die "LIANDIAO_KAFKA_BOOTSTRAP names a broker this script does not run"
   lock
   kafka_running || die "kafka is not running ('scripts/stack.sh up' first)"
   local old t; old="$(kafka_pid)"; t="$(ms_now)"
   kafka_down    # SIGTERM: a controlled shutdown, the log flushed; SIGKILL only after 30 s
+  # A longer outage outlasts the clients' request timeouts (aiokafka: 40 s), a different fault.
+  [[ "$down" == 0 ]] || { say "kafka: down for ${down}s more"; sleep "$down"; }
   kafka_up      # same properties and data dir; returns when the broker answers Metadata again
   say "kafka: restarted in $(( $(ms_now) - t )) ms (pid $old -> $(kafka_pid))"
 }
@@ -611,7 +619,7 @@ cmd_status() {
 }
 
 usage() {
-  sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 case "${1:-}" in
@@ -621,7 +629,7 @@ case "${1:-}" in
   status) cmd_status ;;
   env) env_lines ;;
   pg-restart) cmd_pg_restart ;;
-  kafka-restart) cmd_kafka_restart ;;
+  kafka-restart) shift; cmd_kafka_restart "$@" ;;
   -h|--help|help) usage ;;
   *) usage >&2; exit 2 ;;
 esac

@@ -18,6 +18,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=d.seed, help="the fault schedule and the disputes")
     parser.add_argument("--kills", type=int, default=d.kills_per_service, help="SIGKILLs per service")
     parser.add_argument("--broker-restarts", type=int, default=d.broker_restarts)
+    parser.add_argument("--broker-outage", type=float, default=d.broker_outage_seconds,
+                        help="seconds the first broker restart keeps it down (past the clients' 40 s timeout)")
     parser.add_argument("--database-restarts", type=int, default=d.database_restarts)
     parser.add_argument("--pauses", type=int, default=d.pauses, help="SIGSTOPs past the consumer session timeout")
     parser.add_argument("--pause-seconds", type=float, default=d.pause_seconds)
@@ -31,7 +33,8 @@ def main() -> None:
         options = Options.short(seed=args.seed, keep_stack=args.keep_stack, poison=not args.no_poison)
     else:
         options = Options(count=args.count, seed=args.seed, kills_per_service=args.kills,
-                          broker_restarts=args.broker_restarts, database_restarts=args.database_restarts,
+                          broker_restarts=args.broker_restarts, broker_outage_seconds=args.broker_outage,
+                          database_restarts=args.database_restarts,
                           pauses=args.pauses, pause_seconds=args.pause_seconds, rate=args.rate,
                           poison=not args.no_poison, keep_stack=args.keep_stack)
     report = asyncio.run(run(options))

@@ -155,15 +155,19 @@ class Injector:
     async def inject(self, n: int, fault: Fault) -> Outcome:
         outcome = Outcome(n, fault, at=self.clock())
         started = time.monotonic()
-        probe: asyncio.Task[float | None] = asyncio.create_task(self.probe(self.recover_timeout))
+        # The time a fault keeps things down on purpose (a pause, a long broker outage) is
+        # not the platform's to recover from: the timeout counts from its end.
+        timeout = self.recover_timeout + (fault.down_seconds if fault.kind in (Kind.PAUSE, Kind.BROKER) else 0.0)
+        probe: asyncio.Task[float | None] = asyncio.create_task(self.probe(timeout))
         try:
             if fault.kind is Kind.KILL:
                 await self.supervisor.kill(fault.targets, fault.down_seconds)
             elif fault.kind is Kind.PAUSE:
                 await self.supervisor.pause(fault.targets[0], fault.down_seconds)
             elif fault.kind is Kind.BROKER:
-                took = await self.stack.restart_broker()
-                outcome.note = f"broker back in {took:.1f}s"
+                took = await self.stack.restart_broker(fault.down_seconds)
+                outcome.note = f"broker back in {took:.1f}s" + (f" (down {fault.down_seconds:.0f}s on purpose)"
+                                                                 if fault.down_seconds else "")
             elif fault.kind is Kind.DATABASE:
                 took = await self.stack.restart_database()
                 outcome.note = f"database back in {took:.1f}s"
@@ -171,10 +175,10 @@ class Injector:
                 outcome.note = f"{await self.poison()} malformed messages"
         except Exception as exc:  # noqa: BLE001 - a fault that could not be injected is reported, not fatal
             outcome.note, outcome.failed = f"injection failed: {exc!r}", True
-        left = self.recover_timeout - (time.monotonic() - started)
+        left = timeout - (time.monotonic() - started)
         serving = await self.health.wait_serving(max(left, 1.0))
         outcome.serving_s = None if serving is None else time.monotonic() - started
-        left = self.recover_timeout - (time.monotonic() - started)
+        left = timeout - (time.monotonic() - started)
         done, _ = await asyncio.wait({probe}, timeout=max(left, 1.0))
         if done:
             outcome.flow_s = probe.result()

@@ -41,6 +41,9 @@ class Options:
     seed: int = 2026
     kills_per_service: int = 3
     broker_restarts: int = 2
+    # One of the broker restarts keeps it down this long: longer than the clients' request
+    # timeout (aiokafka's 40 s), so sends in flight expire on the producer's side. 0: none.
+    broker_outage_seconds: float = 0.0
     database_restarts: int = 2
     kill_together: int = 1              # services killed at the same moment in one KILL fault
     gaps: tuple[float, float] = (0.5, 3.0)   # seconds of calm after a recovery, drawn from this range
@@ -87,7 +90,8 @@ def make_plan(options: Options) -> tuple[Fault, ...]:
         rng.shuffle(victims)
         step = max(options.kill_together, 1)
         faults += [Fault(Kind.KILL, tuple(victims[i:i + step])) for i in range(0, len(victims), step)]
-    faults += [Fault(Kind.BROKER) for _ in range(options.broker_restarts)]
+    faults += [Fault(Kind.BROKER, down_seconds=options.broker_outage_seconds if n == 0 else 0.0)
+               for n in range(options.broker_restarts)]
     faults += [Fault(Kind.DATABASE) for _ in range(options.database_restarts)]
     faults += [Fault(Kind.PAUSE, (rng.choice([s for s in CONSUMING if s in options.services]),),
                      down_seconds=options.pause_seconds) for _ in range(options.pauses)]
@@ -96,7 +100,10 @@ def make_plan(options: Options) -> tuple[Fault, ...]:
         faults.insert(rng.randrange(0, max(len(faults) // 2, 1)), Fault(Kind.POISON))
     out = []
     for f in faults:
-        down = f.down_seconds if f.kind is Kind.PAUSE else round(rng.uniform(0.1, 1.5), 2)
+        if f.kind is Kind.KILL:
+            down = round(rng.uniform(0.1, 1.5), 2)
+        else:
+            down = f.down_seconds
         out.append(replace(f, gap_seconds=round(rng.uniform(*options.gaps), 2), down_seconds=down))
     return tuple(out)
 
@@ -109,5 +116,5 @@ EXPECTED_SECONDS = {Kind.KILL: 11.0, Kind.PAUSE: 3.0, Kind.BROKER: 14.0, Kind.DA
 
 
 def expected_seconds(fault: Fault) -> float:
-    pause = fault.down_seconds if fault.kind is Kind.PAUSE else 0.0
+    pause = fault.down_seconds if fault.kind in (Kind.PAUSE, Kind.BROKER) else 0.0
     return EXPECTED_SECONDS[fault.kind] + pause + fault.gap_seconds

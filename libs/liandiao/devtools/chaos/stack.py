@@ -80,5 +80,5 @@ class ChaosStack:
     async def restart_database(self) -> float:
         return await self._stack("pg-restart")
 
-    async def restart_broker(self) -> float:
-        return await self._stack("kafka-restart")
+    async def restart_broker(self, down_seconds: float = 0.0) -> float:
+        return await self._stack("kafka-restart", *(["--down", f"{down_seconds:g}"] if down_seconds else []))
