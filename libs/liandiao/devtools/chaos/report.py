@@ -13,7 +13,7 @@ from liandiao.devtools.chaos.faults import Exit, Outcome
 from liandiao.devtools.chaos.plan import Kind, Options
 from liandiao.devtools.chaos.workload import Dispute
 
-LINE = "─" * 100
+LINE = "─" * 110
 
 
 @dataclass
@@ -74,9 +74,9 @@ class Report:
             out.append(" exits         " + ", ".join(f"{e.service} code {e.code} at {e.at:.0f}s" for e in self.exits)
                        + " (not killed: restarted by the driver)")
         out.append(LINE)
-        out.append(f" {'#':>3}  {'at':>7}  {'fault':<30} {'SERVING after':>14} {'whole flow after':>17}  note")
+        out.append(f" {'#':>3}  {'at':>7}  {'fault':<40} {'SERVING after':>14} {'whole flow after':>17}  note")
         for f in self.outcomes:
-            out.append(f" {f.n:>3}  {f.at:>6.0f}s  {f.fault.label:<30} {_secs(f.serving_s):>14} {_secs(f.flow_s):>17}"
+            out.append(f" {f.n:>3}  {f.at:>6.0f}s  {f.fault.label:<40} {_secs(f.serving_s):>14} {_secs(f.flow_s):>17}"
                        f"  {f.note}")
         recovered = [f.flow_s for f in self.outcomes if f.flow_s is not None]
         if recovered:
