@@ -59,6 +59,10 @@ class Options:
     # fault meets traffic), a negative value sends them as fast as the counters can.
     rate: float = 0.0
     counters: int = 8                   # registrations in flight at once
+    # The counters hold back while more disputes than this wait for their mediator (or
+    # four times as many deliveries wait to go out): a backlog, not a fault, would
+    # otherwise be what the recovery times measure on a small machine.
+    max_waiting: int = 300
     recover_timeout: float = 60.0       # a fault not recovered by then is reported as such
     quiesce_timeout: float = 150.0      # > notification's 60 s delivery lease after a kill
     services: tuple[str, ...] = SERVICES

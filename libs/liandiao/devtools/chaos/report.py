@@ -30,6 +30,7 @@ class Report:
     poison: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     log_dir: Path | None = None
+    held_seconds: float = 0.0       # the counters held back by a full backlog
 
     @property
     def ok(self) -> bool:
@@ -49,7 +50,9 @@ class Report:
         out = [LINE, f" Liandiao chaos run: {o.count} disputes (+{len(self.probes)} probes), seed {o.seed}, "
                f"prefectures {','.join(o.prefectures)}; {_dur(total)} in all", LINE]
         out.append(" phases        " + ", ".join(f"{k} {_dur(v)}" for k, v in self.timings.items()))
-        out.append(f" disputes      {self.tally.accepted} accepted and checked, {self.tally.deliveries} deliveries")
+        out.append(f" disputes      {self.tally.accepted} accepted and checked, {self.tally.deliveries} deliveries"
+                   + (f"; registrations held back {_dur(self.held_seconds)} by a full backlog"
+                      if self.held_seconds >= 1 else ""))
         out.append(" kills         " + ", ".join(f"{s} {n}" for s, n in self.kills.items()))
         out.append(f" broker        {count[Kind.BROKER]} restart(s)       database  {count[Kind.DATABASE]} restart(s)"
                    f"       pauses  {len(pauses)} ("

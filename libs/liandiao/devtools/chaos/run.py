@@ -43,20 +43,55 @@ def service_consumers(services: Sequence[str]) -> dict[str, tuple[str, ...]]:
     return out
 
 
+class Backlog:
+    """How much the platform has on its hands, as the people at the counters notice it:
+    disputes waiting for their mediator, deliveries waiting to go out."""
+
+    def __init__(self, dsn: str, desk: Desk, limit: int):
+        self.dsn, self.desk, self.limit = dsn, desk, limit
+        self.deliveries = 0
+
+    def full(self) -> bool:
+        return len(self.desk.pending) > self.limit or self.deliveries > 4 * self.limit
+
+    async def run(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                conn = await asyncpg.connect(self.dsn, timeout=2)
+                try:
+                    self.deliveries = await conn.fetchval(
+                        "select count(*) from notification.deliveries where status = 'pending'")
+                finally:
+                    await conn.close()
+            except (OSError, TimeoutError, asyncpg.PostgresError):
+                pass   # the database is one of the faults: keep the last count
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
+            except TimeoutError:
+                pass
+
+
 class Pacer:
     """Spreads the registrations over the fault schedule: the rate is what is left to
     register over what the remaining faults are expected to take, so every fault
-    meets traffic. A fixed rate, or none (negative), when the options say so."""
+    meets traffic. A fixed rate, or none (negative), when the options say so. The
+    counters also hold back while the backlog is full, so that the recovery times
+    measure the faults rather than an overload of the machine (not when flat out)."""
 
-    def __init__(self, options: Options, remaining_fault_seconds: Callable[[], float]):
+    def __init__(self, options: Options, remaining_fault_seconds: Callable[[], float], backlog: Backlog):
         self.fixed, self.left = options.rate, options.count
-        self.remaining = remaining_fault_seconds
+        self.remaining, self.backlog = remaining_fault_seconds, backlog
         self.next_at = time.monotonic()
+        self.held = 0.0     # seconds spent holding back
 
     async def wait(self) -> None:
         self.left -= 1
         if self.fixed < 0:
             return
+        started = time.monotonic()
+        while self.backlog.full():
+            await asyncio.sleep(0.2)
+        self.held += time.monotonic() - started
         seconds = self.remaining()
         if self.fixed == 0 and seconds <= 0:
             return   # no fault left: the rest as fast as the counters go
@@ -165,10 +200,12 @@ async def _run_with_services(options: Options, plan: tuple[Fault, ...], stack: C
     def remaining_fault_seconds() -> float:
         return sum(expected_seconds(f) for f in plan[len(injector.outcomes):])
 
-    pacer = Pacer(options, remaining_fault_seconds)
+    backlog = Backlog(stack.dsn, desk, options.max_waiting)
+    pacer = Pacer(options, remaining_fault_seconds, backlog)
     stop_supervising = asyncio.Event()
     faults_done, inputs_done = asyncio.Event(), asyncio.Event()
     supervising = asyncio.create_task(supervisor.run(stop_supervising))
+    watching = asyncio.create_task(backlog.run(stop_supervising))
     desk_task = asyncio.create_task(desk.run(inputs_done, patience=options.recover_timeout))
     faults = asyncio.create_task(injector.run(plan, random.Random(options.seed + 3), faults_done))
     await _register_all(report.disputes, pacer, options.counters, stubs, answers, desk, jitter, out)
@@ -183,6 +220,8 @@ async def _run_with_services(options: Options, plan: tuple[Fault, ...], stack: C
     await desk_task
     stop_supervising.set()
     await supervising
+    await watching
+    report.held_seconds = pacer.held
     report.outcomes, report.exits, report.kills = injector.outcomes, supervisor.exits, supervisor.kills
     lap("mediators' answers")
 
