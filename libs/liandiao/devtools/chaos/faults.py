@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import random
 import signal
 import time
 from collections.abc import Callable, Coroutine
@@ -54,8 +53,8 @@ class Health:
 
     def __init__(self, local: LocalServices):
         self.local = local
-        self.stubs = {s: health_pb2_grpc.HealthStub(grpc.aio.insecure_channel(local.address(s), options=CHANNEL_OPTIONS))
-                      for s in local.services}
+        self.channels = {s: grpc.aio.insecure_channel(local.address(s), options=CHANNEL_OPTIONS) for s in local.services}
+        self.stubs = {s: health_pb2_grpc.HealthStub(ch) for s, ch in self.channels.items()}
 
     async def status(self, service: str, timeout: float = 1.0) -> str:
         try:
@@ -68,6 +67,10 @@ class Health:
         names = list(self.stubs)
         states = await asyncio.gather(*(self.status(s) for s in names))
         return dict(zip(names, states, strict=True))
+
+    async def close(self) -> None:
+        for ch in self.channels.values():
+            await ch.close()
 
     async def wait_serving(self, timeout: float) -> float | None:
         """Seconds until all six are SERVING, or None."""
@@ -142,15 +145,12 @@ class Injector:
     outcomes: list[Outcome] = field(default_factory=list)
     late: list[asyncio.Task] = field(default_factory=list)   # probes still going after the timeout
 
-    async def run(self, plan: tuple[Fault, ...], rng: random.Random, done: asyncio.Event) -> None:
+    async def run(self, plan: tuple[Fault, ...]) -> None:
         """Every fault of the plan, one after another: each after its gap, once the
         previous one recovered (or was given up)."""
-        try:
-            for n, fault in enumerate(plan, start=1):
-                await asyncio.sleep(fault.gap_seconds)
-                self.outcomes.append(await self.inject(n, fault))
-        finally:
-            done.set()
+        for n, fault in enumerate(plan, start=1):
+            await asyncio.sleep(fault.gap_seconds)
+            self.outcomes.append(await self.inject(n, fault))
 
     async def inject(self, n: int, fault: Fault) -> Outcome:
         outcome = Outcome(n, fault, at=self.clock())

@@ -12,6 +12,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -151,20 +152,45 @@ async def _prepare(stack: ChaosStack, prefectures: Sequence[str]) -> None:
     await ensure_topics(stack.bootstrap, list(prefectures), partitions=3)
 
 
+@dataclass
+class Scene:
+    """What the driving and the checking share."""
+    options: Options
+    stack: ChaosStack
+    local: LocalServices
+    release: str
+    health: Health
+    consumers: dict[str, tuple[str, ...]]
+    injected: list[poison.Poison] = field(default_factory=list)
+
+
 async def _run_with_services(options: Options, plan: tuple[Fault, ...], stack: ChaosStack, local: LocalServices,
                              release: str, report: Report, started: float, lap: Callable[[str], None],
                              out: Callable[[str], None]) -> None:
-    def clock() -> float:
-        return time.monotonic() - started
-
     health = Health(local)
     if await health.wait_serving(timeout=120) is None:
         raise RuntimeError(f"the services did not become SERVING: {await health.all()}; logs in {local.log_dir}")
     lap("stack and services up")
+    scene = Scene(options, stack, local, release, health, service_consumers(local.services))
     stubs = Stubs(local)
+    try:
+        await _drive(scene, plan, stubs, report, started, lap, out)
+    finally:
+        await stubs.close()
+    quiet = await _quiesce(stack, health, release, scene.consumers, options.quiesce_timeout)
+    lap("quiescence")
+    out(f"• quiescent: {quiet}; checking")
+    await _check(scene, report)
+    lap("checks and replay")
+    await health.close()
+
+
+async def _drive(scene: Scene, plan: tuple[Fault, ...], stubs: Stubs, report: Report, started: float,
+                 lap: Callable[[str], None], out: Callable[[str], None]) -> None:
+    """The traffic and the faults at the same time, until every dispute is settled."""
+    options, local = scene.options, scene.local
     answers = Answers()
     report.answers = answers.codes
-    consumers = service_consumers(local.services)
     prov = await province.seed_province(stubs.personnel, OPERATOR, list(options.prefectures),
                                         mediators_per_county=options.mediators_per_county, townships_per_county=2)
     await _roster_projected(local.metrics_port("routing"), prov.person_events)
@@ -177,8 +203,7 @@ async def _run_with_services(options: Options, plan: tuple[Fault, ...], stack: C
                        for _ in range(options.count)]
     probe_rng, jitter = random.Random(options.seed + 1), random.Random(options.seed + 2)
     desk = Desk(stubs, answers)
-    supervisor = Supervisor(local, clock)
-    injected: list[poison.Poison] = []
+    supervisor = Supervisor(local, lambda: time.monotonic() - started)
 
     async def probe(patience: float) -> float | None:
         d = Dispute(province.dispute_request(probe_rng, prov, source=c.CASE_SOURCE_PARTY_APPLICATION), probe=True)
@@ -190,24 +215,20 @@ async def _run_with_services(options: Options, plan: tuple[Fault, ...], stack: C
                 desk.add(d)    # not done within its patience: the mediators take it on
 
     async def inject_poison() -> int:
-        sent = await poison.inject(stack.bootstrap, consumers, options.prefectures[0])
-        injected.extend(sent)
+        sent = await poison.inject(scene.stack.bootstrap, scene.consumers, options.prefectures[0])
+        scene.injected.extend(sent)
         return len(sent)
 
-    injector = Injector(stack, supervisor, health, lambda timeout: probe(timeout * 1.5), inject_poison, clock,
-                        options.recover_timeout)
-
-    def remaining_fault_seconds() -> float:
-        return sum(expected_seconds(f) for f in plan[len(injector.outcomes):])
-
-    backlog = Backlog(stack.dsn, desk, options.max_waiting)
-    pacer = Pacer(options, remaining_fault_seconds, backlog)
-    stop_supervising = asyncio.Event()
-    faults_done, inputs_done = asyncio.Event(), asyncio.Event()
-    supervising = asyncio.create_task(supervisor.run(stop_supervising))
-    watching = asyncio.create_task(backlog.run(stop_supervising))
+    # A probe is given half as long again as its fault's timeout: a late one still says when.
+    injector = Injector(scene.stack, supervisor, scene.health, lambda timeout: probe(timeout * 1.5), inject_poison,
+                        lambda: time.monotonic() - started, options.recover_timeout)
+    backlog = Backlog(scene.stack.dsn, desk, options.max_waiting)
+    pacer = Pacer(options, lambda: sum(expected_seconds(f) for f in plan[len(injector.outcomes):]), backlog)
+    stop = asyncio.Event()
+    inputs_done = asyncio.Event()
+    helpers = [asyncio.create_task(supervisor.run(stop)), asyncio.create_task(backlog.run(stop))]
     desk_task = asyncio.create_task(desk.run(inputs_done, patience=options.recover_timeout))
-    faults = asyncio.create_task(injector.run(plan, random.Random(options.seed + 3), faults_done))
+    faults = asyncio.create_task(injector.run(plan))
     await _register_all(report.disputes, pacer, options.counters, stubs, answers, desk, jitter, out)
     lap("registrations")
     await faults
@@ -218,33 +239,31 @@ async def _run_with_services(options: Options, plan: tuple[Fault, ...], stack: C
     inputs_done.set()
     lap("faults (after the last registration)")
     await desk_task
-    stop_supervising.set()
-    await supervising
-    await watching
+    stop.set()
+    await asyncio.gather(*helpers)
     report.held_seconds = pacer.held
     report.outcomes, report.exits, report.kills = injector.outcomes, supervisor.exits, supervisor.kills
     lap("mediators' answers")
 
-    quiet = await _quiesce(stack, health, release, consumers, options.quiesce_timeout)
-    lap("quiescence")
-    out(f"• quiescent: {quiet}; checking")
+
+async def _check(scene: Scene, report: Report) -> None:
+    """Every invariant, from the services' tables and the topics; the replay between."""
     everyone = report.disputes + report.probes
-    snap = await checks.snapshot(stack.dsn, local.services)
-    messages = await checks.read_topics(stack.bootstrap)
-    report.tally.resent = checks.resent_deliveries(local.log_dir / "notification.log")
-    report.poison = checks.poison_text(injected)
+    snap = await checks.snapshot(scene.stack.dsn, scene.local.services)
+    messages = await checks.read_topics(scene.stack.bootstrap)
+    report.tally.resent = checks.resent_deliveries(scene.local.log_dir / "notification.log")
+    report.poison = checks.poison_text(scene.injected)
+    dlq, real = checks.dead_letters(snap, messages, scene.injected)
     report.invariants = [
         checks.registrations(everyone),
         checks.journeys(everyone, snap, report.tally),
         checks.published_only_committed(snap, messages, report.tally),
-        checks.applied_once(snap, messages, consumers),
+        checks.applied_once(snap, messages, scene.consumers),
+        dlq,
+        await _replay(scene, real, messages),
+        await _at_rest(scene),
+        _recovered(report),
     ]
-    dlq, real = checks.dead_letters(snap, messages, injected)
-    report.invariants.append(dlq)
-    report.invariants.append(await _replay(stack, health, release, consumers, injected, real, messages, options))
-    report.invariants.append(await _at_rest(stack, local, health, release, consumers))
-    report.invariants.append(_recovered(report))
-    lap("checks and replay")
 
 
 async def _roster_projected(routing_metrics: int, person_events: int, timeout: float = 90) -> None:
@@ -326,9 +345,7 @@ async def _counts(dsn: str) -> tuple[int, ...]:
         await conn.close()
 
 
-async def _replay(stack: ChaosStack, health: Health, release: str, consumers: Mapping[str, Sequence[str]],
-                  injected: Sequence[poison.Poison], real: Sequence[checks.Message],
-                  before: Sequence[checks.Message], options: Options) -> Invariant:
+async def _replay(scene: Scene, real: Sequence[checks.Message], before: Sequence[checks.Message]) -> Invariant:
     """Replays every dead-letter topic with the operator's command (all at once, as an
     operator's loop would); afterwards every real event that was there is applied by
     its consumer, and the poison, still poison, is dead-lettered again: once by each
@@ -339,17 +356,18 @@ async def _replay(stack: ChaosStack, health: Health, release: str, consumers: Ma
     for m in before:
         if ".dlq." in m.topic:
             on_dlq[m.topic] = on_dlq.get(m.topic, 0) + 1
+    stack = scene.stack
     if not on_dlq:
-        return Invariant(name, not injected, "nothing on the dead-letter topics to replay")
+        return Invariant(name, not scene.injected, "nothing on the dead-letter topics to replay")
     results = await asyncio.gather(*(_replay_one(stack, topic, n) for topic, n in sorted(on_dlq.items())))
     failures = [r for r in results if r]
     replayed = sum(n for (topic, n), r in zip(sorted(on_dlq.items()), results, strict=True) if not r)
-    await _quiesce(stack, health, release, consumers, options.quiesce_timeout / 2)
+    await _quiesce(stack, scene.health, scene.release, scene.consumers, scene.options.quiesce_timeout / 2)
     snap = await checks.snapshot(stack.dsn)
     after = await checks.read_topics(stack.bootstrap)
     inboxes = {(r["consumer"], r["event_id"]) for rows in snap.inbox.values() for r in rows}
     unapplied = [m for m in real if (m.header("dlq-consumer") or "", m.header("event-id") or "") not in inboxes]
-    again, _ = checks.dead_letters(snap, after, injected)
+    again, _ = checks.dead_letters(snap, after, scene.injected)
     if unapplied:
         failures.append(f"{len(unapplied)} replayed real events still not applied")
     if not again.ok:
@@ -362,8 +380,8 @@ async def _replay(stack: ChaosStack, health: Health, release: str, consumers: Ma
 
 async def _replay_one(stack: ChaosStack, topic: str, n: int) -> str:
     """The operator's command for one dead-letter topic; "" when it replayed all ``n``.
-    --max: the messages there now. Without it the command would go on to what the
-    consumers dead-letter again meanwhile (poison stays poison)."""
+    --max: exactly the messages there now, not a poison copy another consumer of the
+    same topic dead-letters again meanwhile (the replays run at the same time)."""
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "liandiao.events.admin", "--bootstrap", stack.bootstrap, "replay", topic,
         "--max", str(n), cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
@@ -384,11 +402,11 @@ def _pythonpath_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": f"{REPO / 'libs'}{os.pathsep}{REPO}"}
 
 
-async def _at_rest(stack: ChaosStack, local: LocalServices, health: Health, release: str,
-                   consumers: Mapping[str, Sequence[str]]) -> Invariant:
+async def _at_rest(scene: Scene) -> Invariant:
     """Health, outbox (the table and the metric, which is measured every few seconds,
     so it is given ten to agree), parked rows, lag and pending deliveries."""
-    states = await health.all()
+    stack, local = scene.stack, scene.local
+    states = await scene.health.all()
     snap = await checks.snapshot(stack.dsn, local.services)
     backlog, parked = snap.backlog(), snap.parked()
     ports = {s: local.metrics_port(s) for s in local.services}
@@ -398,7 +416,7 @@ async def _at_rest(stack: ChaosStack, local: LocalServices, health: Health, rele
             break
         await asyncio.sleep(0.5)
         metric = checks.backlog_metrics(ports)
-    lag = await checks.group_lag(stack.bootstrap, release, consumers)
+    lag = await checks.group_lag(stack.bootstrap, scene.release, scene.consumers)
     pending = snap.pending_deliveries()
     bad = [f"{s} {v}" for s, v in states.items() if v != "SERVING"]
     bad += [f"{s} outbox {n} unpublished" for s, n in backlog.items() if n]
