@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)/libs:$(CURDIR)
 PROTOS := $(shell find protos -name '*.proto')
 STUBS  := libs/liandiao/.stubs-stamp
 
-.PHONY: help venv protos stack-up stack-down stack-status stack-wipe topics lint typecheck format unit test demo bench deploy-check clean
+.PHONY: help venv protos stack-up stack-down stack-status stack-wipe topics lint typecheck format unit test demo chaos bench deploy-check clean
 
 help:
 	@echo "make demo          stack up, six services up, a province's disputes through the flow, summary"
@@ -17,6 +17,7 @@ help:
 	@echo "make stack-down    stop them (data kept; make stack-wipe to delete it)"
 	@echo "make stack-status  what is running"
 	@echo "make lint          ruff; make typecheck: mypy on libs/ and the services' domain rules"
+	@echo "make chaos         10,000 disputes while every service is killed, Kafka and PostgreSQL restarted; invariants"
 	@echo "make bench         benchmarks in bench/ (throughput, latency)"
 
 $(VENV)/.installed: requirements.lock
@@ -65,6 +66,12 @@ test: protos stack-up lint typecheck
 
 demo: protos stack-up
 	$(PY) -m liandiao.devtools.demo $(DEMO_ARGS)
+
+# The platform on a bad day (docs/operations.md, "Chaos"): a PostgreSQL and a Kafka of its own
+# (.state/chaos), the six services, disputes and faults; a table, exit 1 if an invariant broke.
+CHAOS_ARGS ?= --count 10000
+chaos: protos
+	$(PY) -m liandiao.devtools.chaos $(CHAOS_ARGS)
 
 bench: protos stack-up
 	$(PY) bench/run.py

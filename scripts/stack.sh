@@ -7,16 +7,25 @@
 #   scripts/stack.sh wipe          stop both and delete their data (.cache is kept)
 #   scripts/stack.sh status        one line per server
 #   scripts/stack.sh env           the export lines for the services and tests
+#   scripts/stack.sh pg-restart    restart PostgreSQL (pg_ctl restart -m fast): a fault for make chaos
+#   scripts/stack.sh kafka-restart [--down SECONDS]
+#                                  stop the broker's JVM (controlled shutdown), start it again (after
+#                                  SECONDS more of outage, 0 by default)
 #
 # Settings (environment): LIANDIAO_PG_PORT (25432), LIANDIAO_KAFKA_PORT (29092),
 # LIANDIAO_KAFKA_CONTROLLER_PORT (29093); LIANDIAO_KAFKA_BOOTSTRAP=host:port to use another
 # Kafka-protocol broker instead of starting one; LIANDIAO_STACK_CACHE (.cache). State lives in
-# .state/, downloads in .cache/. See scripts/README-stack.md.
+# .state/ (LIANDIAO_STACK_STATE names another directory: a second, independent stack, as make
+# chaos runs one), downloads in .cache/; LIANDIAO_KAFKA_READY_TIMEOUT (60 s) bounds the wait for
+# the broker. See scripts/README-stack.md.
 # Meant for a developer machine or CI, as root on Debian 12 (or as a user who has the packages).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 STATE="$REPO/.state"
+if [[ -n "${LIANDIAO_STACK_STATE:-}" ]]; then  # absolute: commands run as the postgres user from /
+  mkdir -p "$LIANDIAO_STACK_STATE" && STATE="$(cd "$LIANDIAO_STACK_STATE" && pwd -P)"
+fi
 # Downloads (the Maven repository and the broker's jars); CI on a long-lived machine may point this
 # at a directory outside the clone to skip the first-time download.
 CACHE="${LIANDIAO_STACK_CACHE:-$REPO/.cache}"
@@ -35,7 +44,7 @@ KAFKA_DIR="$STATE/kafka"
 KAFKA_PROPS="$KAFKA_DIR/server.properties"
 KAFKA_PIDFILE="$KAFKA_DIR/kafka.pid"
 KAFKA_LOG="$KAFKA_DIR/server.log"
-KAFKA_READY_TIMEOUT=60
+KAFKA_READY_TIMEOUT="${LIANDIAO_KAFKA_READY_TIMEOUT:-60}"   # seconds; a loaded machine may need more
 
 # initdb and postgres refuse to run as root: as root, the server runs as the `postgres` OS user;
 # as anyone else, as that user.
@@ -115,7 +124,9 @@ pg_can_reach() {  # can the postgres user enter and create in $1?
 # Sets PG_BASE; with "create", makes the layout on first use.
 pg_locate() {
   local mode="${1:-}" fallback
-  fallback="/var/tmp/liandiao-$(printf '%s' "$REPO" | sha256sum | cut -c1-12)/pg"
+  # Keyed by the repository for the default state (as ever), by the state directory for another.
+  local key="$REPO"; [[ "$STATE" == "$REPO/.state" ]] || key="$STATE"
+  fallback="/var/tmp/liandiao-$(printf '%s' "$key" | sha256sum | cut -c1-12)/pg"
   if [[ -L "$STATE/pg" ]]; then
     PG_BASE="$(readlink -f "$STATE/pg")"
   elif [[ -d "$STATE/pg" ]]; then
@@ -522,6 +533,40 @@ kafka_down() {
 }
 
 # ---------------------------------------------------------------------------------------------
+# Restarts, for fault drills (make chaos): each server comes back on the same data and ports, and
+# the command returns once it answers again. Services and clients see their connections cut.
+
+ms_now() { date +%s%3N; }
+
+cmd_pg_restart() {
+  lock
+  pg_locate
+  pg_running || die "postgres is not running ('scripts/stack.sh up' first)"
+  local bin old t; bin="$(pg_bin_dir "$PG_BASE/data")"; old="$(pg_pid)"; t="$(ms_now)"
+  # -m fast: sessions are disconnected and open transactions rolled back, as when a primary
+  # restarts or fails over; no shutdown checkpoint wait as with -m smart.
+  as_pg "$bin/pg_ctl" -D "$PG_BASE/data" -l "$PG_BASE/log/postgresql.log" -m fast -w -t 60 -s restart 9>&- 2>/dev/null ||
+    { tail -n 20 "$PG_BASE/log/postgresql.log" >&2; die "postgres did not restart (log: $PG_BASE/log/postgresql.log)"; }
+  say "postgres: restarted in $(( $(ms_now) - t )) ms (pid $old -> $(pg_pid))"
+}
+
+cmd_kafka_restart() {
+  local down=0
+  if [[ "${1:-}" == --down ]]; then
+    down="${2:-}"; [[ "$down" =~ ^[0-9]+([.][0-9]+)?$ ]] || { usage >&2; exit 2; }
+  elif [[ $# -gt 0 ]]; then usage >&2; exit 2; fi
+  kafka_external && die "LIANDIAO_KAFKA_BOOTSTRAP names a broker this script does not run"
+  lock
+  kafka_running || die "kafka is not running ('scripts/stack.sh up' first)"
+  local old t; old="$(kafka_pid)"; t="$(ms_now)"
+  kafka_down    # SIGTERM: a controlled shutdown, the log flushed; SIGKILL only after 30 s
+  # A longer outage outlasts the clients' request timeouts (aiokafka: 40 s), a different fault.
+  [[ "$down" == 0 ]] || { say "kafka: down for ${down}s more"; sleep "$down"; }
+  kafka_up      # same properties and data dir; returns when the broker answers Metadata again
+  say "kafka: restarted in $(( $(ms_now) - t )) ms (pid $old -> $(kafka_pid))"
+}
+
+# ---------------------------------------------------------------------------------------------
 
 env_lines() {
   echo "export LIANDIAO_DATABASE_URL=$(database_url)"
@@ -574,7 +619,7 @@ cmd_status() {
 }
 
 usage() {
-  sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,21p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
 }
 
 case "${1:-}" in
@@ -583,6 +628,8 @@ case "${1:-}" in
   wipe) lock; kafka_down; pg_down; wipe_data ;;
   status) cmd_status ;;
   env) env_lines ;;
+  pg-restart) cmd_pg_restart ;;
+  kafka-restart) shift; cmd_kafka_restart "$@" ;;
   -h|--help|help) usage ;;
   *) usage >&2; exit 2 ;;
 esac
