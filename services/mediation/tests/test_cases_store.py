@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from liandiao.auth import Claims, Role
 from liandiao.common.v1 import common_pb2
 from liandiao.events.consumer import ConsumedEvent
 from liandiao.events.envelope import Envelope
@@ -16,6 +17,8 @@ from liandiao.legaltime import parse_calendar, shipped_calendar
 from liandiao.routing.v1 import routing_pb2
 from liandiao.rpc.convert import timestamp
 from services.mediation.app import Mediation
+
+OPERATOR = Claims("op-1", "data-centre", Role.OPERATOR, ("15",))
 
 pytestmark = pytest.mark.stack
 
@@ -47,7 +50,7 @@ async def test_a_redelivered_acceptance_opens_one_case(pool):
     for _ in range(2):
         async with pool.acquire() as conn, conn.transaction():
             await m.on_dispute_assigned(conn, event)
-    case = await m.get(dispute_id=event.payload.dispute_id)
+    case = await m.get(OPERATOR, dispute_id=event.payload.dispute_id)
     assert case.status == "open" and case.deadline_last_day == date(2026, 2, 4) and not case.deadline_provisional
     async with pool.acquire() as conn:
         assert await conn.fetchval("select count(*) from cases where dispute_id = $1", case.dispute_id) == 1
@@ -58,11 +61,11 @@ async def test_a_provisional_deadline_is_counted_again_once_next_years_holidays_
     event = accepted(datetime(2026, 12, 2, 2, 0, tzinfo=UTC))         # day 30 is Fri 2027-01-01
     async with pool.acquire() as conn, conn.transaction():
         await before.on_dispute_assigned(conn, event)
-    case = await before.get(dispute_id=event.payload.dispute_id)
+    case = await before.get(OPERATOR, dispute_id=event.payload.dispute_id)
     assert case.deadline_last_day == date(2027, 1, 1) and case.deadline_provisional
 
     after = Mediation(pool, calendar=WITH_2027)                       # the operator loaded 2027, restarted
     assert await after.recompute_provisional_deadlines() >= 1
-    case = await after.get(dispute_id=event.payload.dispute_id)
+    case = await after.get(OPERATOR, dispute_id=event.payload.dispute_id)
     # Jan 1-3 2027 is a holiday: the last day rolls to Monday Jan 4 (CPL 2023 Art.85).
     assert case.deadline_last_day == date(2027, 1, 4) and not case.deadline_provisional

@@ -272,7 +272,7 @@ async def follow(stubs: Stubs, answers: Answers, d: Dispute, rng: random.Random,
 
     async def case_open() -> bool:
         case: Any = await answers.call("GetCase", lambda: stubs.mediation.GetCase(
-            mediation_pb2.GetCaseRequest(dispute_id=d.dispute_id), metadata=CLERK, timeout=3.0))
+            mediation_pb2.GetCaseRequest(dispute_id=d.dispute_id), metadata=OPERATOR, timeout=3.0))
         return bool(case.status == mediation_pb2.CASE_STATUS_OPEN)
 
     async def all_sent() -> bool:
