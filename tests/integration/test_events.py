@@ -229,3 +229,4 @@ async def test_replay_returns_dead_letters_to_their_topic_without_the_dlq_header
     assert len(back) == 1 and back[0].value == b"payload" and back[0].key == b"d-9"
     assert not any(k.startswith("dlq-") for k, _ in back[0].headers)
     assert await replay(bootstrap, dlq, limit=10) == 0   # the replay's own offsets are committed
+    assert await replay(bootstrap, dlq + ".never-made", limit=10) == 0   # no such topic: nothing to replay

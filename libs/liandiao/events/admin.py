@@ -20,7 +20,8 @@ import os
 import re
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
 from liandiao.events.catalog import ALL
 from liandiao.events.kafka import Topics
@@ -35,28 +36,61 @@ async def ensure_topics(bootstrap: str, prefectures: list[str], partitions: int)
 
 
 async def replay(bootstrap: str, dlq: str, limit: int) -> int:
-    consumer = AIOKafkaConsumer(dlq, bootstrap_servers=bootstrap, group_id=f"liandiao.replay.{dlq}",
+    """Republishes the dead-letter topic's messages not replayed before (the replay's
+    own committed offsets) up to its end as it is now, then commits. The partitions
+    are assigned by hand and read to their end offsets: waiting for a consumer group to
+    assign them, and taking an empty first fetch for "nothing left", missed a whole
+    topic when the group join was slow (seen in the chaos run)."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=f"liandiao.replay.{dlq}",
                                 auto_offset_reset="earliest", enable_auto_commit=False)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
     await consumer.start()
     await producer.start()
     sent = 0
     try:
+        partitions = await _partitions(bootstrap, dlq)
+        if not partitions:
+            return 0
+        consumer.assign(partitions)
+        ends = await consumer.end_offsets(partitions)
+        for tp in partitions:
+            done = await consumer.committed(tp)
+            if done is not None:
+                consumer.seek(tp, done)
+            else:
+                await consumer.seek_to_beginning(tp)
         while sent < limit:
-            batch = await consumer.getmany(timeout_ms=2000, max_records=min(500, limit - sent))
-            records = [r for rs in batch.values() for r in rs]
-            if not records:
+            behind = [tp for tp in partitions if await consumer.position(tp) < ends[tp]]
+            if not behind:
                 break
-            for r in records:
-                headers = [(k, v) for k, v in r.headers if not k.startswith("dlq-")]
-                original = dict(r.headers)["dlq-original-topic"].decode()
-                await producer.send_and_wait(original, r.value, key=r.key, headers=headers)
-                sent += 1
-            await consumer.commit()
+            batch = await consumer.getmany(*behind, timeout_ms=2000, max_records=min(500, limit - sent))
+            for records in batch.values():
+                for r in records:
+                    if r.offset >= ends[TopicPartition(r.topic, r.partition)] or sent >= limit:
+                        continue
+                    headers = [(k, v) for k, v in r.headers if not k.startswith("dlq-")]
+                    original = (dict(r.headers).get("dlq-original-topic") or b"").decode()
+                    if original:
+                        await producer.send_and_wait(original, r.value, key=r.key, headers=headers)
+                        sent += 1
+            # never past the end taken at the start: what came later is for the next replay
+            await consumer.commit({tp: min(await consumer.position(tp), ends[tp]) for tp in partitions})
     finally:
         await consumer.stop()
         await producer.stop()
     return sent
+
+
+async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    if described.get("error_code"):
+        return []   # no such topic: nothing was ever dead-lettered there
+    return [TopicPartition(topic, p["partition"]) for p in sorted(described["partitions"], key=lambda p: p["partition"])]
 
 
 async def parked(dsn: str, service: str, release: int | None, discard: int | None) -> list[str]:
