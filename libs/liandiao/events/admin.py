@@ -55,9 +55,11 @@ async def replay(bootstrap: str, dlq: str, limit: int) -> int:
         ends = await consumer.end_offsets(partitions)
         for tp in partitions:
             done = await consumer.committed(tp)
-            if done is not None:
+            if done is not None and done <= ends[tp]:
                 consumer.seek(tp, done)
             else:
+                # Never replayed, or the topic was deleted and made again (the group's
+                # offset outlives it and may lie past the new end): from the beginning.
                 await consumer.seek_to_beginning(tp)
         while sent < limit:
             behind = [tp for tp in partitions if await consumer.position(tp) < ends[tp]]
