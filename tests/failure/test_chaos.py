@@ -11,7 +11,7 @@ restarted (intake and routing twice), the Kafka broker restarted, PostgreSQL res
 timeout, and malformed messages put on every consumed topic. Each test asserts one
 invariant, checked from each service's own tables and from the topics; a failure
 prints the whole table (also in .state/chaos/report.txt, the services' logs in
-.state/chaos/logs). About two minutes on two shared cores."""
+.state/chaos/logs). Two to three minutes on two shared cores."""
 
 from __future__ import annotations
 

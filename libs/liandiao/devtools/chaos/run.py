@@ -117,6 +117,7 @@ async def run(options: Options, out: Callable[[str], None] = print) -> Report:
 
     out(f"• chaos stack: PostgreSQL 127.0.0.1:{stack.pg_port}, Kafka {stack.bootstrap}, state in {stack.state}")
     try:
+        await stack.wipe()
         await stack.up()
         await _prepare(stack, options.prefectures)
         release = f"chaos-{uuid.uuid4().hex[:8]}"

@@ -74,6 +74,13 @@ class ChaosStack:
     async def up(self) -> float:
         return await self._stack("up")
 
+    async def wipe(self) -> float:
+        """Stops both servers and deletes their data: every run starts from nothing. A
+        broker that was restarted keeps the committed offsets of a deleted topic's
+        consumer groups (the replay command's among them) for a topic of the same name
+        made later, so wiping topics alone is not enough."""
+        return await self._stack("wipe")
+
     async def down(self) -> float:
         return await self._stack("down")
 
