@@ -171,8 +171,9 @@ class ServiceApp:
             await server.stop(0)
             await pool.close()
             return
-        relay = OutboxRelay(self.name, settings.database_url, self.name, kafka.relay_publisher(broker),
-                            topics.ensure, poll_seconds=settings.outbox_poll_seconds)
+        relay = OutboxRelay(self.name, settings.database_url, self.name, None, topics.ensure,
+                            poll_seconds=settings.outbox_poll_seconds,
+                            open_publisher=kafka.relay_producer(settings.kafka_bootstrap, f"liandiao-{self.name}-relay"))
         supervisor = Supervisor(self.name, rt.stopping)
         supervisor.start("outbox-relay", relay.run)
         for sub in consumers:

@@ -309,3 +309,40 @@ async def test_lag_is_measured_from_the_broker_and_grows_while_the_consumer_is_s
     finally:
         await probe.close()
         await broker.stop()
+
+
+async def test_each_restart_of_the_relay_opens_a_fresh_producer(stack_env, schema, pool):
+    """An idempotent producer that failed with OutOfOrderSequenceNumber after a broker
+    restart failed the same way on every retry (chaos run): a restart must not reuse it."""
+    from contextlib import asynccontextmanager
+
+    from aiokafka.errors import OutOfOrderSequenceNumber
+
+    bootstrap = stack_env["LIANDIAO_KAFKA_BOOTSTRAP"]
+    opened: list[int] = []
+    real = kafka.relay_producer(bootstrap, "t-fresh")
+
+    @asynccontextmanager
+    async def open_publisher():
+        opened.append(1)
+        async with real() as publish:
+            if len(opened) == 1:
+                async def broken(*_args):
+                    raise OutOfOrderSequenceNumber()
+                yield broken          # the first producer is poisoned for good
+            else:
+                yield publish
+
+    stopping = asyncio.Event()
+    relay = OutboxRelay("fresh", stack_env["LIANDIAO_DATABASE_URL"], schema, None,
+                        kafka.Topics(bootstrap, 3).ensure, poll_seconds=0.1, open_publisher=open_publisher)
+    supervisor = Supervisor("fresh", stopping, first_delay=0.05, max_delay=0.2)
+    await add_events(pool, 3)
+    supervisor.start("outbox-relay", relay.run)
+    try:
+        assert await eventually(lambda: _zero(pending(pool)))
+        assert len(opened) >= 2
+    finally:
+        stopping.set()
+        relay.stop()
+        await supervisor.stop(timeout=5)

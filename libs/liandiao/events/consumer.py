@@ -196,7 +196,8 @@ class Consumer:
                     await conn.execute(
                         """insert into dead_letters
                                (consumer, event_id, topic, kafka_partition, kafka_offset, error, attempts)
-                           values ($1, $2, $3, $4, $5, $6, $7)""",
+                           values ($1, $2, $3, $4, $5, $6, $7)
+                           on conflict (consumer, topic, kafka_partition, kafka_offset) do nothing""",
                         self.name, headers.get(EVENT_ID, "")[:100], record.topic, record.partition, record.offset,
                         error[:2000], attempts,
                     )

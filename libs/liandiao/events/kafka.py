@@ -20,10 +20,11 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import ConsumerRecord
+from aiokafka import AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from faststream import AckPolicy
@@ -75,10 +76,22 @@ class Topics:
         self._known.update(wanted)
 
 
-def relay_publisher(broker: KafkaBroker):
-    async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]):
-        return await broker.publish(value, topic, key=key, headers=headers, no_confirm=True)
-    return publish
+def relay_producer(bootstrap: str, client_id: str):
+    """Opens the relay's own idempotent producer (acks=all) for one run of the relay;
+    each supervised restart gets a new one, with a new producer id and sequence."""
+    @asynccontextmanager
+    async def open_publisher():
+        producer = AIOKafkaProducer(bootstrap_servers=bootstrap, client_id=client_id, enable_idempotence=True,
+                                    acks="all", metadata_max_age_ms=10_000)
+        await producer.start()
+        try:
+            async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]):
+                return await producer.send(topic, value, key=key,
+                                           headers=[(k, str(v).encode()) for k, v in headers.items()])
+            yield publish
+        finally:
+            await producer.stop()
+    return open_publisher
 
 
 def dlq_publisher(broker: KafkaBroker):

@@ -10,6 +10,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import UTC, datetime
 
 import asyncpg
@@ -103,6 +104,10 @@ async def enqueue(
 Publish = Callable[[str, bytes, bytes, dict[str, str]], Awaitable[Awaitable[object]]]
 EnsureTopic = Callable[[str], Awaitable[None]]
 
+async def _not_open(topic: str, key: bytes, value: bytes, headers: dict[str, str]) -> Awaitable[object]:
+    raise RuntimeError("the relay's producer is not open")
+
+
 # Errors that will be the same however often the row is sent: the row is parked
 # with the reason, and the events behind it go on. Anything else (the broker
 # down, a leader moving) is retried: the relay fails and its supervisor restarts it.
@@ -123,14 +128,21 @@ class OutboxRelay:
     one dispute leave in the order they were committed; the others stand by and
     take over when the holder's connection ends. ``run`` returns only when
     stopped; any error ends it, and the service's Supervisor starts it again
-    (a fresh connection, the lock taken anew)."""
+    (a fresh connection, the lock taken anew, and with ``open_publisher`` a fresh
+    producer: an idempotent producer that failed with OutOfOrderSequenceNumber
+    after a broker restart fails the same way for ever, seen in the chaos run)."""
 
     def __init__(
-        self, service: str, dsn: str, schema: str, publish: Publish, ensure_topic: EnsureTopic,
+        self, service: str, dsn: str, schema: str, publish: Publish | None, ensure_topic: EnsureTopic,
         *, poll_seconds: float = 0.5, batch: int = 500, max_message_bytes: int = MAX_MESSAGE_BYTES,
+        open_publisher: Callable[[], AbstractAsyncContextManager[Publish]] | None = None,
     ):
+        if publish is None and open_publisher is None:
+            raise ValueError("give publish or open_publisher")
         self.service, self.dsn, self.schema = service, dsn, schema
-        self.publish, self.ensure_topic = publish, ensure_topic
+        self.publish: Publish = publish or _not_open
+        self.open_publisher = open_publisher
+        self.ensure_topic = ensure_topic
         self.poll_seconds, self.batch, self.max_message_bytes = poll_seconds, batch, max_message_bytes
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -141,6 +153,17 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
+        if self.open_publisher is None:
+            await self._run()
+            return
+        async with self.open_publisher() as publish:
+            self.publish = publish
+            try:
+                await self._run()
+            finally:
+                self.publish = _not_open
+
+    async def _run(self) -> None:
         conn = await asyncpg.connect(self.dsn, timeout=10, server_settings={
             "search_path": self.schema, "application_name": f"liandiao-{self.schema}-relay"})
         try:
