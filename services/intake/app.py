@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from liandiao import telemetry
+from liandiao import access, telemetry
 from liandiao.auth import Claims, Role
 from liandiao.errors import FieldViolation, InvalidInput, NotFound, PermissionDenied, RuleViolation, parse_uuid
 from liandiao.events import catalog
@@ -399,6 +399,5 @@ def _visible(r: store.DisputeRecord, caller: Claims) -> bool:
 
 
 def _narrow_scope(scope: tuple[str, ...], prefix: str) -> tuple[str, ...]:
-    if not paging.region_filter(prefix):
-        return scope
-    return tuple(max(s, prefix, key=len) for s in scope if prefix.startswith(s) or s.startswith(prefix))
+    """The query's region prefix, checked, narrowing the caller's scope (liandiao.access)."""
+    return access.narrow_scope(scope, paging.region_filter(prefix))
