@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from liandiao import auth
+from liandiao import auth, transport
 from liandiao.pii import LEGACY_KEY_ID, PiiCipher, parse_key_ring
 
 PREFIX = "LIANDIAO_"
@@ -39,6 +39,14 @@ class Settings:
     kafka_bootstrap: str
     grpc_port: int = 50051
     metrics_port: int = 9464
+    # Listeners bind loopback unless told (the chart gives the pod's IP): LIANDIAO_GRPC_HOST, LIANDIAO_METRICS_HOST.
+    grpc_host: str = "127.0.0.1"
+    # Plain-text health only, for the kubelet's gRPC probes (which cannot speak TLS); 0: none.
+    health_port: int = 0
+    metrics_host: str = "127.0.0.1"
+    # liandiao.transport: gRPC TLS (None: plain text, development only) and how Kafka is reached.
+    grpc_tls: transport.GrpcTls | None = None
+    kafka_security: transport.KafkaSecurity = transport.PLAINTEXT
     # Prefectures (4-digit codes, or 00 for province-level facts) this release serves;
     # empty means the whole province. See DESIGN.md "Scale and regions".
     prefectures: tuple[str, ...] = ()
@@ -232,12 +240,25 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
     pii_key = b"" if env.get(PREFIX + "PII_KEYS") else _key(env, "PII_KEY", dev_default=_DEV_PII_KEY)
     pii_keys, current_kid, fingerprint_key = _pii_ring(env, environment)
     jwks_file, token_issuer, token_audience = _identity(env, environment)
+    production = environment == "production"
+    try:
+        transport.check_database_url(db, production)
+        grpc_tls = transport.grpc_tls(env, production)
+        kafka_security = transport.kafka_security(env, production)
+        grpc_host, metrics_host = transport.bind_host(env, "GRPC_HOST"), transport.bind_host(env, "METRICS_HOST")
+    except transport.TransportError as exc:
+        raise SettingsError(str(exc)) from None
     return Settings(
         service=service,
         database_url=db,
         kafka_bootstrap=env[PREFIX + "KAFKA_BOOTSTRAP"],
         grpc_port=_int(env, "GRPC_PORT", 50051, 1, 65535),
         metrics_port=_int(env, "METRICS_PORT", 9464, 0, 65535),
+        grpc_host=grpc_host,
+        health_port=_int(env, "HEALTH_PORT", 0, 0, 65535),
+        metrics_host=metrics_host,
+        grpc_tls=grpc_tls,
+        kafka_security=kafka_security,
         prefectures=prefectures,
         exclude_prefectures=excluded,
         release=release,

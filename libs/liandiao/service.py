@@ -33,7 +33,7 @@ from liandiao.events.consumer import Consumer, Handler
 from liandiao.events.outbox import OutboxRelay, outbox_gauges
 from liandiao.events.topics import PROVINCE_SHARD, subscription_pattern, topic_name
 from liandiao.pii import PiiCipher
-from liandiao.rpc.server import Policy, build_server, set_health, set_liveness
+from liandiao.rpc.server import Policy, build_health_server, build_server, set_health, set_liveness
 from liandiao.supervise import Supervisor
 
 log = logging.getLogger(__name__)
@@ -137,7 +137,7 @@ class ServiceApp:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         if settings.metrics_port:
-            start_http_server(settings.metrics_port, addr="0.0.0.0")
+            start_http_server(settings.metrics_port, addr=settings.metrics_host)
 
         # The pool connects on demand (min_size=0), so the runtime and the
         # servicers exist before the database answers; the server starts at once
@@ -150,30 +150,44 @@ class ServiceApp:
 
         server, health, port, names = build_server(
             self.name, settings.grpc_port, settings.token_verifier(), self.policy, register,
-            max_concurrent_rpcs=settings.grpc_max_concurrent_rpcs)
+            max_concurrent_rpcs=settings.grpc_max_concurrent_rpcs, host=settings.grpc_host, tls=settings.grpc_tls)
+        probes = None
+        if settings.health_port:
+            probes, _ = build_health_server(health, settings.grpc_host, settings.health_port)
         await set_health(health, names, serving=False)
         await set_liveness(health)
         await server.start()
-        log.info("grpc listening", extra={"port": port})
+        if probes:
+            await probes.start()
+        log.info("grpc listening", extra={"host": settings.grpc_host, "port": port,
+                                          "tls": "mutual" if settings.grpc_tls and settings.grpc_tls.mutual
+                                          else "on" if settings.grpc_tls else "off (development)",
+                                          "kafka": settings.kafka_security.protocol})
 
         await self._wait_for_database(settings, stop)
         if stop.is_set():
             await server.stop(0)
+            if probes:
+                await probes.stop(0)
             await pool.close()
             return
         await db.migrate(settings.database_url, self.name, self.migrations)
 
-        broker = kafka.make_broker(settings.kafka_bootstrap, f"liandiao-{self.name}")
-        topics = kafka.Topics(settings.kafka_bootstrap, settings.topic_partitions)
+        kafka_security = settings.kafka_security
+        broker = kafka.make_broker(settings.kafka_bootstrap, f"liandiao-{self.name}", kafka_security)
+        topics = kafka.Topics(settings.kafka_bootstrap, settings.topic_partitions, security=kafka_security)
         consumers = self._build_consumers(rt, broker, topics)
         await self._wait_for_kafka(broker, topics, settings, stop)
         if stop.is_set():  # stopped while Kafka was still out of reach
             await server.stop(0)
+            if probes:
+                await probes.stop(0)
             await pool.close()
             return
         relay = OutboxRelay(self.name, settings.database_url, self.name, None, topics.ensure,
                             poll_seconds=settings.outbox_poll_seconds,
-                            open_publisher=kafka.relay_producer(settings.kafka_bootstrap, f"liandiao-{self.name}-relay"))
+                            open_publisher=kafka.relay_producer(settings.kafka_bootstrap, f"liandiao-{self.name}-relay",
+                                                                    kafka_security))
         supervisor = Supervisor(self.name, rt.stopping)
         supervisor.start("outbox-relay", relay.run)
         for sub in consumers:
@@ -182,7 +196,7 @@ class ServiceApp:
             supervisor.start(getattr(task, "__name__", "task"), partial(task, rt), once=once)
         supervisor.start("retention", lambda: retention.run(rt.pool, self.name, settings, rt.stopping),
                          required=False)
-        supervisor.start("lag-probe", partial(kafka.LagProbe(settings.kafka_bootstrap).run, self.name, consumers,
+        supervisor.start("lag-probe", partial(kafka.LagProbe(settings.kafka_bootstrap, kafka_security).run, self.name, consumers,
                                               rt.stopping), required=False)
         watcher = asyncio.create_task(self._watch_health(health, names, pool, broker, supervisor, stop))
         log.info("service started", extra={"release": settings.release,
@@ -194,6 +208,8 @@ class ServiceApp:
         await set_health(health, names, serving=False)
         await asyncio.sleep(settings.shutdown_drain_seconds)
         await server.stop(grace=5)
+        if probes:
+            await probes.stop(0)
         rt.stopping.set()
         for sub in consumers:
             sub.consumer.stopping.set()

@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from liandiao import auth
 from liandiao.config import SettingsError, load_settings
+from liandiao.devtools.certs import database_url_tls, grpc_env, make_all
 from liandiao.devtools.issuer import LocalIssuer, dev_issuer
 from liandiao.events import catalog
 from liandiao.events.topics import dlq_topic, shard_of, subscription_pattern, topic_name
@@ -71,7 +72,12 @@ def test_production_starts_with_the_providers_keys_and_verifies_only_its_tokens(
     provider = LocalIssuer.generate(key_id="nmg-idp-2026", issuer="https://idp.example")
     jwks = tmp_path / "jwks.json"
     jwks.write_text(json.dumps(provider.jwks()))
-    s = load_settings("intake", {**PROD, "LIANDIAO_JWKS_FILE": str(jwks), "LIANDIAO_TOKEN_ISSUER": "https://idp.example"})
+    make_all(tmp_path)
+    transport = {**grpc_env(tmp_path, "intake"), "LIANDIAO_KAFKA_SECURITY_PROTOCOL": "SSL",
+                 "LIANDIAO_KAFKA_CA_FILE": str(tmp_path / "ca.crt"),
+                 "LIANDIAO_DATABASE_URL": database_url_tls(BASE["LIANDIAO_DATABASE_URL"], tmp_path)}
+    s = load_settings("intake", {**PROD, **transport, "LIANDIAO_JWKS_FILE": str(jwks),
+                                 "LIANDIAO_TOKEN_ISSUER": "https://idp.example"})
     verifier = s.token_verifier()
     assert verifier.verify(provider.issue(CLAIMS)).subject == "p1"
     with pytest.raises(auth.InvalidToken, match="unknown key"):

@@ -163,6 +163,20 @@ def make_all(folder: Path = DEFAULT_DIR, namespace: str = "liandiao", force: boo
     return written
 
 
+def grpc_env(folder: Path, name: str, *, mutual: bool = True) -> dict[str, str]:
+    """The LIANDIAO_TLS_* variables for ``name`` (a service, or "gateway") from ``folder``."""
+    env = {"LIANDIAO_TLS_CERT_FILE": str(folder / f"{name}.crt"), "LIANDIAO_TLS_KEY_FILE": str(folder / f"{name}.key"),
+           "LIANDIAO_TLS_CA_FILE": str(folder / "ca.crt")}
+    if mutual:
+        env["LIANDIAO_TLS_CLIENT_CA_FILE"] = str(folder / "ca.crt")
+    return env
+
+
+def database_url_tls(url: str, folder: Path) -> str:
+    """``url`` with PostgreSQL over TLS, the server checked against the development CA."""
+    return f"{url}{'&' if '?' in url else '?'}sslmode=verify-full&sslrootcert={folder / 'ca.crt'}"
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dir", type=Path, default=DEFAULT_DIR)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -10,7 +11,7 @@ from typing import TypeVar
 
 import grpc
 
-from liandiao import auth
+from liandiao import auth, transport
 from liandiao.devtools.issuer import dev_issuer
 from liandiao.rpc import channel as rpc_channel
 
@@ -25,8 +26,9 @@ def token(role: auth.Role, subject: str = "demo", organization_id: str = "demo-o
 
 
 def channel(address: str, *, retry: bool = True) -> grpc.aio.Channel:
-    """A channel with the platform's size limits and retry policy (liandiao.rpc.channel)."""
-    return rpc_channel.insecure_channel(address, retry=retry)
+    """A channel with the platform's size limits and retry policy (liandiao.rpc.channel),
+    over TLS when this process's LIANDIAO_TLS_* variables say so (liandiao.transport)."""
+    return rpc_channel.open_channel(address, transport.grpc_tls(os.environ, production=False), retry=retry)
 
 
 # "Not now" answers: the server was busy or away, or the call ran out of time.

@@ -33,32 +33,34 @@ from faststream.kafka.annotations import KafkaMessage
 
 from liandiao import telemetry
 from liandiao.events.consumer import Consumer, Record, header_text
+from liandiao.transport import PLAINTEXT, KafkaSecurity
 
 log = logging.getLogger(__name__)
 
 
-def make_broker(bootstrap: str, client_id: str) -> KafkaBroker:
+def make_broker(bootstrap: str, client_id: str, security: KafkaSecurity = PLAINTEXT) -> KafkaBroker:
     # Idempotent producer with acks=all: a retried send never duplicates or
     # reorders a partition's messages. Short metadata age so that a pattern
     # subscription notices a new prefecture shard within seconds.
     return KafkaBroker(
         bootstrap, client_id=client_id, enable_idempotence=True, acks="all",
-        metadata_max_age_ms=10_000, logger=None,
+        metadata_max_age_ms=10_000, logger=None, security=security.faststream(),
     )
 
 
 class Topics:
     """Creates topics with explicit partition counts (auto-creation is off)."""
 
-    def __init__(self, bootstrap: str, partitions: int, replication: int = 1):
+    def __init__(self, bootstrap: str, partitions: int, replication: int = 1, security: KafkaSecurity = PLAINTEXT):
         self.bootstrap, self.partitions, self.replication = bootstrap, partitions, replication
+        self.security = security
         self._known: set[str] = set()
 
     async def ensure(self, *topics: str) -> None:
         wanted = [t for t in topics if t not in self._known]
         if not wanted:
             return
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, **self.security.client_options())
         await admin.start()
         try:
             existing = set(await admin.list_topics())
@@ -76,13 +78,13 @@ class Topics:
         self._known.update(wanted)
 
 
-def relay_producer(bootstrap: str, client_id: str):
+def relay_producer(bootstrap: str, client_id: str, security: KafkaSecurity = PLAINTEXT):
     """Opens the relay's own idempotent producer (acks=all) for one run of the relay;
     each supervised restart gets a new one, with a new producer id and sequence."""
     @asynccontextmanager
     async def open_publisher():
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, client_id=client_id, enable_idempotence=True,
-                                    acks="all", metadata_max_age_ms=10_000)
+                                    acks="all", metadata_max_age_ms=10_000, **security.client_options())
         await producer.start()
         try:
             async def publish(topic: str, key: bytes, value: bytes, headers: dict[str, str]):
@@ -158,8 +160,8 @@ class LagProbe:
     figure keeps growing while a consumer is stuck (its database down, its loop
     dead) instead of freezing at its last good value."""
 
-    def __init__(self, bootstrap: str):
-        self.bootstrap = bootstrap
+    def __init__(self, bootstrap: str, security: KafkaSecurity = PLAINTEXT):
+        self.bootstrap, self.security = bootstrap, security
         self._admin: AIOKafkaAdminClient | None = None
 
     async def run(self, service: str, subscriptions: list[Subscription], stopping: asyncio.Event,
@@ -179,7 +181,8 @@ class LagProbe:
     async def measure(self, service: str, subscriptions: list[Subscription]) -> None:
         try:
             if self._admin is None:
-                self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000)
+                self._admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=5000,
+                                                  **self.security.client_options())
                 await self._admin.start()
             for sub in subscriptions:
                 client = getattr(sub.subscriber, "consumer", None)

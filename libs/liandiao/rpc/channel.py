@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import grpc
 
 from liandiao.rpc.limits import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES
+from liandiao.transport import GrpcTls
 
 _IN = "liandiao.intake.v1.IntakeService"
 _PE = "liandiao.personnel.v1.PersonnelService"
@@ -109,3 +110,11 @@ def insecure_channel(address: str, *, retry: bool = True) -> grpc.aio.Channel:
     """An aio channel to ``address`` with the platform's limits and retry policy
     (``retry=False``: the limits only, for a probe or a test of the bare server)."""
     return grpc.aio.insecure_channel(address, options=channel_options(retry=retry))
+
+
+def open_channel(address: str, tls: GrpcTls | None, *, retry: bool = True) -> grpc.aio.Channel:
+    """A channel over TLS when ``tls`` is given (the server checked against its CA, this
+    process's certificate offered for mutual TLS), in plain text otherwise (development)."""
+    if tls is None:
+        return insecure_channel(address, retry=retry)
+    return grpc.aio.secure_channel(address, tls.channel_credentials(), options=channel_options(retry=retry))

@@ -13,7 +13,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
-from liandiao import auth, config, telemetry
+from liandiao import auth, config, telemetry, transport
 from liandiao.db import transient
 from liandiao.errors import DomainError
 from liandiao.rpc.errors import to_status
@@ -164,10 +164,12 @@ _PENDING_SOFT, _PENDING_HARD = 5000, 10000
 
 def build_server(
     service: str, port: int, verifier: auth.TokenVerifier, policy: Policy, register: Register, *,
-    max_concurrent_rpcs: int | None = None,
+    max_concurrent_rpcs: int | None = None, host: str = "127.0.0.1", tls: transport.GrpcTls | None = None,
 ) -> tuple[grpc.aio.Server, health.aio.HealthServicer, int, list[str]]:
     """``register`` adds the servicers and returns their full service names.
-    ``max_concurrent_rpcs`` defaults to LIANDIAO_GRPC_MAX_CONCURRENT_RPCS."""
+    ``max_concurrent_rpcs`` defaults to LIANDIAO_GRPC_MAX_CONCURRENT_RPCS. The port
+    is bound on ``host`` only (loopback unless told), over TLS when ``tls`` is given
+    (mutual TLS when it names a client CA): health and reflection on the same port."""
     limit = max_concurrent_rpcs or config.grpc_max_concurrent_rpcs()
     server = grpc.aio.server(
         interceptors=[AdmissionLimit(service, limit), aio_server_interceptor(),
@@ -183,8 +185,26 @@ def build_server(
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection([*names, health.SERVICE_NAME, reflection.SERVICE_NAME], server)
-    bound = server.add_insecure_port(f"0.0.0.0:{port}")
+    address = _address(host, port)
+    bound = server.add_secure_port(address, tls.server_credentials()) if tls else server.add_insecure_port(address)
+    if not bound:
+        raise OSError(f"cannot bind gRPC to {address}")
     return server, health_servicer, bound, names
+
+
+def _address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def build_health_server(servicer: health.aio.HealthServicer, host: str, port: int) -> tuple[grpc.aio.Server, int]:
+    """Health alone, in plain text, on a port of its own: the kubelet's gRPC probes
+    cannot speak TLS. It answers health and nothing else (no data, no reflection)."""
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    health_pb2_grpc.add_HealthServicer_to_server(servicer, server)
+    bound = server.add_insecure_port(_address(host, port))
+    if not bound:
+        raise OSError(f"cannot bind the health port to {_address(host, port)}")
+    return server, bound
 
 
 # Liveness (the chart's liveness and startup probes ask for this name): SERVING as long
