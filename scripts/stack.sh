@@ -13,7 +13,8 @@
 #                                  SECONDS more of outage, 0 by default)
 #
 # Settings (environment): LIANDIAO_PG_PORT (25432), LIANDIAO_KAFKA_PORT (29092),
-# LIANDIAO_KAFKA_CONTROLLER_PORT (29093); LIANDIAO_KAFKA_BOOTSTRAP=host:port to use another
+# LIANDIAO_KAFKA_CONTROLLER_PORT (29093), LIANDIAO_KAFKA_SSL_PORT and LIANDIAO_KAFKA_SASL_PORT (the Kafka
+# port + 2 and + 3: TLS, and TLS with SASL/SCRAM-SHA-512); LIANDIAO_KAFKA_BOOTSTRAP=host:port to use another
 # Kafka-protocol broker instead of starting one; LIANDIAO_STACK_CACHE (.cache). State lives in
 # .state/ (LIANDIAO_STACK_STATE names another directory: a second, independent stack, as make
 # chaos runs one), downloads in .cache/; LIANDIAO_KAFKA_READY_TIMEOUT (60 s) bounds the wait for
@@ -34,6 +35,13 @@ CACHE="${LIANDIAO_STACK_CACHE:-$REPO/.cache}"
 PG_PORT="${LIANDIAO_PG_PORT:-25432}"
 KAFKA_PORT="${LIANDIAO_KAFKA_PORT:-29092}"
 KAFKA_CONTROLLER_PORT="${LIANDIAO_KAFKA_CONTROLLER_PORT:-29093}"
+KAFKA_SSL_PORT="${LIANDIAO_KAFKA_SSL_PORT:-$((KAFKA_PORT + 2))}"
+KAFKA_SASL_PORT="${LIANDIAO_KAFKA_SASL_PORT:-$((KAFKA_PORT + 3))}"
+# Development certificates (liandiao.devtools.certs): a CA of this checkout, the broker's and
+# PostgreSQL's server certificates, the services' certificates. Made on 'up' when missing.
+CERTS="$STATE/certs"
+# The SCRAM user the services use on the SASL_SSL listener; its password is made once, kept in state.
+SCRAM_USER=liandiao
 DB_NAME=liandiao
 DB_ROLE=liandiao
 
@@ -180,6 +188,15 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 EOF
+  if [[ -f "$PG_BASE/tls/server.crt" ]]; then
+    # TLS for clients that ask (sslmode=verify-full and the development CA); plain text stays open
+    # on loopback for the tests and tools that do not.
+    as_pg tee -a "$data/liandiao.conf" >/dev/null <<EOF
+ssl = on
+ssl_cert_file = '$PG_BASE/tls/server.crt'
+ssl_key_file = '$PG_BASE/tls/server.key'
+EOF
+  fi
   # Trust authentication: the server listens on 127.0.0.1 and its socket directory only, on a
   # developer or CI machine, so anyone who can reach it is already on this machine; services and
   # tests then connect with a plain URL and no password to manage. Local development only.
@@ -206,6 +223,7 @@ pg_up() {
     useradd --system --user-group --home-dir /var/lib/postgresql --shell /bin/bash "$PG_OS_USER"
   fi
   pg_locate create
+  pg_tls_files
   local data="$PG_BASE/data" bin
   bin="$(pg_bin_dir "$data")"
   [[ -n "$bin" ]] || die "PostgreSQL server binaries not found under /usr/lib/postgresql"
@@ -214,6 +232,9 @@ pg_up() {
     [[ "$(pg_running_port)" == "$PG_PORT" ]] ||
       die "postgres runs on port $(pg_running_port), not $PG_PORT: 'scripts/stack.sh down' first to change the port"
     say "postgres: already running (pid $(pg_pid), port $(pg_running_port))"
+    # The TLS settings may be new to a server started before them: SSL settings take a reload.
+    pg_write_config
+    as_pg "$bin/pg_ctl" -D "$data" -s reload 9>&- >/dev/null
   else
     if [[ ! -f "$data/PG_VERSION" ]]; then
       say "postgres: initdb ($("$bin/postgres" --version | awk '{print $3}')) in $data"
@@ -247,6 +268,16 @@ SELECT 'CREATE DATABASE $DB_NAME OWNER $DB_ROLE'
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$DB_NAME')\gexec
 EOF
   say "postgres: ready, $(database_url)"
+}
+
+# The server's certificate and key where the postgres user may read them (the key: its own, 0600).
+pg_tls_files() {
+  [[ -f "$CERTS/postgres.crt" ]] || return 0
+  mkdir -p "$PG_BASE/tls"
+  install -m 0644 "$CERTS/postgres.crt" "$PG_BASE/tls/server.crt"
+  install -m 0600 "$CERTS/postgres.key" "$PG_BASE/tls/server.key"
+  [[ $EUID -eq 0 ]] && chown -R "$PG_OS_USER:" "$PG_BASE/tls"
+  return 0
 }
 
 pg_down() {
@@ -310,6 +341,29 @@ kafka_resolve() {
 }
 
 kafka_pid() { [[ -f "$KAFKA_PIDFILE" ]] && cat "$KAFKA_PIDFILE"; }
+
+kafka_listeners() {
+  echo "listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT,SSL://127.0.0.1:$KAFKA_SSL_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT"
+  echo "advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,SSL://127.0.0.1:$KAFKA_SSL_PORT,SASL_SSL://127.0.0.1:$KAFKA_SASL_PORT"
+}
+
+scram_password() {
+  local f="$KAFKA_DIR/scram.password"
+  [[ -s "$f" ]] || { mkdir -p "$KAFKA_DIR"; (umask 077; od -An -N18 -tx1 /dev/urandom | tr -d ' \n' >"$f"); }
+  cat "$f"
+}
+
+# The SCRAM user, on a broker whose storage was formatted before SASL was configured (a new one
+# gets it at format time). Stamped, so that it runs once: a JVM start costs seconds.
+kafka_scram_user() {
+  local stamp="$KAFKA_DIR/data/.scram-user"
+  [[ -f "$stamp" ]] && return 0
+  kafka_tool kafka.admin.ConfigCommand --bootstrap-server "$(local_bootstrap)" --alter --entity-type users \
+    --entity-name "$SCRAM_USER" --add-config "SCRAM-SHA-512=[iterations=8192,password=$(scram_password)]" \
+    >>"$KAFKA_DIR/format.log" 2>&1 || { tail -n 5 "$KAFKA_DIR/format.log" >&2; die "kafka: SCRAM user not created"; }
+  touch "$stamp"
+  say "kafka: SCRAM-SHA-512 user $SCRAM_USER created"
+}
 kafka_running() {  # our broker: the pid in the pid file is alive and is kafka.Kafka on our properties
   local pid; pid="$(kafka_pid 2>/dev/null)" || return 1
   [[ -n "$pid" ]] && pid_alive "$pid" &&
@@ -325,10 +379,18 @@ process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT
 controller.listener.names=CONTROLLER
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+$(kafka_listeners)
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL
+# TLS with the development certificates (PEM, no keystore to convert); SASL_SSL takes SCRAM-SHA-512
+# users (made by 'up'). The plain-text listener stays for tests and tools on loopback.
+ssl.keystore.type=PEM
+ssl.keystore.location=$CERTS/kafka.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$CERTS/ca.crt
+ssl.client.auth=none
+sasl.enabled.mechanisms=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
 log.dirs=$KAFKA_DIR/data
 # Topics are created on purpose (by the services' topic setup or the tests), never by a typo.
 auto.create.topics.enable=false
@@ -461,10 +523,16 @@ kafka_up() {
   fi
   mkdir -p "$KAFKA_DIR"
   if kafka_running; then
-    grep -qx "listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT" "$KAFKA_PROPS" ||
+    grep -q "^listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT" "$KAFKA_PROPS" ||
       die "kafka runs with other ports ($(sed -n 's/^listeners=//p' "$KAFKA_PROPS")): 'scripts/stack.sh down' first to change them"
-    say "kafka: already running (pid $(kafka_pid), port $KAFKA_PORT)"
-  else
+    if ! grep -qx "$(kafka_listeners | head -n1)" "$KAFKA_PROPS"; then
+      say "kafka: running without the TLS listeners of this script: restarting it"
+      kafka_down
+    else
+      say "kafka: already running (pid $(kafka_pid), port $KAFKA_PORT)"
+    fi
+  fi
+  if ! kafka_running; then
     rm -f "$KAFKA_PIDFILE"
     kafka_need_tools
     kafka_resolve
@@ -476,12 +544,14 @@ kafka_up() {
       cluster_id="$(kafka_tool kafka.tools.StorageTool random-uuid 2>>"$KAFKA_DIR/format.log" | tail -n1)"
       [[ "$cluster_id" =~ ^[A-Za-z0-9_-]{22}$ ]] || die "kafka: StorageTool random-uuid gave '$cluster_id' (log: $KAFKA_DIR/format.log)"
       kafka_tool kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$KAFKA_PROPS" \
+        --add-scram "SCRAM-SHA-512=[name=$SCRAM_USER,iterations=8192,password=$(scram_password)]" \
         >>"$KAFKA_DIR/format.log" 2>&1 || { cat "$KAFKA_DIR/format.log" >&2; die "kafka storage format failed"; }
+      touch "$KAFKA_DIR/data/.scram-user"
     fi
     local p
-    for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
+    for p in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT" "$KAFKA_SSL_PORT" "$KAFKA_SASL_PORT"; do
       port_open 127.0.0.1 "$p" &&
-        die "port $p is taken by another process: stop it or set LIANDIAO_KAFKA_PORT / LIANDIAO_KAFKA_CONTROLLER_PORT"
+        die "port $p is taken by another process: stop it or set LIANDIAO_KAFKA_PORT / LIANDIAO_KAFKA_CONTROLLER_PORT / LIANDIAO_KAFKA_SSL_PORT / LIANDIAO_KAFKA_SASL_PORT"
     done
     [[ -f "$KAFKA_LOG" ]] && mv -f "$KAFKA_LOG" "$KAFKA_LOG.1"
     say "kafka: starting Apache Kafka $KAFKA_VERSION (KRaft) on 127.0.0.1:$KAFKA_PORT"
@@ -508,7 +578,8 @@ kafka_up() {
     fi
     sleep 0.25
   done
-  say "kafka: ready, $(local_bootstrap)"
+  kafka_scram_user
+  say "kafka: ready, $(local_bootstrap) (TLS 127.0.0.1:$KAFKA_SSL_PORT, SASL_SSL 127.0.0.1:$KAFKA_SASL_PORT)"
 }
 
 kafka_down() {
@@ -571,10 +642,28 @@ cmd_kafka_restart() {
 env_lines() {
   echo "export LIANDIAO_DATABASE_URL=$(database_url)"
   echo "export LIANDIAO_KAFKA_BOOTSTRAP=$(kafka_bootstrap)"
+  # What a run over TLS needs (tests/security, the demo): the development CA and certificates, the
+  # broker's TLS and SASL_SSL listeners and the SCRAM credentials. PostgreSQL takes TLS on its port.
+  echo "export LIANDIAO_STACK_CERTS=$CERTS"
+  if ! kafka_external; then
+    echo "export LIANDIAO_STACK_KAFKA_SSL=127.0.0.1:$KAFKA_SSL_PORT"
+    echo "export LIANDIAO_STACK_KAFKA_SASL_SSL=127.0.0.1:$KAFKA_SASL_PORT"
+    echo "export LIANDIAO_STACK_KAFKA_SCRAM_USER=$SCRAM_USER"
+    echo "export LIANDIAO_STACK_KAFKA_SCRAM_PASSWORD=$(scram_password)"
+  fi
+}
+
+certs_up() {
+  local py=python3
+  [[ -x "$REPO/.venv/bin/python" ]] && py="$REPO/.venv/bin/python"
+  PYTHONPATH="$REPO/libs" "$py" -m liandiao.devtools.certs --dir "$CERTS" >/dev/null ||
+    die "development certificates not made (python -m liandiao.devtools.certs; needs 'make venv')"
+  say "certs: development CA and certificates in $CERTS"
 }
 
 cmd_up() {
   lock
+  certs_up
   pg_up
   kafka_up
   env_lines >"$STATE/stack.env"
