@@ -242,7 +242,7 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
     jwks_file, token_issuer, token_audience = _identity(env, environment)
     production = environment == "production"
     try:
-        transport.check_database_url(db, production)
+        transport.check_database_url(db, production, env)
         grpc_tls = transport.grpc_tls(env, production)
         kafka_security = transport.kafka_security(env, production)
         grpc_host, metrics_host = transport.bind_host(env, "GRPC_HOST"), transport.bind_host(env, "METRICS_HOST")

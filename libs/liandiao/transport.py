@@ -151,19 +151,24 @@ def kafka_security(env: Mapping[str, str], production: bool) -> KafkaSecurity:
 _VERIFYING = ("verify-full", "verify-ca")
 
 
-def check_database_url(url: str, production: bool) -> None:
+def check_database_url(url: str, production: bool, env: Mapping[str, str] | None = None) -> None:
     """Production connects to PostgreSQL over TLS and checks the server: the URL says
-    sslmode=verify-full (or verify-ca) and names the CA (sslrootcert)."""
+    sslmode=verify-full (or verify-ca) and names the CA (sslrootcert), or, where the URL
+    comes whole from a Secret, libpq's PGSSLMODE and PGSSLROOTCERT say it (asyncpg reads
+    both for every connection the URL leaves them out of)."""
+    env = {} if env is None else env
     query = parse_qs(urlsplit(url).query)
-    mode = (query.get("sslmode") or [""])[-1]
-    root = (query.get("sslrootcert") or [""])[-1]
+    mode = (query.get("sslmode") or [env.get("PGSSLMODE", "")])[-1]
+    root = (query.get("sslrootcert") or [env.get("PGSSLROOTCERT", "")])[-1]
     if mode in _VERIFYING and not root:
-        raise TransportError(f"{PREFIX}DATABASE_URL: sslmode={mode} needs sslrootcert=<the server's CA file>")
+        raise TransportError(f"{PREFIX}DATABASE_URL: sslmode={mode} needs sslrootcert=<the server's CA file> "
+                             "(or PGSSLROOTCERT)")
     if root and not Path(root).is_file():
         raise TransportError(f"{PREFIX}DATABASE_URL: sslrootcert={root!r} is not a readable file")
     if production and mode not in _VERIFYING:
-        raise TransportError(f"{PREFIX}DATABASE_URL must say sslmode=verify-full (and sslrootcert=<CA file>) in "
-                             f"production, not {mode or 'no sslmode'}: PostgreSQL over TLS with the server checked")
+        raise TransportError(f"{PREFIX}DATABASE_URL must say sslmode=verify-full (and sslrootcert=<CA file>), or "
+                             f"PGSSLMODE=verify-full and PGSSLROOTCERT, in production, not {mode or 'no sslmode'}: "
+                             "PostgreSQL over TLS with the server checked")
 
 
 _WILDCARD = ("0.0.0.0", "::", "[::]", "*", "")

@@ -155,21 +155,23 @@ def test_hpa_scales_its_own_deployment_on_cpu(default):
     assert all("replicas" not in d["spec"] for d in of_kind(default, "Deployment").values())
 
 
-def test_probes_are_grpc_health_checks_on_50051(default):
+def test_probes_are_grpc_health_checks_on_the_plain_text_health_port(default):
     from liandiao.rpc.server import LIVENESS
 
     for svc, dep in deployments(default).items():
         (container,) = dep["spec"]["template"]["spec"]["containers"]
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             assert set(container[probe]) - {"periodSeconds", "failureThreshold"} == {"grpc"}, (svc, probe)
-            assert container[probe]["grpc"]["port"] == 50051, (svc, probe)
+            # The kubelet's gRPC probe cannot speak TLS: it asks the health-only port.
+            assert container[probe]["grpc"]["port"] == 8081, (svc, probe)
         # Readiness follows the dependencies; liveness only whether the process answers, so a
         # database outage takes pods out of the Service without restarting them (issue 6).
         assert "service" not in container["readinessProbe"]["grpc"], svc
         assert container["livenessProbe"]["grpc"]["service"] == LIVENESS, svc
         assert container["startupProbe"]["grpc"]["service"] == LIVENESS, svc
         ports = {p["name"]: p["containerPort"] for p in container["ports"]}
-        assert ports == {"grpc": 50051, "metrics": 9464}
+        assert ports == {"grpc": 50051, "metrics": 9464, "health": 8081}
+        assert env_of(container)["LIANDIAO_HEALTH_PORT"] == "8081"
         assert env_of(container)["LIANDIAO_GRPC_PORT"] == "50051"
         assert env_of(container)["LIANDIAO_METRICS_PORT"] == "9464"
 
@@ -197,9 +199,12 @@ def test_migrations_run_before_the_server_from_the_same_image(default):
 def test_secrets_come_from_existing_secrets_never_from_values(default):
     for svc, dep in deployments(default).items():
         for container in all_containers(dep):
-            refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"] if "valueFrom" in e}
-            assert set(refs) == {"LIANDIAO_DATABASE_URL", "LIANDIAO_PII_KEY", "LIANDIAO_FINGERPRINT_KEY"}, svc
+            refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]
+                    if "secretKeyRef" in e.get("valueFrom", {})}
+            assert set(refs) == {"LIANDIAO_DATABASE_URL", "LIANDIAO_PII_KEY", "LIANDIAO_FINGERPRINT_KEY",
+                                 "LIANDIAO_KAFKA_SASL_PASSWORD"}, svc
             assert refs["LIANDIAO_DATABASE_URL"]["name"] == "liandiao-database"
+            assert refs["LIANDIAO_KAFKA_SASL_PASSWORD"] == {"name": f"liandiao-{svc}", "key": "password"}
             assert env_of(container)["LIANDIAO_ENV"] == "production"
 
 
@@ -268,6 +273,56 @@ def test_production_needs_the_identity_provider_and_mounts_its_public_keys(helm,
             assert "LIANDIAO_AUTH_SECRET" not in env     # no shared signing secret any more
             assert {"name": "identity", "mountPath": "/etc/liandiao/identity", "readOnly": True} \
                 in container["volumeMounts"]
+
+
+def test_transport_certificates_and_credentials_are_mounted_from_secrets(default):
+    for svc, dep in deployments(default).items():
+        spec = dep["spec"]["template"]["spec"]
+        volumes = {v["name"]: v["secret"] for v in spec["volumes"] if "secret" in v}
+        assert volumes["tls"]["secretName"] == f"liandiao-{svc}-tls"
+        assert {i["key"] for i in volumes["tls"]["items"]} == {"tls.crt", "tls.key", "ca.crt"}
+        assert volumes["kafka-ca"]["secretName"] == "liandiao-cluster-ca-cert"
+        assert volumes["database-ca"]["secretName"] == "liandiao-database-ca"
+        for container in all_containers(dep):
+            env = env_of(container)
+            assert env["LIANDIAO_TLS_CERT_FILE"] == "/etc/liandiao/tls/tls.crt", svc
+            assert env["LIANDIAO_TLS_CLIENT_CA_FILE"] == "/etc/liandiao/tls/ca.crt", svc   # mutual TLS
+            assert env["LIANDIAO_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
+            assert env["LIANDIAO_KAFKA_SASL_USERNAME"] == f"liandiao-{svc}"
+            assert env["LIANDIAO_KAFKA_CA_FILE"] == "/etc/liandiao/kafka/ca.crt"
+            assert (env["PGSSLMODE"], env["PGSSLROOTCERT"]) == ("verify-full", "/etc/liandiao/database/ca.crt")
+            # Bound to the pod's address (downward API), not every interface.
+            hosts = {e["name"]: e["valueFrom"]["fieldRef"]["fieldPath"] for e in container["env"]
+                     if "fieldRef" in e.get("valueFrom", {})}
+            assert hosts == {"LIANDIAO_GRPC_HOST": "status.podIP", "LIANDIAO_METRICS_HOST": "status.podIP"}
+            mounts = {m["name"]: m["mountPath"] for m in container["volumeMounts"]}
+            assert (mounts["tls"], mounts["kafka-ca"], mounts["database-ca"]) == \
+                ("/etc/liandiao/tls", "/etc/liandiao/kafka", "/etc/liandiao/database")
+
+
+@pytest.mark.parametrize("args, named", [
+    (("--set", "tls.enabled=false"), "tls.enabled and tls.secretName"),
+    (("--set", "tls.secretName="), "tls.enabled and tls.secretName"),
+    (("--set", "kafka.security.protocol=PLAINTEXT"), "kafka.security.protocol"),
+    (("--set", "kafka.security.caSecret="), "kafka.security.caSecret"),
+    (("--set", "kafka.security.sasl.existingSecret="), "kafka.security.sasl.username and existingSecret"),
+    (("--set", "database.tls.sslmode=require"), "database.tls.sslmode"),
+    (("--set", "database.tls.caSecret="), "database.tls.caSecret"),
+])
+def test_production_does_not_render_without_transport_security(helm, args, named):
+    done = subprocess.run([str(helm), "template", "liandiao", str(CHART), *ISSUER, *args], capture_output=True,
+                          text=True, check=False)
+    assert done.returncode != 0 and named in done.stderr, done.stderr
+
+
+def test_development_may_run_in_plain_text_with_probes_on_the_grpc_port(render):
+    objects = render("liandiao", "--set", "environment=development", "--set", "tls.enabled=false",
+                     "--set", "kafka.security.protocol=PLAINTEXT", "--set", "database.tls.sslmode=disable")
+    for svc, dep in deployments(objects).items():
+        (container,) = dep["spec"]["template"]["spec"]["containers"]
+        env = env_of(container)
+        assert "LIANDIAO_TLS_CERT_FILE" not in env and "PGSSLMODE" not in env, svc
+        assert container["readinessProbe"]["grpc"]["port"] == 50051
 
 
 def test_alert_rules_only_when_switched_on_and_about_our_own_metrics(render, default):

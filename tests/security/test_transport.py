@@ -182,6 +182,10 @@ def test_production_refuses_a_database_url_that_does_not_verify_the_server(tmp_p
         load_settings("intake", env)
     s = load_settings("intake", {**_production(tmp_path), **_secure(pki)})
     assert s.grpc_tls is not None and s.grpc_tls.mutual and s.kafka_security.protocol == "SASL_SSL"
+    # The chart's way: the URL whole from a Secret, libpq's variables beside it (asyncpg reads them).
+    pg_env = {"PGSSLMODE": "verify-full", "PGSSLROOTCERT": str(pki / "ca.crt")}
+    load_settings("intake", {**_production(tmp_path), **_secure(pki), **pg_env,
+                             "LIANDIAO_DATABASE_URL": BASE["LIANDIAO_DATABASE_URL"]})
 
 
 def test_a_production_service_without_grpc_tls_stops_at_start_naming_the_variable(tmp_path, pki):

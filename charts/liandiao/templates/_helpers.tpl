@@ -82,12 +82,32 @@ Checks across values that a JSON schema cannot express. templates/validate.yaml 
 {{- fail (printf "LIANDIAO_RELEASE %q (release, or the Helm release name) must be lower-case letters, digits and '-', at most 41 characters" $release) -}}
 {{- end -}}
 {{- range $name, $_ := $v.extraEnv -}}
-{{- if has $name (list "LIANDIAO_DATABASE_URL" "LIANDIAO_KAFKA_BOOTSTRAP" "LIANDIAO_GRPC_PORT" "LIANDIAO_METRICS_PORT" "LIANDIAO_PREFECTURES" "LIANDIAO_EXCLUDE_PREFECTURES" "LIANDIAO_RELEASE" "LIANDIAO_OTLP_ENDPOINT" "LIANDIAO_PII_KEY" "LIANDIAO_PII_KEYS" "LIANDIAO_PII_KEY_ID" "LIANDIAO_FINGERPRINT_KEY" "LIANDIAO_JWKS_FILE" "LIANDIAO_TOKEN_ISSUER" "LIANDIAO_TOKEN_AUDIENCE" "LIANDIAO_LOG_LEVEL" "LIANDIAO_ENV" "LIANDIAO_TOPIC_PARTITIONS" "LIANDIAO_GRPC_MAX_CONCURRENT_RPCS" "LIANDIAO_SHUTDOWN_DRAIN_MS" "LIANDIAO_CALENDAR_FILE") -}}
+{{- if has $name (list "LIANDIAO_DATABASE_URL" "LIANDIAO_KAFKA_BOOTSTRAP" "LIANDIAO_GRPC_PORT" "LIANDIAO_METRICS_PORT" "LIANDIAO_PREFECTURES" "LIANDIAO_EXCLUDE_PREFECTURES" "LIANDIAO_RELEASE" "LIANDIAO_OTLP_ENDPOINT" "LIANDIAO_PII_KEY" "LIANDIAO_PII_KEYS" "LIANDIAO_PII_KEY_ID" "LIANDIAO_FINGERPRINT_KEY" "LIANDIAO_JWKS_FILE" "LIANDIAO_TOKEN_ISSUER" "LIANDIAO_TOKEN_AUDIENCE" "LIANDIAO_LOG_LEVEL" "LIANDIAO_ENV" "LIANDIAO_TOPIC_PARTITIONS" "LIANDIAO_GRPC_MAX_CONCURRENT_RPCS" "LIANDIAO_SHUTDOWN_DRAIN_MS" "LIANDIAO_CALENDAR_FILE" "LIANDIAO_GRPC_HOST" "LIANDIAO_METRICS_HOST" "LIANDIAO_HEALTH_PORT" "LIANDIAO_TLS_CERT_FILE" "LIANDIAO_TLS_KEY_FILE" "LIANDIAO_TLS_CA_FILE" "LIANDIAO_TLS_CLIENT_CA_FILE" "LIANDIAO_KAFKA_SECURITY_PROTOCOL" "LIANDIAO_KAFKA_CA_FILE" "LIANDIAO_KAFKA_SASL_MECHANISM" "LIANDIAO_KAFKA_SASL_USERNAME" "LIANDIAO_KAFKA_SASL_PASSWORD") -}}
 {{- fail (printf "extraEnv.%s: set by the chart from its own value; use that value instead" $name) -}}
 {{- end -}}
 {{- end -}}
 {{- if and (eq $v.environment "production") (not $v.identity.issuer) -}}
 {{- fail "identity.issuer: the provincial identity provider's issuer is required in production (LIANDIAO_TOKEN_ISSUER)" -}}
+{{- end -}}
+{{- if eq $v.environment "production" -}}
+{{- if not (and $v.tls.enabled $v.tls.secretName) -}}
+{{- fail "tls.enabled and tls.secretName: gRPC over TLS is required in production (LIANDIAO_TLS_CERT_FILE)" -}}
+{{- end -}}
+{{- if not (has $v.kafka.security.protocol (list "SSL" "SASL_SSL")) -}}
+{{- fail "kafka.security.protocol: SSL or SASL_SSL is required in production (LIANDIAO_KAFKA_SECURITY_PROTOCOL)" -}}
+{{- end -}}
+{{- if not $v.kafka.security.caSecret -}}
+{{- fail "kafka.security.caSecret: the brokers' CA is required in production (LIANDIAO_KAFKA_CA_FILE)" -}}
+{{- end -}}
+{{- if not (has $v.database.tls.sslmode (list "verify-full" "verify-ca")) -}}
+{{- fail "database.tls.sslmode: verify-full (or verify-ca) is required in production (PGSSLMODE)" -}}
+{{- end -}}
+{{- if not $v.database.tls.caSecret -}}
+{{- fail "database.tls.caSecret: the PostgreSQL server's CA is required in production (PGSSLROOTCERT)" -}}
+{{- end -}}
+{{- end -}}
+{{- if and (eq $v.kafka.security.protocol "SASL_SSL") (not (and $v.kafka.security.sasl.username $v.kafka.security.sasl.existingSecret)) -}}
+{{- fail "kafka.security.sasl.username and existingSecret: SASL_SSL needs the SCRAM credentials (LIANDIAO_KAFKA_SASL_USERNAME, LIANDIAO_KAFKA_SASL_PASSWORD)" -}}
 {{- end -}}
 {{- if lt (int $v.terminationGracePeriodSeconds) (add (int $v.shutdownDrainSeconds) 10 | int) -}}
 {{- fail (printf "terminationGracePeriodSeconds %v leaves too little time after the %vs shutdown drain: give it at least 10s more" $v.terminationGracePeriodSeconds $v.shutdownDrainSeconds) -}}
@@ -113,6 +133,54 @@ Checks across values that a JSON schema cannot express. templates/validate.yaml 
   value: "50051"
 - name: LIANDIAO_METRICS_PORT
   value: "9464"
+# Listeners bind the pod's own address (the services bind loopback unless told), never 0.0.0.0.
+- name: LIANDIAO_GRPC_HOST
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+- name: LIANDIAO_METRICS_HOST
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+{{- if $v.tls.enabled }}
+- name: LIANDIAO_TLS_CERT_FILE
+  value: /etc/liandiao/tls/tls.crt
+- name: LIANDIAO_TLS_KEY_FILE
+  value: /etc/liandiao/tls/tls.key
+- name: LIANDIAO_TLS_CA_FILE
+  value: /etc/liandiao/tls/ca.crt
+{{- if $v.tls.mutual }}
+- name: LIANDIAO_TLS_CLIENT_CA_FILE
+  value: /etc/liandiao/tls/ca.crt
+{{- end }}
+- name: LIANDIAO_HEALTH_PORT
+  value: {{ $v.tls.healthPort | quote }}
+{{- end }}
+- name: LIANDIAO_KAFKA_SECURITY_PROTOCOL
+  value: {{ $v.kafka.security.protocol | quote }}
+{{- if $v.kafka.security.caSecret }}
+- name: LIANDIAO_KAFKA_CA_FILE
+  value: /etc/liandiao/kafka/{{ $v.kafka.security.caKey }}
+{{- end }}
+{{- if eq $v.kafka.security.protocol "SASL_SSL" }}
+- name: LIANDIAO_KAFKA_SASL_MECHANISM
+  value: {{ $v.kafka.security.sasl.mechanism | quote }}
+- name: LIANDIAO_KAFKA_SASL_USERNAME
+  value: {{ replace "{service}" .svc $v.kafka.security.sasl.username | quote }}
+- name: LIANDIAO_KAFKA_SASL_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ replace "{service}" .svc $v.kafka.security.sasl.existingSecret }}
+      key: {{ $v.kafka.security.sasl.passwordKey }}
+{{- end }}
+{{- if ne $v.database.tls.sslmode "disable" }}
+- name: PGSSLMODE
+  value: {{ $v.database.tls.sslmode | quote }}
+{{- end }}
+{{- if $v.database.tls.caSecret }}
+- name: PGSSLROOTCERT
+  value: /etc/liandiao/database/{{ $v.database.tls.caKey }}
+{{- end }}
 - name: LIANDIAO_PREFECTURES
   value: {{ join "," ($v.prefectures | default list) | quote }}
 - name: LIANDIAO_EXCLUDE_PREFECTURES
@@ -173,6 +241,21 @@ capabilities:
 - name: identity
   mountPath: /etc/liandiao/identity
   readOnly: true
+{{- if .Values.tls.enabled }}
+- name: tls
+  mountPath: /etc/liandiao/tls
+  readOnly: true
+{{- end }}
+{{- if .Values.kafka.security.caSecret }}
+- name: kafka-ca
+  mountPath: /etc/liandiao/kafka
+  readOnly: true
+{{- end }}
+{{- if .Values.database.tls.caSecret }}
+- name: database-ca
+  mountPath: /etc/liandiao/database
+  readOnly: true
+{{- end }}
 {{- if .Values.holidayCalendar.file }}
 - name: calendar
   mountPath: /etc/liandiao/calendar
