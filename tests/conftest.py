@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -26,7 +27,11 @@ def services(stack_env, otlp) -> Iterator[LocalServices]:
     """The six services as separate processes, SERVING, on ports of their own."""
     env = {**stack_env, "LIANDIAO_OTLP_ENDPOINT": otlp.endpoint, "LIANDIAO_OUTBOX_POLL_MS": "200",
            "LIANDIAO_ROUTING_SWEEP_SECONDS": "1"}
-    local = LocalServices(env=env, log_dir=REPO / ".state" / "logs" / "e2e", base_port=21060, metrics_base_port=9560)
+    # Over TLS when the stack made its certificates (scripts/stack.sh up): mutual TLS on gRPC,
+    # SASL_SSL to Kafka, TLS to PostgreSQL, as the chart runs them.
+    certs = stack_env.get("LIANDIAO_STACK_CERTS")
+    local = LocalServices(env=env, log_dir=REPO / ".state" / "logs" / "e2e", base_port=21060, metrics_base_port=9560,
+                          tls=Path(certs) if certs else None)
     local.start()
     try:
         asyncio.run(local.wait_serving(timeout=90))

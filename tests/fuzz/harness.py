@@ -128,7 +128,9 @@ class Harness:
         options = [("grpc.max_receive_message_length", -1), ("grpc.max_send_message_length", -1),
                    # measured by the test itself instead of being cut off by the client
                    ("grpc.max_metadata_size", 1 << 20), ("grpc.absolute_max_metadata_size", 1 << 20)]
-        self.channels = {s: grpc.insecure_channel(services.address(s), options=options) for s in SERVICES}
+        tls = services.client_tls()
+        self.channels = {s: grpc.secure_channel(services.address(s), tls.channel_credentials(), options=options)
+                         if tls else grpc.insecure_channel(services.address(s), options=options) for s in SERVICES}
         self.descriptors = service_descriptors()
         self.tally = TALLY
         self.bad: Counter = Counter()

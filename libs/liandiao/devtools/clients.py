@@ -25,10 +25,17 @@ def token(role: auth.Role, subject: str = "demo", organization_id: str = "demo-o
     return (("authorization", "Bearer " + dev_issuer().issue(claims)),)
 
 
+# Local services started over TLS by this process (liandiao.devtools.localrun): address -> what
+# a client presents to them. Keyed by address, so that plain-text services beside them still work.
+LOCAL_TLS: dict[str, transport.GrpcTls] = {}
+
+
 def channel(address: str, *, retry: bool = True) -> grpc.aio.Channel:
     """A channel with the platform's size limits and retry policy (liandiao.rpc.channel),
-    over TLS when this process's LIANDIAO_TLS_* variables say so (liandiao.transport)."""
-    return rpc_channel.open_channel(address, transport.grpc_tls(os.environ, production=False), retry=retry)
+    over TLS when this process's LIANDIAO_TLS_* variables say so (liandiao.transport), or
+    when ``address`` is a local service started over TLS."""
+    tls = transport.grpc_tls(os.environ, production=False) or LOCAL_TLS.get(address)
+    return rpc_channel.open_channel(address, tls, retry=retry)
 
 
 # "Not now" answers: the server was busy or away, or the call ran out of time.

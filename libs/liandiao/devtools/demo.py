@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import partial
+from pathlib import Path
 from typing import TypeVar
 
 import grpc
@@ -107,7 +108,9 @@ async def run(count: int, keep_running: bool, seed: int, concurrency: int, stall
     sink = OtlpSink().start()
     local = LocalServices(env={**env, "LIANDIAO_RELEASE": f"demo-{int(time.time())}",
                                "LIANDIAO_OTLP_ENDPOINT": sink.endpoint, "LIANDIAO_OUTBOX_POLL_MS": "200"},
-                          log_dir=REPO / ".state" / "logs" / "demo")
+                          log_dir=REPO / ".state" / "logs" / "demo",
+                          # Over TLS with the stack's development certificates, as in a cluster.
+                          tls=Path(env["LIANDIAO_STACK_CERTS"]) if env.get("LIANDIAO_STACK_CERTS") else None)
     local.start()
     try:
         with phases("start"):

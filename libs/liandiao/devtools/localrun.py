@@ -15,7 +15,9 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from liandiao.devtools import certs, clients
 from liandiao.devtools.clients import channel
+from liandiao.transport import GrpcTls
 
 SERVICES = ("intake", "personnel", "routing", "mediation", "confirmation", "notification")
 REPO = Path(__file__).resolve().parents[3]
@@ -35,6 +37,10 @@ class LocalServices:
     base_port: int = 20060
     metrics_base_port: int = 9460
     services: tuple[str, ...] = SERVICES
+    # A folder of development certificates (liandiao.devtools.certs, the stack's .state/certs): the
+    # services then speak mutual TLS on gRPC, SASL_SSL to Kafka and TLS to PostgreSQL, as in a
+    # cluster, and this process's clients (liandiao.devtools.clients) call them as the gateway.
+    tls: Path | None = None
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     def port(self, service: str) -> int:
@@ -46,13 +52,36 @@ class LocalServices:
     def metrics_port(self, service: str) -> int:
         return PORT_OFFSET + self.metrics_base_port + 1 + SERVICES.index(service)
 
+    def client_tls(self) -> GrpcTls | None:
+        """What a client of these services presents: the gateway's certificate (None: plain text)."""
+        if self.tls is None:
+            return None
+        read = lambda name: (self.tls / name).read_bytes()  # type: ignore[operator]  # noqa: E731
+        return GrpcTls(read("gateway.crt"), read("gateway.key"), read("ca.crt"))
+
+    def _transport_env(self, name: str, env: dict[str, str]) -> dict[str, str]:
+        if self.tls is None:
+            return {}
+        extra = certs.grpc_env(self.tls, name)
+        extra["LIANDIAO_DATABASE_URL"] = certs.database_url_tls(env["LIANDIAO_DATABASE_URL"], self.tls)
+        if env.get("LIANDIAO_STACK_KAFKA_SASL_SSL"):   # the stack's broker (an external one is left as it is)
+            extra.update(LIANDIAO_KAFKA_BOOTSTRAP=env["LIANDIAO_STACK_KAFKA_SASL_SSL"],
+                         LIANDIAO_KAFKA_SECURITY_PROTOCOL="SASL_SSL", LIANDIAO_KAFKA_CA_FILE=str(self.tls / "ca.crt"),
+                         LIANDIAO_KAFKA_SASL_USERNAME=env["LIANDIAO_STACK_KAFKA_SCRAM_USER"],
+                         LIANDIAO_KAFKA_SASL_PASSWORD=env["LIANDIAO_STACK_KAFKA_SCRAM_PASSWORD"])
+        return extra
+
     def start(self, *only: str) -> None:
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        gateway = self.client_tls()
         for name in only or self.services:
             # A local run is development by definition; LIANDIAO_ENV is never a default in the services.
             env = {"LIANDIAO_ENV": "development", **os.environ, **self.env, "LIANDIAO_GRPC_PORT": str(self.port(name)),
                    "LIANDIAO_METRICS_PORT": str(self.metrics_port(name)),
                    "PYTHONPATH": f"{REPO / 'libs'}{os.pathsep}{REPO}"}
+            env.update(self._transport_env(name, env))
+            if gateway is not None:
+                clients.LOCAL_TLS[self.address(name)] = gateway
             log = open(self.log_dir / f"{name}.log", "ab")
             self.procs[name] = subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=REPO, env=env,
                                                 stdout=log, stderr=subprocess.STDOUT)
