@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)/libs:$(CURDIR)
 PROTOS := $(shell find protos -name '*.proto')
 STUBS  := libs/liandiao/.stubs-stamp
 
-.PHONY: help venv protos stack-up stack-down stack-status stack-wipe topics lint typecheck format unit test demo chaos bench deploy-check clean
+.PHONY: help venv protos certs stack-up stack-down stack-status stack-wipe topics lint typecheck format unit test demo chaos bench deploy-check clean
 
 help:
 	@echo "make demo          stack up, six services up, a province's disputes through the flow, summary"
@@ -39,6 +39,10 @@ stack-up: venv
 
 stack-down:
 	bash scripts/stack.sh down
+
+# Development certificates into .state/certs (stack-up makes them too); CERTS_ARGS=--force for a new CA.
+certs: venv
+	$(PY) -m liandiao.devtools.certs $(CERTS_ARGS)
 
 stack-status:
 	bash scripts/stack.sh status

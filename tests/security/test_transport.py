@@ -14,6 +14,8 @@ from pathlib import Path
 
 import grpc
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
@@ -139,6 +141,21 @@ async def test_the_probe_port_answers_health_only_in_plain_text(pki):
     finally:
         await probes.stop(0)
         await server.stop(0)
+
+
+def test_development_certificates_are_made_once_and_renewed_before_they_expire(tmp_path):
+    first = certs.make_all(tmp_path)
+    assert {"ca.crt", "intake.crt", "gateway.crt", "kafka.pem", "postgres.crt"} <= set(first)
+    assert certs.make_all(tmp_path) == []        # kept while valid: a second `stack.sh up` changes nothing
+    ca = certs.Authority(x509.load_pem_x509_certificate((tmp_path / "ca.crt").read_bytes()),
+                         serialization.load_pem_private_key((tmp_path / "ca.key").read_bytes(), None))  # type: ignore[arg-type]
+    cert, key = certs.issue(ca, "routing", days=10)     # inside the renewal window
+    (tmp_path / "routing.crt").write_bytes(certs.cert_pem(cert))
+    assert certs.make_all(tmp_path) == ["routing.key", "routing.crt"]
+    sans = x509.load_pem_x509_certificate((tmp_path / "routing.crt").read_bytes()).extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value
+    assert "liandiao-routing.liandiao.svc" in sans.get_values_for_type(x509.DNSName)
+    assert (tmp_path / "routing.key").stat().st_mode & 0o077 == 0      # private keys readable by the owner only
 
 
 # ---- settings ----------------------------------------------------------------

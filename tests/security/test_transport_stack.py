@@ -22,6 +22,14 @@ from liandiao.transport import KafkaSecurity
 pytestmark = pytest.mark.stack
 
 
+@pytest.fixture(autouse=True)
+def _stack_tls(stack_env) -> None:
+    if "LIANDIAO_STACK_CERTS" not in stack_env:
+        pytest.fail("the stack has no development certificates: run `make stack-up` (scripts/stack.sh makes them)")
+    if "LIANDIAO_STACK_KAFKA_SASL_SSL" not in stack_env:
+        pytest.skip("LIANDIAO_KAFKA_BOOTSTRAP names an external broker: its TLS listeners are not the stack's")
+
+
 def _sasl(stack_env, password: str | None = None) -> KafkaSecurity:
     return KafkaSecurity("SASL_SSL", str(Path(stack_env["LIANDIAO_STACK_CERTS"]) / "ca.crt"), "SCRAM-SHA-512",
                          stack_env["LIANDIAO_STACK_KAFKA_SCRAM_USER"],
