@@ -51,6 +51,15 @@ REPEATABLE: frozenset[tuple[str, str]] = frozenset({
     (_RO, "GetAssignment"), (_RO, "GetConsultation"), (_RO, "AcceptAssignment"), (_RO, "DeclineAssignment"),
     (_RO, "RecordPartiesChoice"), (_RO, "CallConsultation"), (_RO, "RecordConsultationPlan"),
     (_ME, "GetCase"), (_ME, "ListCases"),
+    # mediation: reads; commands whose repeat the case's state refuses (a second signature by
+    # the same signer, a seal already applied, a consent already recorded, a session already
+    # recorded, a hold already on or off, a case already ended) or that set a value.
+    (_ME, "GetTimeline"), (_ME, "GetAgreement"), (_ME, "ListDocuments"), (_ME, "ListMessages"),
+    (_ME, "ExportCaseFile"), (_ME, "SignAgreement"), (_ME, "ApplySeal"), (_ME, "RecordExtensionConsent"),
+    (_ME, "RecordSession"), (_ME, "RecordNoShow"), (_ME, "CancelSession"), (_ME, "SuspendForAppraisal"),
+    (_ME, "ResumeFromAppraisal"), (_ME, "FlagFalseMediation"), (_ME, "ClearFalseMediation"), (_ME, "Terminate"),
+    (_ME, "RecordPublicityChoice"), (_ME, "SetPresiding"), (_ME, "AddMediator"), (_ME, "RemoveMediator"),
+    (_ME, "EditAgreement"), (_ME, "DiscardDraft"), (_ME, "RecordPerformance"),
     (_CO, "GetApplication"), (_CO, "VerifyRuling"),
     (_NO, "Preview"), (_NO, "ListDeliveries"),
 })
@@ -60,9 +69,11 @@ ONCE_ONLY: frozenset[tuple[str, str]] = frozenset({
     (_PE, "CreateOrganization"), (_PE, "CreatePerson"), (_PE, "RecordFeedback"), (_PE, "RecordTraining"),
     # A second Reassign withdraws the new offer too.
     (_RO, "Reassign"),
+    # A repeat would schedule a second session, move it again, draft or record a second
+    # agreement, add a second visit, document, message or extension request.
+    (_ME, "ScheduleSession"), (_ME, "RescheduleSession"), (_ME, "DraftAgreement"), (_ME, "RecordOralAgreement"),
+    (_ME, "RecordFollowUp"), (_ME, "UploadDocument"), (_ME, "PostMessage"), (_ME, "RequestExtension"),
     # Not built yet: stay here until they carry an idempotency key or a state check.
-    (_ME, "ScheduleSession"), (_ME, "RecordSession"), (_ME, "DraftAgreement"), (_ME, "SignAgreement"),
-    (_ME, "Terminate"),
     (_CO, "Apply"), (_CO, "AcceptApplication"), (_CO, "Rule"), (_CO, "Object"),
     (_NO, "ResendDelivery"),
 })
