@@ -2,29 +2,38 @@
 (liandiao.access, issue 7; issue 8 "Access"): the case's mediators, the clerks of the
 organization that holds it, the court that delegated or commissioned it (its own cases),
 the police station that referred it (to follow its referral), and the provincial
-operator read it; only the case's mediator acts on it."""
+operator read it; only the case's mediators act on it. Clearing a suspicion of false
+mediation is the holding organization's clerks' (not the mediator whose case it is)."""
 
 from __future__ import annotations
 
 from liandiao.access import Columns, Facts, Relation, Rule, grant
 from liandiao.auth import Role
 
+_SEE = (grant(Role.CLERK, via=[Relation.HOLDER]), grant(Role.COURT, via=[Relation.COURT]),
+        grant(Role.POLICE, via=[Relation.REFERRER]), grant(Role.OPERATOR))
+
 CASE = Rule(
-    see=(grant(Role.CLERK, via=[Relation.HOLDER]), grant(Role.COURT, via=[Relation.COURT]),
-         grant(Role.POLICE, via=[Relation.REFERRER]), grant(Role.OPERATOR)),
+    see=_SEE,
     act=(grant(Role.MEDIATOR, via=[Relation.MEDIATOR]), grant(Role.LAWYER, via=[Relation.MEDIATOR])),
 )
+
+# ClearFalseMediation: the committee's clerks decide, never the case's own mediator.
+CLEAR = Rule(see=(*_SEE, grant(Role.MEDIATOR, via=[Relation.MEDIATOR])),
+             act=(grant(Role.CLERK, via=[Relation.HOLDER]),))
 
 # The cases table: the referring organization is a police station or a court by the
 # case's source; organization ids are unique across kinds, so one column serves both.
 COLUMNS = Columns(region="region_code", related={
     Relation.HOLDER: "organization_id", Relation.COURT: "referring_org_id",
-    Relation.REFERRER: "referring_org_id", Relation.MEDIATOR: "mediator_id"})
+    Relation.REFERRER: "referring_org_id", Relation.MEDIATOR: "mediator_ids"},
+    arrays=frozenset({Relation.MEDIATOR}))
 
 
-def facts(region_code: str, organization_id: str, referring_org_id: str, mediator_id: str) -> Facts:
+def facts(region_code: str, organization_id: str, referring_org_id: str, *mediator_ids: str) -> Facts:
     def one(value: str) -> frozenset[str]:
         return frozenset({value} - {""})
 
     return Facts(region_code, {Relation.HOLDER: one(organization_id), Relation.COURT: one(referring_org_id),
-                               Relation.REFERRER: one(referring_org_id), Relation.MEDIATOR: one(mediator_id)})
+                               Relation.REFERRER: one(referring_org_id),
+                               Relation.MEDIATOR: frozenset(mediator_ids) - {""}})

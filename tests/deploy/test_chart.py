@@ -30,7 +30,8 @@ EVENTS = {
     "intake": ["dispute-registered", "risk-flagged"],
     "personnel": ["roster-changed", "person-changed"],
     "routing": ["dispute-assigned", "dispute-escalated", "assignment-expired"],
-    "mediation": ["session-scheduled", "agreement-effective", "mediation-failed"],
+    "mediation": ["session-scheduled", "agreement-effective", "mediation-failed", "case-returned-to-court",
+                  "expiry-reminder-due", "false-mediation-reported"],
     "confirmation": ["application-filed", "ruling-issued"],
     "notification": ["delivery-succeeded", "delivery-failed"],
 }

@@ -38,6 +38,9 @@ ASSIGNMENT_EXPIRED = EventType("routing", "assignment-expired", routing.Assignme
 SESSION_SCHEDULED = EventType("mediation", "session-scheduled", mediation.SessionScheduled)
 AGREEMENT_EFFECTIVE = EventType("mediation", "agreement-effective", mediation.AgreementEffective)
 MEDIATION_FAILED = EventType("mediation", "mediation-failed", mediation.MediationFailed)
+CASE_RETURNED_TO_COURT = EventType("mediation", "case-returned-to-court", mediation.CaseReturnedToCourt)
+EXPIRY_REMINDER_DUE = EventType("mediation", "expiry-reminder-due", mediation.ExpiryReminderDue)
+FALSE_MEDIATION_REPORTED = EventType("mediation", "false-mediation-reported", mediation.FalseMediationReported)
 APPLICATION_FILED = EventType("confirmation", "application-filed", confirmation.ApplicationFiled)
 RULING_ISSUED = EventType("confirmation", "ruling-issued", confirmation.RulingIssued)
 DELIVERY_SUCCEEDED = EventType("notification", "delivery-succeeded", notification.DeliverySucceeded)
@@ -47,6 +50,7 @@ ALL: tuple[EventType, ...] = (
     DISPUTE_REGISTERED, RISK_FLAGGED, PERSON_CHANGED, ROSTER_CHANGED,
     DISPUTE_ASSIGNED, DISPUTE_ESCALATED, ASSIGNMENT_EXPIRED,
     SESSION_SCHEDULED, AGREEMENT_EFFECTIVE, MEDIATION_FAILED,
+    CASE_RETURNED_TO_COURT, EXPIRY_REMINDER_DUE, FALSE_MEDIATION_REPORTED,
     APPLICATION_FILED, RULING_ISSUED, DELIVERY_SUCCEEDED, DELIVERY_FAILED,
 )
 BY_KEY = {e.key: e for e in ALL}

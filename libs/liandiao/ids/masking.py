@@ -33,3 +33,9 @@ def mask_phone(text: str) -> str:
     except InvalidIdentifier:
         return "*" * len(text.strip())
     return f"{number[:3]}****{number[7:]}"
+
+
+def mask_name(text: str) -> str:
+    """Keep a name's first character (the surname, for a Chinese name): "张三丰" -> "张**"."""
+    name = text.strip()
+    return name[:1] + "*" * (len(name) - 1) if name else ""

@@ -1,24 +1,51 @@
-"""Mediation against the real PostgreSQL: a case opens once on the mediator's
-acceptance with its statutory deadline, and a deadline counted into a year whose
-holidays were not loaded is counted again once they are."""
+"""Mediation against the real PostgreSQL: a case opens once on the mediator's acceptance with its
+statutory deadline and its own copy of the parties (names encrypted); commands go through load ->
+decide -> store + outbox in one transaction; the sweep ends an expired case once even with two
+replicas; documents are never silently replaced; a provisional deadline is counted again."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
 from liandiao.auth import Claims, Role
 from liandiao.common.v1 import common_pb2
+from liandiao.config import _DEV_PII_KEY
+from liandiao.errors import InvalidInput, NotFound, PermissionDenied
 from liandiao.events.consumer import ConsumedEvent
 from liandiao.events.envelope import Envelope
 from liandiao.legaltime import parse_calendar, shipped_calendar
+from liandiao.mediation.v1 import mediation_pb2
+from liandiao.pii import PiiCipher
 from liandiao.routing.v1 import routing_pb2
 from liandiao.rpc.convert import timestamp
 from services.mediation.app import Mediation
+from services.mediation.domain import agreement as ag
+from services.mediation.domain import ending as en
+from services.mediation.domain import sessions as se
+from services.mediation.domain.content import (
+    AgreementContent,
+    AgreementMode,
+    Money,
+    PartyDetails,
+    PartyKind,
+    PartySide,
+    Responsibility,
+    SignatureMethod,
+    SignerRole,
+    Term,
+)
+from services.mediation.domain.errors import AgreementIncomplete, TransitionNotAllowed
+from services.mediation.domain.model import InPerson, Participant, ParticipantRole, TerminationGround
+from services.mediation.domain.states import CaseState
 
 OPERATOR = Claims("op-1", "data-centre", Role.OPERATOR, ("15",))
+MEDIATOR = Claims("m-1", "org-1", Role.MEDIATOR, ("150502",))
+OTHER_MEDIATOR = Claims("m-9", "org-1", Role.MEDIATOR, ("150502",))
+PII = PiiCipher(_DEV_PII_KEY)
 
 pytestmark = pytest.mark.stack
 
@@ -30,10 +57,26 @@ WITH_2027 = parse_calendar({"format": 1, "years": {
              "makeup_working_days": []},
 }})
 
+PARTIES = [common_pb2.PartyRef(party_id="p-a", display_name="张三", side=common_pb2.PARTY_SIDE_APPLICANT,
+                               kind=common_pb2.PARTY_KIND_NATURAL_PERSON, masked_id_number="150502********0011"),
+           common_pb2.PartyRef(party_id="p-r", display_name="李四", side=common_pb2.PARTY_SIDE_RESPONDENT,
+                               kind=common_pb2.PARTY_KIND_NATURAL_PERSON)]
 
-def accepted(at: datetime, source=common_pb2.CASE_SOURCE_COURT_DELEGATION) -> ConsumedEvent:
+COMPLETE = AgreementContent(
+    parties=(PartyDetails(party_id="p-a", name="张三", side=PartySide.APPLICANT, kind=PartyKind.NATURAL_PERSON,
+                          id_number="150502198001010011", address="通辽市科尔沁区和平路1号"),
+             PartyDetails(party_id="p-r", name="李四", side=PartySide.RESPONDENT, kind=PartyKind.NATURAL_PERSON,
+                          id_number="150502198102020022", address="通辽市科尔沁区和平路3号")),
+    facts="李四家漏水损坏张三家天花板。", issues=("赔偿数额",),
+    responsibilities=(Responsibility("p-a", "无"), Responsibility("p-r", "承担全部责任")),
+    terms=(Term(obligor_id="p-r", obligee_id="p-a", obligation=Money(120000), manner="一次性银行转账",
+                deadline=date(2026, 4, 30)),))
+
+
+def accepted(at: datetime, source=common_pb2.CASE_SOURCE_COURT_DELEGATION, parties=()) -> ConsumedEvent:
     payload = routing_pb2.DisputeAssigned(dispute_id=str(uuid.uuid4()), region_code="150502", dispute_type="neighbours",
-                                          source=source, mediator_id="m-1", accepted_at=timestamp(at))
+                                          source=source, mediator_id="m-1", organization_id="org-1",
+                                          referring_org_id="court-1", accepted_at=timestamp(at), parties=parties)
     return ConsumedEvent(Envelope(str(uuid.uuid4()), "routing.dispute-assigned.v1", at, payload.dispute_id,
                                   "150502", "", ""), payload, "t")
 
@@ -44,28 +87,147 @@ async def pool(service_pool):
         yield p
 
 
-async def test_a_redelivered_acceptance_opens_one_case(pool):
-    m = Mediation(pool, calendar=shipped_calendar())
-    event = accepted(datetime(2026, 1, 5, 2, 0, tzinfo=UTC))
+async def _open(pool, m: Mediation, event: ConsumedEvent):
+    async with pool.acquire() as conn, conn.transaction():
+        await m.on_dispute_assigned(conn, event)
+    return await m.get(OPERATOR, dispute_id=event.payload.dispute_id)
+
+
+async def test_a_redelivered_acceptance_opens_one_case_with_its_own_parties(pool):
+    m = Mediation(pool, PII, calendar=shipped_calendar())
+    event = accepted(datetime(2026, 1, 5, 2, 0, tzinfo=UTC), parties=PARTIES)
     for _ in range(2):
         async with pool.acquire() as conn, conn.transaction():
             await m.on_dispute_assigned(conn, event)
     case = await m.get(OPERATOR, dispute_id=event.payload.dispute_id)
-    assert case.status == "open" and case.deadline_last_day == date(2026, 2, 4) and not case.deadline_provisional
+    assert case.state is CaseState.OPENED and case.clock.current.last_day == date(2026, 2, 4)
+    assert [p.name for p in case.parties] == ["张三", "李四"]
     async with pool.acquire() as conn:
         assert await conn.fetchval("select count(*) from cases where dispute_id = $1", case.dispute_id) == 1
+        stored = await conn.fetch("select name, masked_name from case_parties where case_id = $1 order by party_id",
+                                  case.case_id)
+        doc = await conn.fetchval("select aggregate::text from cases where case_id = $1", case.case_id)
+    assert [r["masked_name"] for r in stored] == ["张*", "李*"]
+    assert all("张三".encode() not in r["name"] for r in stored) and "张三" not in doc and "李四" not in doc
+
+
+async def test_a_case_runs_to_an_effective_agreement_with_events_in_the_outbox(pool):
+    now = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    m = Mediation(pool, PII, calendar=shipped_calendar(), now=lambda: now)
+    case = await _open(pool, m, accepted(now, parties=PARTIES))
+    cid = str(case.case_id)
+    with pytest.raises(NotFound):   # a mediator of another case does not even see it
+        await m.get(OTHER_MEDIATOR, case_id=cid)
+    with pytest.raises(NotFound):
+        await m.case_command(OTHER_MEDIATOR, cid, "terminate", lambda c, a, t: en.decide_terminate(
+            c, en.Terminate(ground=TerminationGround.OTHER, reason="x", routes_told=("诉讼",), actor=a), t))
+    with pytest.raises(PermissionDenied):  # the operator reads, never acts
+        await m.case_command(OPERATOR, cid, "terminate", lambda c, a, t: c)  # type: ignore[arg-type]
+    people = (Participant("p-a", ParticipantRole.PARTY), Participant("p-r", ParticipantRole.PARTY),
+              Participant("m-1", ParticipantRole.MEDIATOR))
+    case, s = await m.schedule_session(MEDIATOR, cid, lambda a: se.ScheduleSession(
+        session_id=f"s-{cid}", scheduled_for=now + timedelta(days=2), venue=InPerson("调解室"), participants=people,
+        actor=a))
+    assert case.state is CaseState.IN_SESSION
+    case = await m.case_command(MEDIATOR, cid, "draft", lambda c, a, t: ag.decide_draft_agreement(c, ag.DraftAgreement(
+        agreement_id=f"a-{cid}", mode=AgreementMode.WRITTEN, actor=a), t))
+    assert case.state is CaseState.AGREEMENT_DRAFTED and case.agreement.template_key
+    async with pool.acquire() as conn:
+        assert await conn.fetchval("select count(*) from agreements where case_id = $1", case.case_id) == 1
+        outbox = [r["event_type"] for r in await conn.fetch(
+            "select event_type from outbox where partition_key = $1 order by event_id", str(case.dispute_id))]
+    assert outbox == ["mediation.session-scheduled.v1"]
+    # An action the table does not allow names the state and the action.
+    with pytest.raises(TransitionNotAllowed, match="agreement_drafted.*record_follow_up|record_follow_up.*agreement"):
+        await m.case_command(MEDIATOR, cid, "follow up", lambda c, a, t: en.decide_follow_up(c, en.RecordFollowUp(
+            visit_id="v", visited_on=date(2026, 3, 3), result=en.FollowUpResult.PERFORMED, notes="", next_visit_on=None,
+            actor=a), t))
+    # The template's draft lacks ID numbers and deadlines: not signable yet.
+    with pytest.raises(AgreementIncomplete):
+        await m.agreement_command(MEDIATOR, f"a-{cid}", "sign", m.sign(
+            "m-1", SignerRole.MEDIATOR, SignatureMethod.PAPER_IN_PERSON, case.agreement.digest, ""))
+    case = await m.agreement_command(MEDIATOR, f"a-{cid}", "edit", lambda c, a, t: ag.decide_edit_agreement(
+        c, ag.EditAgreement(content=COMPLETE, actor=a), t))
+    digest = case.agreement.digest
+    for signer, role in (("p-a", SignerRole.PARTY), ("p-r", SignerRole.PARTY), ("m-1", SignerRole.MEDIATOR)):
+        case = await m.agreement_command(MEDIATOR, f"a-{cid}", "sign", m.sign(
+            signer, role, SignatureMethod.PAPER_IN_PERSON, digest, ""))
+    assert case.state is CaseState.AGREEMENT_DRAFTED   # the seal is still missing
+    case = await m.agreement_command(MEDIATOR, f"a-{cid}", "seal", m.apply_seal())
+    assert case.state is CaseState.AGREEMENT_EFFECTIVE and case.agreement.effective_on == date(2026, 3, 2)
+    assert m.keys.ring.verify(case.agreement.seal.signature, bytes.fromhex(digest), "org-1")
+    async with pool.acquire() as conn:
+        copies = await conn.fetchval("select count(*) from agreement_copies where agreement_id = $1", f"a-{cid}")
+        signatures = await conn.fetchval("select count(*) from agreement_signatures where agreement_id = $1",
+                                         f"a-{cid}")
+        body = await conn.fetchval("select payload from outbox where partition_key = $1 and event_type = $2",
+                                   str(case.dispute_id), "mediation.agreement-effective.v1")
+        doc = await conn.fetchval("select aggregate::text from cases where case_id = $1", case.case_id)
+    assert copies == 3 and signatures == 3
+    effective = mediation_pb2.AgreementEffective.FromString(body)
+    assert effective.digest == digest and effective.effective_on == "2026-03-02"
+    assert effective.referring_court_id == "court-1" and effective.organization_id == "org-1"
+    assert effective.content.terms[0].money.amount_fen == 120000 and effective.content.terms[0].deadline == "2026-04-30"
+    # No raw personal data in the event, nor in the stored document: masked, encrypted.
+    assert effective.content.parties[0].id_number == "" and effective.content.parties[0].masked_id_number
+    assert "150502198001010011" not in doc and b"150502198001010011" not in body
+
+
+async def test_two_sweeping_replicas_end_an_expired_case_once(pool):
+    accepted_at = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)
+    opener = Mediation(pool, PII, calendar=shipped_calendar(), now=lambda: accepted_at)
+    case = await _open(pool, opener, accepted(accepted_at, parties=PARTIES))
+    later = datetime(2026, 2, 5, 0, 0, tzinfo=UTC)   # 00:00 CST Feb 5 was 16:00 UTC Feb 4: expired
+    a, b = (Mediation(pool, PII, calendar=shipped_calendar(), now=lambda: later) for _ in range(2))
+    await asyncio.gather(a.sweep(), b.sweep())
+    ended = await opener.get(OPERATOR, case_id=str(case.case_id))
+    assert ended.state is CaseState.RETURNED_TO_COURT
+    assert ended.termination.ground is TerminationGround.PERIOD_EXPIRED
+    async with pool.acquire() as conn:
+        kinds = sorted(r["event_type"] for r in await conn.fetch(
+            "select event_type from outbox where partition_key = $1", str(case.dispute_id)))
+        ground = await conn.fetchval("select ground from terminations where case_id = $1", case.case_id)
+    assert ground == "period_expired"
+    assert kinds.count("mediation.mediation-failed.v1") == 1 and kinds.count("mediation.case-returned-to-court.v1") == 1
+    payload = None
+    async with pool.acquire() as conn:
+        body = await conn.fetchval("select payload from outbox where partition_key = $1 and event_type = $2",
+                                   str(case.dispute_id), "mediation.mediation-failed.v1")
+        payload = mediation_pb2.MediationFailed.FromString(body)
+    assert payload.ground == mediation_pb2.TERMINATION_GROUND_PERIOD_EXPIRED and payload.returned_to_court
+    assert payload.court_id == "court-1" and payload.failure
+
+
+async def test_documents_are_hashed_and_never_silently_replaced(pool):
+    now = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    m = Mediation(pool, PII, calendar=shipped_calendar(), now=lambda: now)
+    case = await _open(pool, m, accepted(now, parties=PARTIES))
+    cid = str(case.case_id)
+    pdf = b"%PDF-1.4 receipt"
+    first = await m.upload(MEDIATOR, cid, "evidence", "receipt.pdf", "application/pdf", pdf, "", "")
+    again = await m.upload(MEDIATOR, cid, "evidence", "receipt-copy.pdf", "application/pdf", pdf, "", "")
+    assert again.document_id == first.document_id and len(first.sha256) == 64 and len(first.sm3) == 64
+    with pytest.raises(InvalidInput, match="content"):
+        await m.upload(MEDIATOR, cid, "evidence", "x.pdf", "application/pdf", b"MZ not a pdf", "", "")
+    with pytest.raises(InvalidInput, match="media_type"):
+        await m.upload(MEDIATOR, cid, "evidence", "x.exe", "application/x-msdownload", b"MZ", "", "")
+    newer = await m.upload(MEDIATOR, cid, "evidence", "receipt.pdf", "application/pdf", pdf + b" v2", "",
+                           str(first.document_id))
+    with pytest.raises(InvalidInput, match="replaces_document_id"):
+        await m.upload(MEDIATOR, cid, "evidence", "receipt.pdf", "application/pdf", pdf + b" v3", "",
+                       str(first.document_id))
+    listed = await m.documents(OPERATOR, cid, 50, 0)
+    assert [d.document_id for d in listed] == [first.document_id, newer.document_id]
 
 
 async def test_a_provisional_deadline_is_counted_again_once_next_years_holidays_are_loaded(pool):
-    before = Mediation(pool, calendar=shipped_calendar())            # 2027 not loaded yet
-    event = accepted(datetime(2026, 12, 2, 2, 0, tzinfo=UTC))         # day 30 is Fri 2027-01-01
-    async with pool.acquire() as conn, conn.transaction():
-        await before.on_dispute_assigned(conn, event)
-    case = await before.get(OPERATOR, dispute_id=event.payload.dispute_id)
-    assert case.deadline_last_day == date(2027, 1, 1) and case.deadline_provisional
+    before = Mediation(pool, PII, calendar=shipped_calendar())            # 2027 not loaded yet
+    event = accepted(datetime(2026, 12, 2, 2, 0, tzinfo=UTC), parties=PARTIES)  # day 30 is Fri 2027-01-01
+    case = await _open(pool, before, event)
+    assert case.clock.current.last_day == date(2027, 1, 1) and case.clock.current.provisional
 
-    after = Mediation(pool, calendar=WITH_2027)                       # the operator loaded 2027, restarted
+    after = Mediation(pool, PII, calendar=WITH_2027)                       # the operator loaded 2027, restarted
     assert await after.recompute_provisional_deadlines() >= 1
     case = await after.get(OPERATOR, dispute_id=event.payload.dispute_id)
     # Jan 1-3 2027 is a holiday: the last day rolls to Monday Jan 4 (CPL 2023 Art.85).
-    assert case.deadline_last_day == date(2027, 1, 4) and not case.deadline_provisional
+    assert case.clock.current.last_day == date(2027, 1, 4) and not case.clock.current.provisional

@@ -47,6 +47,12 @@ def test_peoples_mediation_days_setting():
     from liandiao.config import SettingsError
     from services.mediation.main import load_config
 
-    assert load_config({}) is None and load_config({"PEOPLES_MEDIATION_DAYS": "45"}) == 45
+    assert load_config({}).peoples_mediation_days is None
+    assert load_config({"PEOPLES_MEDIATION_DAYS": "45"}).peoples_mediation_days == 45
+    # The reminder goes out this many working days before the last day (issue 8: configurable).
+    assert load_config({}).reminder_working_days == 3
+    assert load_config({"MEDIATION_REMINDER_WORKING_DAYS": "5"}).reminder_working_days == 5
+    with pytest.raises(SettingsError, match="MEDIATION_REMINDER_WORKING_DAYS=0 must be between 1 and 20"):
+        load_config({"MEDIATION_REMINDER_WORKING_DAYS": "0"})
     with pytest.raises(SettingsError, match="LIANDIAO_PEOPLES_MEDIATION_DAYS='a month' is not a whole number"):
         load_config({"PEOPLES_MEDIATION_DAYS": "a month"})

@@ -1,0 +1,15 @@
+"""Kafka subscribers of mediation: thin, they call app.py.
+
+Ack policy (the platform's, liandiao.events.consumer): the offset is committed after the
+handler's transaction, with its inbox row, committed, or after the message was dead-lettered;
+a redelivered event is a no-op (the inbox, and `on conflict (dispute_id) do nothing`)."""
+
+from __future__ import annotations
+
+from liandiao.events.consumer import Handler
+from services.mediation.app import Mediation
+
+
+def assignments(mediation: Mediation) -> Handler:
+    """routing's dispute-assigned: the mediator accepted, the case opens."""
+    return mediation.on_dispute_assigned
