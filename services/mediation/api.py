@@ -93,7 +93,7 @@ def _term(t: pb.Term, i: int) -> c.Term:
     elif which == "thing":
         o = c.Thing(t.thing.description, t.thing.quantity)
     else:
-        raise InvalidInput(FieldViolation(f"{f}.obligation", "money, an act or a thing"))
+        raise InvalidInput(FieldViolation(f"{f}.money", "what is owed: money, an act or a thing"))
     return c.Term(obligor_id=t.obligor_id, obligee_id=t.obligee_id, obligation=o, manner=t.manner,
                   deadline=_day(t.deadline, f"{f}.deadline"))
 
@@ -142,7 +142,7 @@ class MediationApi(mediation_pb2_grpc.MediationServiceServicer):
                                     next_page_token=paging.next_offset(offset, size, len(rows)))
 
     async def GetTimeline(self, request, context):
-        case = await self.mediation.get(caller(), case_id=request.case_id)
+        case = await self.mediation.case(caller(), request.case_id)
         return pb.GetTimelineResponse(entries=[convert.timeline_entry(e) for e in case.timeline])
 
     async def GetAgreement(self, request, context):

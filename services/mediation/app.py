@@ -172,7 +172,7 @@ class Mediation:
         try:
             key = UUID(value)
         except ValueError:
-            raise InvalidInput(FieldViolation(column, "is not a UUID" if value else "give case_id or dispute_id")) from None
+            raise InvalidInput(FieldViolation(column, "is not a UUID" if value else "required: give case_id or dispute_id")) from None
         async with self.pool.acquire() as conn:
             loaded = await (self.store.load(conn, case_id=key) if case_id else self.store.load(conn, dispute_id=key))
         found = loaded.case if loaded else None
@@ -190,6 +190,8 @@ class Mediation:
             return await self.store.list_cases(conn, visible, params, mediator_id, region_prefix, state, limit, offset)
 
     async def agreement(self, caller: Claims, agreement_id: str) -> tuple[Case, bytes]:
+        if not agreement_id:
+            raise InvalidInput(FieldViolation("agreement_id", "required"))
         async with self.pool.acquire() as conn:
             case_id = await self.store.case_of_agreement(conn, agreement_id)
             loaded = await self.store.load(conn, case_id=case_id) if case_id else None
@@ -206,7 +208,7 @@ class Mediation:
                    rule: access.Rule = case_access.CASE) -> Case:
         now = self.now()
         async with self.pool.acquire() as conn, conn.transaction():
-            key = await self._resolve(conn, case_id, session_id, agreement_id)
+            key = await self._resolve(conn, case_id, session_id, agreement_id, what)
             loaded = await self.store.load(conn, case_id=key, for_update=True) if key else None
             access.check_act(rule, caller, loaded and facts(loaded.case), what, action)
             assert loaded is not None
@@ -215,14 +217,19 @@ class Mediation:
         return decision.case
 
     async def _resolve(self, conn: asyncpg.Connection, case_id: str, session_id: str,
-                       agreement_id: str) -> UUID | None:
-        if case_id:
-            return parse_uuid("case_id", case_id)
-        if session_id:
+                       agreement_id: str, what: str) -> UUID | None:
+        """The case a command is about, by the key its request carries (`what` names it)."""
+        if what.startswith("session"):
+            if not session_id:
+                raise InvalidInput(FieldViolation("session_id", "required"))
             return await self.store.case_of_session(conn, session_id)
-        if agreement_id:
+        if what.startswith("agreement"):
+            if not agreement_id:
+                raise InvalidInput(FieldViolation("agreement_id", "required"))
             return await self.store.case_of_agreement(conn, agreement_id)
-        raise InvalidInput(FieldViolation("case_id", "required"))
+        if not case_id:
+            raise InvalidInput(FieldViolation("case_id", "required"))
+        return parse_uuid("case_id", case_id)
 
     async def _commit(self, conn: asyncpg.Connection, loaded: Loaded, decision: Decision) -> None:
         case = decision.case
@@ -433,8 +440,14 @@ class Mediation:
                               caller.role.value, self.now(), description.strip(), replaces_id)
             return await self.store.insert_document(conn, row, content)
 
+    async def case(self, caller: Claims, case_id: str) -> Case:
+        """GetCase's read, for requests that name the case by case_id only."""
+        if not case_id:
+            raise InvalidInput(FieldViolation("case_id", "required"))
+        return await self.get(caller, case_id=case_id)
+
     async def documents(self, caller: Claims, case_id: str, limit: int, offset: int) -> list[DocumentRow]:
-        await self.get(caller, case_id=case_id)
+        await self.case(caller, case_id)
         async with self.pool.acquire() as conn:
             return await self.store.documents(conn, UUID(case_id), limit, offset)
 
@@ -454,12 +467,12 @@ class Mediation:
         return row
 
     async def messages(self, caller: Claims, case_id: str, limit: int, offset: int) -> list[MessageRow]:
-        await self.get(caller, case_id=case_id)
+        await self.case(caller, case_id)
         async with self.pool.acquire() as conn:
             return await self.store.messages(conn, UUID(case_id), limit, offset)
 
     async def case_file(self, caller: Claims, case_id: str) -> tuple[Case, list[DocumentRow], date]:
-        case = await self.get(caller, case_id=case_id)
+        case = await self.case(caller, case_id)
         async with self.pool.acquire() as conn:
             docs = await self.store.documents(conn, case.case_id)
         ended = case.closure.at if case.closure else case.termination.at if case.termination else self.now()

@@ -33,6 +33,7 @@ from liandiao.auth import Role
 from liandiao.devtools import metrics, province, reset
 from liandiao.devtools.clients import channel, token, until_answered
 from liandiao.devtools.localrun import REPO, LocalServices
+from liandiao.devtools.mediate import clock_figures, mediate
 from liandiao.devtools.otlp_sink import OtlpSink
 from liandiao.devtools.summary import AWAITING_CHOICE, Run, problems, render
 from liandiao.events.admin import ensure_topics
@@ -194,8 +195,13 @@ async def _drive(local: LocalServices, sink: OtlpSink, count: int, seed: int, co
         print(f"• event flow at rest in {phases.last():.1f}s ({spans} spans received)" if rest else
               f"• event flow stuck for {stalled:.0f}s: backlog {state.backlog:.0f}, lag {state.lag:.0f}")
 
+        # Mediators hold sessions and reach agreements or end the cases (issue 8).
+        with phases("mediation"):
+            figures = await mediate(mediation, await _all_cases(mediation), rng, _bounded, concurrency)
+            await metrics.wait_drained(ports, stalled)
         with phases("summary"):
             cases = await _all_cases(mediation)
+            mediation_lines = clock_figures(figures, cases).lines()
             samples = {s: await asyncio.to_thread(metrics.scrape, local.metrics_port(s)) for s in local.services}
             accepted = [a.dispute_id for a in assignments.values()
                         if a.status == routing_pb2.ASSIGNMENT_STATUS_ACCEPTED]
@@ -215,6 +221,7 @@ async def _drive(local: LocalServices, sink: OtlpSink, count: int, seed: int, co
         cpu = local.cpu_seconds()
         report.cpu = {s: cpu[s] - cpu_before.get(s, 0.0) for s in cpu} | {"demo client": time.process_time()}
         print("\n" + render(report))
+        print("\n".join(mediation_lines))
         return 1 if problems(report) else 0
     finally:
         for c in ch.values():
