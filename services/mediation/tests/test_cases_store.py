@@ -231,3 +231,26 @@ async def test_a_provisional_deadline_is_counted_again_once_next_years_holidays_
     case = await after.get(OPERATOR, dispute_id=event.payload.dispute_id)
     # Jan 1-3 2027 is a holiday: the last day rolls to Monday Jan 4 (CPL 2023 Art.85).
     assert case.clock.current.last_day == date(2027, 1, 4) and not case.clock.current.provisional
+
+
+async def test_the_expiry_reminder_goes_out_once_three_working_days_before_the_last_day(pool):
+    accepted_at = datetime(2026, 1, 5, 2, 0, tzinfo=UTC)      # delegated: the last day is Wed 2026-02-04
+    opener = Mediation(pool, PII, calendar=shipped_calendar(), now=lambda: accepted_at)
+    case = await _open(pool, opener, accepted(accepted_at, parties=PARTIES))
+
+    async def reminders_after(now: datetime) -> int:
+        await Mediation(pool, PII, calendar=shipped_calendar(), now=lambda: now).sweep()
+        async with pool.acquire() as conn:
+            return await conn.fetchval("select count(*) from outbox where partition_key = $1 and event_type = $2",
+                                       str(case.dispute_id), "mediation.expiry-reminder-due.v1")
+
+    # Working days back from Wed Feb 4: Tue 3, Mon 2, Fri Jan 30 (the weekend does not count).
+    assert await reminders_after(datetime(2026, 1, 29, 15, 59, tzinfo=UTC)) == 0   # Thu 23:59 CST
+    assert await reminders_after(datetime(2026, 1, 29, 16, 0, tzinfo=UTC)) == 1    # Fri 00:00 CST
+    assert await reminders_after(datetime(2026, 2, 2, 1, 0, tzinfo=UTC)) == 1      # once per last day
+    async with pool.acquire() as conn:
+        body = await conn.fetchval("select payload from outbox where partition_key = $1 and event_type = $2",
+                                   str(case.dispute_id), "mediation.expiry-reminder-due.v1")
+    reminder = mediation_pb2.ExpiryReminderDue.FromString(body)
+    assert reminder.deadline.last_day == "2026-02-04" and reminder.working_days_left == 3
+    assert list(reminder.mediator_ids) == ["m-1"]
