@@ -37,7 +37,9 @@ def stack_env() -> dict[str, str]:
 
     env = _stack_env()
     admin_dsn = env["LIANDIAO_DATABASE_URL"]
-    test_dsn = admin_dsn.rsplit("/", 1)[0] + "/liandiao_test"
+    # swap only the database name: a query string (e.g. ?sslmode=verify-full) is kept
+    base, _, query = admin_dsn.partition("?")
+    test_dsn = base.rsplit("/", 1)[0] + "/liandiao_test" + (f"?{query}" if query else "")
 
     async def prepare() -> None:
         await reset.ensure_database(admin_dsn, "liandiao_test")

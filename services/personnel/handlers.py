@@ -34,7 +34,9 @@ def performance_handler(personnel: Personnel):
             when = aware(payload.terminated_at) if payload.HasField("terminated_at") else at
             known = mediation_pb2.TerminationGround.DESCRIPTOR.values_by_number.get(payload.ground)
             ground = known.name.removeprefix("TERMINATION_GROUND_").lower() if known else str(payload.ground)
-            await personnel.on_outcome(conn, payload.dispute_id, Outcome.FAILED, ground, when)
+            # `failure` is false for the parties' own settlement and withdrawal (SPC-Online Art.25)
+            outcome = Outcome.FAILED if payload.failure else Outcome.SETTLED
+            await personnel.on_outcome(conn, payload.dispute_id, outcome, ground, when)
         else:
             raise ValueError(f"performance handler got {key}")
 

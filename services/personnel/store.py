@@ -108,7 +108,7 @@ class CaseRow:
     dispute_type: str
     region_code: str
     accepted_at: datetime
-    outcome: str            # open | agreement | failed
+    outcome: str            # open | agreement | failed | settled
     detail: str
     outcome_at: datetime | None
 

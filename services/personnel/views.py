@@ -83,7 +83,7 @@ def performance_file(p: store.PersonRow, summary: Summary, cases: list[store.Cas
     return personnel_pb2.PerformanceFile(
         person_id=str(p.person_id), name=p.name, roster_status=ROSTER_STATUS.to_proto(p.roster_status),
         removal_reason=p.removal_reason, cases_accepted=summary.cases_accepted, agreements=summary.agreements,
-        failures=summary.failures, open_cases=summary.open_cases, offers_lapsed=summary.offers_lapsed,
+        failures=summary.failures, open_cases=summary.open_cases, settled=summary.settled, offers_lapsed=summary.offers_lapsed,
         feedback_count=summary.feedback_count, feedback_average=summary.feedback_average,
         complaints=summary.complaints, training_hours=summary.training_hours,
         cases=[personnel_pb2.CaseRecord(dispute_id=str(c.dispute_id), dispute_type=c.dispute_type,

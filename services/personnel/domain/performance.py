@@ -24,6 +24,10 @@ class Outcome(StrEnum):
     OPEN = "open"
     AGREEMENT = "agreement"
     FAILED = "failed"
+    # The parties settled between themselves and withdrew (SPC-Online Art.25, first
+    # ground after agreement): the case ends without an agreement, but it is not the
+    # mediator's failure, so it is counted apart.
+    SETTLED = "settled"
 
 
 class EvaluationResult(StrEnum):
@@ -58,6 +62,7 @@ class Summary:
     agreements: int
     failures: int
     open_cases: int
+    settled: int
     offers_lapsed: int
     feedback_count: int
     feedback_average: float
@@ -81,6 +86,7 @@ def summarise(f: Facts, policy: ReviewPolicy) -> Summary:
         agreements=sum(1 for o in f.outcomes if o is Outcome.AGREEMENT),
         failures=sum(1 for o in f.outcomes if o is Outcome.FAILED),
         open_cases=sum(1 for o in f.outcomes if o is Outcome.OPEN),
+        settled=sum(1 for o in f.outcomes if o is Outcome.SETTLED),
         offers_lapsed=f.offers_lapsed,
         feedback_count=len(f.scores),
         feedback_average=round(sum(f.scores) / len(f.scores), 2) if f.scores else 0.0,

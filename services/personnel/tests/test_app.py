@@ -317,32 +317,37 @@ async def test_the_performance_file_is_fed_by_routing_s_and_mediation_s_events(p
     consumer = Consumer(service="personnel", name=f"personnel.performance-{uuid.uuid4().hex[:6]}",
                         events=PERFORMANCE_EVENTS, handler=performance_handler(personnel), pool=personnel.pool,
                         publish=publish, ensure_topic=lambda _t: _noop(), max_attempts=1)
-    agreed, failed, lapsed = (str(uuid.uuid4()) for _ in range(3))
+    agreed, failed, settled, lapsed = (str(uuid.uuid4()) for _ in range(4))
     assigned = [record(catalog.DISPUTE_ASSIGNED, routing_pb2.DisputeAssigned(
         dispute_id=d, mediator_id=mediator, dispute_type="neighbours", region_code=COUNTY,
-        accepted_at=_ts(NOW + timedelta(hours=i))), d, i) for i, d in enumerate((agreed, failed))]
+        accepted_at=_ts(NOW + timedelta(hours=i))), d, i) for i, d in enumerate((agreed, failed, settled))]
     outcomes = [
         record(catalog.AGREEMENT_EFFECTIVE, mediation_pb2.AgreementEffective(dispute_id=agreed,
                                                                              effective_at=_ts(NOW + timedelta(days=9))),
                agreed, 10),
         record(catalog.MEDIATION_FAILED, mediation_pb2.MediationFailed(
-            dispute_id=failed, ground=mediation_pb2.TERMINATION_GROUND_POSITIONS_TOO_FAR_APART,
+            dispute_id=failed, ground=mediation_pb2.TERMINATION_GROUND_POSITIONS_TOO_FAR_APART, failure=True,
             terminated_at=_ts(NOW + timedelta(days=20))), failed, 11),
+        # the parties settled themselves and withdrew: ended, but not the mediator's failure
+        record(catalog.MEDIATION_FAILED, mediation_pb2.MediationFailed(
+            dispute_id=settled, ground=mediation_pb2.TERMINATION_GROUND_SETTLED_WITHDRAWN, failure=False,
+            terminated_at=_ts(NOW + timedelta(days=21))), settled, 12),
     ]
     expiries = [record(catalog.ASSIGNMENT_EXPIRED, routing_pb2.AssignmentExpired(
         dispute_id=lapsed, mediator_id=mediator, expired_at=_ts(NOW + timedelta(days=d))), lapsed, 20 + d)
         for d in range(3)]
     # an outcome before its assignment still lands on the right case
-    for r in [outcomes[0], *assigned, outcomes[1], *expiries]:
+    for r in [outcomes[0], *assigned, *outcomes[1:], *expiries]:
         assert await consumer.process(r) == "processed"
     assert await consumer.process(assigned[0]) == "duplicate"
     assert published == []
 
     f = await personnel.performance_file(mediator)
     s = f.summary
-    assert (s.cases_accepted, s.agreements, s.failures, s.open_cases, s.offers_lapsed) == (2, 1, 1, 0, 3)
+    assert (s.cases_accepted, s.agreements, s.failures, s.settled, s.open_cases, s.offers_lapsed) == (3, 1, 1, 1, 0, 3)
     assert [(str(c.dispute_id), c.outcome, c.detail) for c in f.cases] == [
-        (failed, "failed", "positions_too_far_apart"), (agreed, "agreement", "")]
+        (settled, "settled", "settled_withdrawn"), (failed, "failed", "positions_too_far_apart"),
+        (agreed, "agreement", "")]
     assert any("SPC-Invited Art.28" in flag for flag in s.review_flags)
 
     with pytest.raises(RuleViolation, match="not in their performance file"):

@@ -373,9 +373,9 @@ def facts(**kw) -> performance.Facts:
 
 
 def test_the_summary_counts_cases_outcomes_and_feedback():
-    s = performance.summarise(facts(outcomes=[OUT.AGREEMENT, OUT.AGREEMENT, OUT.FAILED, OUT.OPEN], scores=[5, 4, 4],
-                                    complaints=1, training_hours=7.5), performance.ReviewPolicy())
-    assert (s.cases_accepted, s.agreements, s.failures, s.open_cases) == (4, 2, 1, 1)
+    s = performance.summarise(facts(outcomes=[OUT.AGREEMENT, OUT.AGREEMENT, OUT.FAILED, OUT.OPEN, OUT.SETTLED],
+                                    scores=[5, 4, 4], complaints=1, training_hours=7.5), performance.ReviewPolicy())
+    assert (s.cases_accepted, s.agreements, s.failures, s.open_cases, s.settled) == (5, 2, 1, 1, 1)
     assert (s.feedback_count, s.feedback_average, s.complaints, s.training_hours) == (3, 4.33, 1, 7.5)
     assert s.review_flags == ()
 
