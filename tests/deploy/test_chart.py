@@ -32,7 +32,7 @@ EVENTS = {
     "routing": ["dispute-assigned", "dispute-escalated", "assignment-expired"],
     "mediation": ["session-scheduled", "agreement-effective", "mediation-failed", "case-returned-to-court",
                   "expiry-reminder-due", "false-mediation-reported"],
-    "confirmation": ["application-filed", "ruling-issued"],
+    "confirmation": ["application-filed", "application-accepted", "application-refused", "ruling-issued"],
     "notification": ["delivery-succeeded", "delivery-failed"],
 }
 def _apps() -> dict:

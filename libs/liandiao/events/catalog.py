@@ -42,6 +42,8 @@ CASE_RETURNED_TO_COURT = EventType("mediation", "case-returned-to-court", mediat
 EXPIRY_REMINDER_DUE = EventType("mediation", "expiry-reminder-due", mediation.ExpiryReminderDue)
 FALSE_MEDIATION_REPORTED = EventType("mediation", "false-mediation-reported", mediation.FalseMediationReported)
 APPLICATION_FILED = EventType("confirmation", "application-filed", confirmation.ApplicationFiled)
+APPLICATION_ACCEPTED = EventType("confirmation", "application-accepted", confirmation.ApplicationAccepted)
+APPLICATION_REFUSED = EventType("confirmation", "application-refused", confirmation.ApplicationRefused)
 RULING_ISSUED = EventType("confirmation", "ruling-issued", confirmation.RulingIssued)
 DELIVERY_SUCCEEDED = EventType("notification", "delivery-succeeded", notification.DeliverySucceeded)
 DELIVERY_FAILED = EventType("notification", "delivery-failed", notification.DeliveryFailed)
@@ -51,6 +53,6 @@ ALL: tuple[EventType, ...] = (
     DISPUTE_ASSIGNED, DISPUTE_ESCALATED, ASSIGNMENT_EXPIRED,
     SESSION_SCHEDULED, AGREEMENT_EFFECTIVE, MEDIATION_FAILED,
     CASE_RETURNED_TO_COURT, EXPIRY_REMINDER_DUE, FALSE_MEDIATION_REPORTED,
-    APPLICATION_FILED, RULING_ISSUED, DELIVERY_SUCCEEDED, DELIVERY_FAILED,
+    APPLICATION_FILED, APPLICATION_ACCEPTED, APPLICATION_REFUSED, RULING_ISSUED, DELIVERY_SUCCEEDED, DELIVERY_FAILED,
 )
 BY_KEY = {e.key: e for e in ALL}

@@ -60,7 +60,7 @@ REPEATABLE: frozenset[tuple[str, str]] = frozenset({
     (_ME, "ResumeFromAppraisal"), (_ME, "FlagFalseMediation"), (_ME, "ClearFalseMediation"), (_ME, "Terminate"),
     (_ME, "RecordPublicityChoice"), (_ME, "SetPresiding"), (_ME, "AddMediator"), (_ME, "RemoveMediator"),
     (_ME, "EditAgreement"), (_ME, "DiscardDraft"), (_ME, "RecordPerformance"),
-    (_CO, "GetApplication"), (_CO, "VerifyRuling"),
+    (_CO, "GetApplication"), (_CO, "ListApplications"), (_CO, "VerifyRuling"),
     (_NO, "Preview"), (_NO, "ListDeliveries"),
 })
 
@@ -74,7 +74,8 @@ ONCE_ONLY: frozenset[tuple[str, str]] = frozenset({
     (_ME, "ScheduleSession"), (_ME, "RescheduleSession"), (_ME, "DraftAgreement"), (_ME, "RecordOralAgreement"),
     (_ME, "RecordFollowUp"), (_ME, "UploadDocument"), (_ME, "PostMessage"), (_ME, "RequestExtension"),
     # Not built yet: stay here until they carry an idempotency key or a state check.
-    (_CO, "Apply"), (_CO, "AcceptApplication"), (_CO, "Rule"), (_CO, "Object"),
+    (_CO, "Apply"), (_CO, "AcceptApplication"), (_CO, "RefuseApplication"), (_CO, "RequestSupplement"),
+    (_CO, "SupplementMaterials"), (_CO, "ExtendReview"), (_CO, "Rule"), (_CO, "Object"),
     (_NO, "ResendDelivery"),
 })
 

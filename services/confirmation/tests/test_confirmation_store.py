@@ -1,0 +1,196 @@
+"""Confirmation against the real PostgreSQL: a joint application filed, accepted with a case
+number drawn safely, ruled and signed; refusals; the supplement deadline; who sees what.
+The clock is set, never read from the machine."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+from dataclasses import replace
+
+import pytest
+
+from liandiao.errors import NotFound, PermissionDenied, RuleViolation
+from liandiao.signing import sm3_digest
+from services.confirmation import verify
+from services.confirmation.app import Confirmation
+from services.confirmation.domain.admissibility import InadmissibleGround
+from services.confirmation.domain.model import Applicant
+from services.confirmation.domain.ruling import Outcome
+from services.confirmation.keys import DEV_DIR, load_court_keys
+from services.confirmation.tests.stack_builders import (
+    COMMITTEE_CLERK,
+    DALIN_JUDGE,
+    HORQIN_JUDGE,
+    KAILU_JUDGE,
+    OPERATOR,
+    Clock,
+    agreement,
+    both,
+    cst,
+    everything,
+    seed_courts,
+)
+
+pytestmark = pytest.mark.stack
+
+
+@pytest.fixture
+def confirmation(service_pool, tmp_path):
+    async def make(clock: Clock) -> tuple[Confirmation, object]:
+        cm = service_pool("confirmation")
+        pool = await cm.__aenter__()
+        c = Confirmation(pool, load_court_keys({DEV_DIR: str(tmp_path / "keys")}, "development"), clock=clock)
+        async with pool.acquire() as conn:
+            await seed_courts(conn)
+        return c, cm
+    return make
+
+
+async def _record(c: Confirmation, a) -> None:
+    async with c.pool.acquire() as conn, conn.transaction():
+        await c.record_agreement(conn, a, c.clock())
+
+
+async def test_joint_application_accepted_ruled_valid_signed_and_verified(confirmation, tmp_path):
+    clock = Clock(cst(2026, 6, 3))
+    c, cm = await confirmation(clock)
+    try:
+        a = agreement(cst(2026, 6, 1, 9))
+        await _record(c, a)
+        filed = await c.apply(a.agreement_id, "tribunal-dalin", both(a), everything(a), COMMITTEE_CLERK)
+        assert filed.app.status.value == "filed" and filed.app.missing == ()
+        clock.now = cst(2026, 6, 4)
+        accepted = await c.accept(filed.app.application_id, "", "", DALIN_JUDGE)
+        # A tribunal numbers under its basic court's code: 科尔沁区 is 蒙0502.
+        assert re.fullmatch(r"（2026）蒙0502民特\d+号", accepted.app.case_number.text)
+        # The basic court sees its tribunal's application; another court does not.
+        assert (await c.get(filed.app.application_id, HORQIN_JUDGE)).app.application_id == filed.app.application_id
+        with pytest.raises(NotFound):
+            await c.get(filed.app.application_id, KAILU_JUDGE)
+        with pytest.raises(PermissionDenied):
+            await c.rule(filed.app.application_id, Outcome.VALID, None, "x", COMMITTEE_CLERK)
+        clock.now = cst(2026, 6, 10)
+        ruling = await c.rule(filed.app.application_id, Outcome.VALID, None, "协议系双方自愿达成，内容合法。", DALIN_JUDGE)
+        document = bytes(ruling["document"])
+        assert "确认调解协议有效" in document.decode() and accepted.app.case_number.text in document.decode()
+
+        genuine, reason, _ = await c.verify(ruling["case_number"], sm3_digest(document), b"")
+        assert genuine, reason
+        tampered = document.replace("五千元".encode(), "五万元".encode())
+        genuine, reason, _ = await c.verify(ruling["case_number"], sm3_digest(tampered), b"")
+        assert not genuine and "differs" in reason
+
+        # Offline: the file and the court's public key, nothing else.
+        ring = json.loads((tmp_path / "keys" / "keys.json").read_text())
+        public = next(k["public_key"] for k in ring["keys"] if k["organization_id"] == "court-horqin")
+        (tmp_path / "court.pub").write_text(public)
+        (tmp_path / "ruling.json").write_text(verify.signed_ruling_file(document, ruling["key_id"],
+                                                                          bytes(ruling["signature"])))
+        assert verify.main([str(tmp_path / "ruling.json"), "--public-key", str(tmp_path / "court.pub")]) == 0
+        (tmp_path / "bad.json").write_text(verify.signed_ruling_file(tampered, ruling["key_id"],
+                                                                       bytes(ruling["signature"])))
+        assert verify.main([str(tmp_path / "bad.json"), "--public-key", str(tmp_path / "court.pub")]) == 1
+    finally:
+        await cm.__aexit__(None, None, None)
+
+
+async def test_day_31_and_one_party_are_refused_with_the_advice_to_sue_and_nothing_filed(confirmation):
+    clock = Clock(cst(2026, 7, 3))  # 30 days from 2026-06-01 ended 2026-07-01
+    c, cm = await confirmation(clock)
+    try:
+        a = agreement(cst(2026, 6, 1, 9))
+        await _record(c, a)
+        with pytest.raises(RuleViolation, match="30 days to apply ended on 2026-07-01.*may instead sue"):
+            await c.apply(a.agreement_id, "court-horqin", both(a), everything(a), COMMITTEE_CLERK)
+        clock.now = cst(2026, 6, 5)
+        with pytest.raises(RuleViolation, match="not a joint application.*李四.*may instead sue"):
+            await c.apply(a.agreement_id, "court-horqin", [Applicant(a.parties[0].party_id)], everything(a),
+                          COMMITTEE_CLERK)
+        seen = await c.list("", "", 200, 0, OPERATOR)
+        assert all(v.app.agreement.agreement_id != a.agreement_id for v in seen)
+    finally:
+        await cm.__aexit__(None, None, None)
+
+
+async def test_a_marriage_term_is_proposed_inadmissible_and_refused_with_advice(confirmation):
+    from liandiao.confirmation.v1 import confirmation_pb2 as pb
+    clock = Clock(cst(2026, 6, 3))
+    c, cm = await confirmation(clock)
+    try:
+        a = agreement(cst(2026, 6, 1, 9), terms=[pb.AgreementTerm(asks="status", description="双方解除婚姻关系",
+                                                                  relation="marriage")])
+        await _record(c, a)
+        filed = await c.apply(a.agreement_id, "court-horqin", both(a), everything(a), COMMITTEE_CLERK)
+        from services.confirmation.domain.rules import proposed_admissibility
+        assert InadmissibleGround.IDENTITY_RELATIONSHIP in proposed_admissibility(filed.app).grounds
+        with pytest.raises(RuleViolation, match="proposed decision is to refuse"):
+            await c.accept(filed.app.application_id, "", "", HORQIN_JUDGE)
+        refused = await c.refuse(filed.app.application_id, [InadmissibleGround.IDENTITY_RELATIONSHIP],
+                                 "婚姻关系不属于司法确认范围", "", HORQIN_JUDGE)
+        assert refused.app.status.value == "refused"
+        assert "may instead sue" in refused.refusal["advice"]
+    finally:
+        await cm.__aexit__(None, None, None)
+
+
+async def test_case_numbers_are_gapless_and_distinct_under_concurrent_acceptances(confirmation):
+    clock = Clock(cst(2026, 6, 3))
+    c, cm = await confirmation(clock)
+    try:
+        ids = []
+        for _ in range(6):
+            a = agreement(cst(2026, 6, 1, 9))
+            await _record(c, a)
+            ids.append((await c.apply(a.agreement_id, "court-kailu", both(a),
+                                      everything(a), COMMITTEE_CLERK)).app.application_id)
+        views = await asyncio.gather(*(c.accept(i, "", "", KAILU_JUDGE) for i in ids))
+        numbers = sorted(v.app.case_number.sequence for v in views)
+        assert len(set(numbers)) == 6 and numbers == list(range(numbers[0], numbers[0] + 6))
+        assert {v.app.case_number.court_code for v in views} == {"蒙0523"}
+    finally:
+        await cm.__aexit__(None, None, None)
+
+
+async def test_materials_not_supplemented_by_the_deadline_withdraw_the_application(confirmation):
+    clock = Clock(cst(2026, 6, 3))
+    c, cm = await confirmation(clock)
+    try:
+        a = agreement(cst(2026, 6, 1, 9))
+        await _record(c, a)
+        some = everything(a)[:2]
+        filed = await c.apply(a.agreement_id, "court-horqin", both(a), some, COMMITTEE_CLERK)
+        assert filed.app.missing
+        with pytest.raises(RuleViolation, match="materials missing"):
+            await c.accept(filed.app.application_id, "", "", HORQIN_JUDGE)
+        asked = await c.request_supplement(filed.app.application_id, 5, [], HORQIN_JUDGE)
+        assert asked.app.status.value == "awaiting_supplement"
+        clock.now = cst(2026, 6, 9)  # 5 days from 06-03 end 06-08
+        assert await c.sweep() >= 1
+        after = await c.get(filed.app.application_id, OPERATOR)
+        assert after.app.status.value == "withdrawn"
+        assert "not supplemented by 2026-06-08" in after.withdrawal_reason
+        # Another replica's sweep finds nothing left to do.
+        assert await c.sweep() == 0
+    finally:
+        await cm.__aexit__(None, None, None)
+
+
+async def test_the_list_shows_each_caller_only_what_it_may_see(confirmation):
+    clock = Clock(cst(2026, 6, 3))
+    c, cm = await confirmation(clock)
+    try:
+        a, b = agreement(cst(2026, 6, 1, 9)), agreement(cst(2026, 6, 1, 9))
+        await _record(c, a)
+        await _record(c, b)
+        x = await c.apply(a.agreement_id, "court-horqin", both(a), everything(a), COMMITTEE_CLERK)
+        y = await c.apply(b.agreement_id, "court-kailu", both(b), everything(b), COMMITTEE_CLERK)
+        kailu = {v.app.application_id for v in await c.list("", "", 200, 0, KAILU_JUDGE)}
+        assert y.app.application_id in kailu and x.app.application_id not in kailu
+        other_org = replace(COMMITTEE_CLERK, organization_id="org-elsewhere", subject=str(uuid.uuid4()))
+        assert {v.app.application_id for v in await c.list("", "", 200, 0, other_org)} & {
+            x.app.application_id, y.app.application_id} == set()
+    finally:
+        await cm.__aexit__(None, None, None)
