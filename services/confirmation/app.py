@@ -181,10 +181,16 @@ class Confirmation:
 
     # ---- events in -----------------------------------------------------------------------------
     async def on_agreement_effective(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
-        await self.record_agreement(conn, from_agreement_effective(event.payload), event.envelope.occurred_at)
+        record = from_agreement_effective(event.payload)
+        if not record.region_code:
+            # Today's contract has no region of its own; the envelope carries the dispute's.
+            record.region_code = event.envelope.region_code
+        await self.record_agreement(conn, record, event.envelope.occurred_at)
 
     async def record_agreement(self, conn: asyncpg.Connection, a: pb.ConfirmableAgreement,
                                received_at: datetime) -> bool:
+        if not a.agreement_id:
+            raise ValueError("agreement-effective without an agreement_id")
         region = a.region_code or a.organization_region or next((p.domicile_region for p in a.parties), "")
         party_ids = [p.party_id for p in a.parties]
         agent_ids = [*party_ids, *(g.agent_id for p in a.parties for g in p.agents)]
