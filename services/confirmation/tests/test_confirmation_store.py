@@ -194,3 +194,53 @@ async def test_the_list_shows_each_caller_only_what_it_may_see(confirmation):
             x.app.application_id, y.app.application_id} == set()
     finally:
         await cm.__aexit__(None, None, None)
+
+
+async def test_review_extended_once_and_a_party_objects_within_15_days(confirmation):
+    from datetime import date
+    clock = Clock(cst(2026, 6, 3))
+    c, cm = await confirmation(clock)
+    try:
+        a = agreement(cst(2026, 6, 1, 9))
+        await _record(c, a)
+        filed = await c.apply(a.agreement_id, "court-horqin", both(a), everything(a), COMMITTEE_CLERK)
+        accepted = await c.accept(filed.app.application_id, "", "", HORQIN_JUDGE)
+        assert accepted.app.decide_by.period.length == 15
+        with pytest.raises(RuleViolation, match="president"):
+            await c.extend(filed.app.application_id, "", "案情复杂", HORQIN_JUDGE)
+        extended = await c.extend(filed.app.application_id, "院长-1", "需进一步核实", HORQIN_JUDGE)
+        assert extended.app.extended and extended.app.decide_by.last_day > accepted.app.decide_by.last_day
+        with pytest.raises(RuleViolation, match="extended once already"):
+            await c.extend(filed.app.application_id, "院长-1", "再延", HORQIN_JUDGE)
+        other_judge = replace(HORQIN_JUDGE, subject="judge-2")
+        with pytest.raises(RuleViolation, match="another judge"):
+            await c.rule(filed.app.application_id, Outcome.VALID, None, "理由", other_judge)
+        ruling = await c.rule(filed.app.application_id, Outcome.VALID, None, "理由", HORQIN_JUDGE)
+        clock.now = cst(2026, 6, 20)
+        objection = await c.object(str(ruling["ruling_id"]), a.parties[1].party_id, False, "协议违背本人意愿",
+                                   date(2026, 6, 12), None, HORQIN_JUDGE)
+        assert "Art.372" in objection["window"].period.source
+        clock.now = cst(2026, 7, 30)
+        with pytest.raises(RuleViolation, match="time to object"):
+            await c.object(str(ruling["ruling_id"]), a.parties[0].party_id, False, "晚了", date(2026, 6, 12),
+                           None, HORQIN_JUDGE)
+    finally:
+        await cm.__aexit__(None, None, None)
+
+
+async def test_the_first_court_to_docket_keeps_the_agreement_and_the_other_closes(confirmation):
+    clock = Clock(cst(2026, 6, 3))
+    c, cm = await confirmation(clock)
+    try:
+        a = agreement(cst(2026, 6, 1, 9))
+        await _record(c, a)
+        horqin = await c.apply(a.agreement_id, "court-horqin", both(a), everything(a), COMMITTEE_CLERK)
+        kailu = await c.apply(a.agreement_id, "court-kailu", both(a), everything(a), COMMITTEE_CLERK)
+        await c.accept(kailu.app.application_id, "", "", KAILU_JUDGE)
+        closed = await c.get(horqin.app.application_id, OPERATOR)
+        assert closed.app.status.value == "closed" and "开鲁县人民法院 docketed the agreement first" in \
+            closed.withdrawal_reason
+        with pytest.raises(RuleViolation, match="already docketed"):
+            await c.apply(a.agreement_id, "court-horqin", both(a), everything(a), COMMITTEE_CLERK)
+    finally:
+        await cm.__aexit__(None, None, None)
