@@ -85,24 +85,56 @@ log = logging.getLogger(__name__)
 _SIDES = {common_pb2.PARTY_SIDE_APPLICANT: "applicant", common_pb2.PARTY_SIDE_RESPONDENT: "respondent"}
 
 
+_KINDS = {common_pb2.PARTY_KIND_NATURAL_PERSON: "person", common_pb2.PARTY_KIND_ORGANIZATION: "organization"}
+
+
+def _yuan(fen: int) -> str:
+    return f"{fen // 100}元" + (f"{fen % 100:02d}分" if fen % 100 else "")
+
+
+def _term(t: Any, names: dict[str, str]) -> pb.AgreementTerm:
+    """mediation's Term (money, an act or a thing) as what it asks (domain.model.Asks)."""
+    obligor, obligee = names.get(t.obligor_id, t.obligor_id), names.get(t.obligee_id, t.obligee_id)
+    kind = t.WhichOneof("obligation")
+    out = pb.AgreementTerm(obligor_party_id=t.obligor_id, obligee_party_id=t.obligee_id, due_on=t.deadline)
+    if kind == "money":
+        out.asks, out.amount_fen = "payment", t.money.amount_fen
+        out.description = f"{obligor}向{obligee}支付{_yuan(t.money.amount_fen)}"
+    elif kind == "thing":
+        out.asks = "thing"
+        out.description = f"{obligor}向{obligee}交付{t.thing.description}{t.thing.quantity}"
+    else:
+        out.asks, out.description = "act", t.act.description or t.manner
+    if t.manner and kind != "act":
+        out.description += f"（{t.manner}）"
+    return out
+
+
 def from_agreement_effective(e: Any) -> pb.ConfirmableAgreement:
-    """mediation.AgreementEffective -> the projection's record. The contract is being extended
-    (branch mediation, "mediation events contract") with the structured content, digest,
-    region and referring court; fields it does not carry yet are left empty, and an
-    application for an agreement without terms is refused as not confirmable."""
-    fields = e.DESCRIPTOR.fields_by_name
+    """mediation.AgreementEffective -> the projection's record.
+
+    mediation's contract names no party's domicile and no place of the subject matter, so
+    jurisdiction rests on the mediation organization's seat, taken as the dispute's region
+    (the committee mediates where the dispute is registered), and on the delegating court.
+    Its terms are money, acts and things: an identity-relationship or ownership term cannot
+    be carried, so the Art.355 proposal sees only what those say (see the report)."""
+    content = e.content
     out = pb.ConfirmableAgreement(
-        agreement_id=e.agreement_id, dispute_id=e.dispute_id, case_id=e.case_id,
-        organization_id=e.organization_id, delegating_court_id=e.referring_org_id if "referring_court_id" not in fields
-        else e.referring_court_id)
+        agreement_id=e.agreement_id, dispute_id=e.dispute_id, case_id=e.case_id, dispute_type=e.dispute_type,
+        organization_id=e.organization_id, organization_region=e.region_code, region_code=e.region_code,
+        delegating_court_id=e.referring_court_id, content_digest=e.digest, level="basic")
     if e.HasField("effective_at"):
         out.effective_at.CopyFrom(e.effective_at)
-    for p in e.parties:
-        out.parties.append(pb.AgreementParty(party_id=p.party_id, name=p.display_name,
-                                             side=_SIDES.get(p.side, ""), id_fingerprint=p.id_fingerprint))
-    for name in ("region_code", "content_digest", "dispute_type", "organization_name"):
-        if name in fields:
-            setattr(out, name, getattr(e, name))
+    if content.parties:
+        for p in content.parties:
+            out.parties.append(pb.AgreementParty(party_id=p.party_id, name=p.name, side=_SIDES.get(p.side, ""),
+                                                 kind=_KINDS.get(p.kind, "person"), id_fingerprint=p.id_fingerprint))
+    else:
+        for r in e.parties:
+            out.parties.append(pb.AgreementParty(party_id=r.party_id, name=r.display_name, side=_SIDES.get(r.side, ""),
+                                                 kind=_KINDS.get(r.kind, "person"), id_fingerprint=r.id_fingerprint))
+    names = {p.party_id: p.name for p in out.parties}
+    out.terms.extend(_term(t, names) for t in content.terms)
     return out
 
 

@@ -3,10 +3,10 @@ event projected; a joint application accepted, ruled valid, the signed ruling ve
 online and offline (only the court's public key); refusals a party would meet (day 31, one
 party alone, a marriage term); a tampered ruling fails verification.
 
-mediation's AgreementEffective does not carry the agreement's structured content yet
-(branch mediation, "mediation events contract"); until it does, the flow's agreements are
-written to the projection by the very function the consumer calls (Confirmation.record_agreement),
-and one test shows what the event alone gives today."""
+The agreement arrives as mediation publishes it (AgreementEffective with its content, produced
+to the topic with the platform's headers). mediation's terms are money, acts and things, so the
+marriage-status agreement is written to the projection by the function the consumer calls
+(Confirmation.record_agreement) instead."""
 
 from __future__ import annotations
 
@@ -69,17 +69,20 @@ async def _effective(writer: Confirmation, effective_at: datetime, **kw) -> pb.C
     return a
 
 
-def _apply(a: pb.ConfirmableAgreement, parties=None) -> pb.ApplyRequest:
+def _apply(a, parties=None) -> pb.ApplyRequest:
+    """Every party applies, bringing every Art.354 material (`a`: the projection's record or the event)."""
+    people = list(a.content.parties if isinstance(a, mediation_pb2.AgreementEffective) else a.parties)
     items = [pb.MaterialItem(material="agreement"), pb.MaterialItem(material="presiding_proof")]
-    for p in a.parties:
+    for p in people:
         items += [pb.MaterialItem(material=m, party_id=p.party_id) for m in ("identity", "domicile", "contact")]
     return pb.ApplyRequest(agreement_id=a.agreement_id, court_org_id="court-horqin", submitted=items,
-                           applicants=[pb.Applicant(party_id=p.party_id) for p in (parties or a.parties)])
+                           applicants=[pb.Applicant(party_id=p.party_id) for p in (parties or people)])
 
 
-async def test_joint_application_ruled_valid_and_the_signed_ruling_verifies_online_and_offline(confirmation, tmp_path):
+async def test_joint_application_ruled_valid_and_the_signed_ruling_verifies_online_and_offline(confirmation, tmp_path,
+                                                                                             stack_env):
     stub, writer = confirmation
-    a = await _effective(writer, NOW - timedelta(days=2))
+    a = await _published(writer, stack_env, NOW - timedelta(days=2))
     filed = await stub.Apply(_apply(a), metadata=COMMITTEE)
     assert filed.status == pb.APPLICATION_STATUS_FILED and not filed.missing
     assert filed.accept_by.source == "SPC-2011 Art.4"
@@ -100,7 +103,8 @@ async def test_joint_application_ruled_valid_and_the_signed_ruling_verifies_onli
     ok = await stub.VerifyRuling(pb.VerifyRulingRequest(case_number=ruling.case_number,
                                                         content_digest=sm3_digest(ruling.document)), metadata=anyone)
     assert ok.genuine and ok.ruling.ruling_id == ruling.ruling_id
-    tampered = ruling.document.replace("五千元".encode(), "五万元".encode())
+    assert "李四向张三支付5000元" in ruling.document.decode()
+    tampered = ruling.document.replace("5000元".encode(), "50000元".encode())
     bad = await stub.VerifyRuling(pb.VerifyRulingRequest(case_number=ruling.case_number,
                                                          content_digest=sm3_digest(tampered)), metadata=anyone)
     assert not bad.genuine and not bad.HasField("ruling") and "differs" in bad.reason
@@ -127,15 +131,15 @@ async def _refused(call) -> grpc.aio.AioRpcError:
     return seen.value
 
 
-async def test_day_31_and_one_party_are_refused_with_the_advice_to_sue(confirmation):
+async def test_day_31_and_one_party_are_refused_with_the_advice_to_sue(confirmation, stack_env):
     stub, writer = confirmation
-    late = await _effective(writer, NOW - timedelta(days=45))
+    late = await _published(writer, stack_env, NOW - timedelta(days=45))
     err = await _refused(stub.Apply(_apply(late), metadata=COMMITTEE))
     assert err.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "30 days to apply ended" in err.details() and "may instead sue" in err.details()
 
-    a = await _effective(writer, NOW - timedelta(days=1))
-    err = await _refused(stub.Apply(_apply(a, parties=a.parties[:1]), metadata=COMMITTEE))
+    a = await _published(writer, stack_env, NOW - timedelta(days=1))
+    err = await _refused(stub.Apply(_apply(a, parties=a.content.parties[:1]), metadata=COMMITTEE))
     assert err.code() == grpc.StatusCode.FAILED_PRECONDITION
     assert "not a joint application" in err.details() and "may instead sue" in err.details()
     listed = await stub.ListApplications(pb.ListApplicationsRequest(), metadata=OPERATOR)
@@ -160,15 +164,19 @@ async def test_bad_input_names_the_field_and_stores_nothing(confirmation):
     assert err.code() == grpc.StatusCode.INVALID_ARGUMENT and "agreement_id" in err.details()
 
 
-async def test_mediations_agreement_effective_event_reaches_the_projection(confirmation, stack_env):
-    """Today's contract: the agreement is projected (the application is not NOT_FOUND) but has
-    no content to confirm yet, so it is refused as not confirmable."""
-    stub, writer = confirmation
+async def _published(writer: Confirmation, stack_env, effective_at: datetime) -> mediation_pb2.AgreementEffective:
+    """An agreement as mediation announces it, waited for until confirmation has projected it."""
     dispute_id, agreement_id = str(uuid.uuid4()), f"agr-{uuid.uuid4()}"
+    zhang, li = f"p-zhang-{dispute_id[:8]}", f"p-li-{dispute_id[:8]}"
     event = mediation_pb2.AgreementEffective(
-        case_id=str(uuid.uuid4()), dispute_id=dispute_id, agreement_id=agreement_id, effective_at=ts(NOW),
-        organization_id=ORG, parties=[common_pb2.PartyRef(party_id="p-1", display_name="甲",
-                                                            side=common_pb2.PARTY_SIDE_APPLICANT)])
+        case_id=str(uuid.uuid4()), dispute_id=dispute_id, agreement_id=agreement_id, effective_at=ts(effective_at),
+        organization_id=ORG, region_code="150502", dispute_type="损害赔偿", digest="ab" * 32, digest_algorithm="SM3",
+        effective_on=effective_at.date().isoformat(),
+        content=mediation_pb2.AgreementContent(
+            parties=[mediation_pb2.AgreementParty(party_id=zhang, name="张三", side=common_pb2.PARTY_SIDE_APPLICANT),
+                     mediation_pb2.AgreementParty(party_id=li, name="李四", side=common_pb2.PARTY_SIDE_RESPONDENT)],
+            terms=[mediation_pb2.Term(obligor_id=li, obligee_id=zhang, money=mediation_pb2.Money(
+                amount_fen=500_000, currency="CNY"), deadline="2026-12-31", manner="一次性转账")]))
     headers = {"event-id": str(uuid.uuid4()), "event-type": AGREEMENT_EFFECTIVE.key,
                "occurred-at": NOW.isoformat(), "dispute-id": dispute_id, "region-code": "150502",
                "traceparent": "", "correlation-id": "confirmation-e2e"}
@@ -184,6 +192,4 @@ async def test_mediations_agreement_effective_event_reaches_the_projection(confi
         return await writer.pool.fetchval("select 1 from agreements where agreement_id = $1", agreement_id)
 
     await eventually(projected, timeout=30)
-    err = await _refused(stub.Apply(pb.ApplyRequest(agreement_id=agreement_id, court_org_id="court-horqin",
-                                                    applicants=[pb.Applicant(party_id="p-1")]), metadata=COMMITTEE))
-    assert err.code() == grpc.StatusCode.FAILED_PRECONDITION and "has not reached confirmation" in err.details()
+    return event
