@@ -85,7 +85,7 @@ def to_proto(v: View) -> pb.Application:
         refusal_grounds=[REFUSAL_NUMBERS[InadmissibleGround(g)] for g in refusal.get("grounds", [])],
         advice=refusal.get("advice", ""), withdrawal_reason=v.withdrawal_reason,
         ruling=ruling_pb(v.ruling) if v.ruling is not None else None,
-        organization_id=a.agreement.organization.organization_id,
+        organization_id=a.agreement.organization.organization_id, days_overdue=v.days_overdue,
     )
 
 
@@ -124,13 +124,14 @@ class ConfirmationApi(confirmation_pb2_grpc.ConfirmationServiceServicer):
             status = STATUS.to_domain(request.status) or ""
             if not status:
                 raise InvalidInput(FieldViolation("status", "unknown status"))
-        views = await self.c.list(request.court_org_id, status, size + 1, start, caller())
+        views = await self.c.list(request.court_org_id, status, size + 1, start, caller(), request.overdue_only)
         more = len(views) > size
         return pb.ListApplicationsResponse(applications=[to_proto(v) for v in views[:size]],
                                            next_page_token=paging.next_offset(start, size, size) if more else "")
 
     async def AcceptApplication(self, request, context):
-        return to_proto(await self.c.accept(request.application_id, request.reasons, request.override_reason, caller()))
+        return to_proto(await self.c.accept(request.application_id, request.reasons, request.override_reason, caller(),
+                                            request.judge_id))
 
     async def RefuseApplication(self, request, context):
         grounds = []

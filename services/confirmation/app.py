@@ -35,6 +35,7 @@ from services.confirmation.domain.clock import (
     acceptance_deadline,
     ceiling_deadline,
     decision_deadline,
+    overdue,
     overdue_list,
 )
 from services.confirmation.domain.commands import (
@@ -202,6 +203,7 @@ class View:
     refusal: dict[str, Any] | None
     withdrawal_reason: str
     ruling: asyncpg.Record | None
+    days_overdue: int = 0
 
 
 class Confirmation:
@@ -301,8 +303,10 @@ class Confirmation:
 
     async def view(self, conn: asyncpg.Connection, row: dict[str, Any], app: appl.Application) -> View:
         fresh = await store.get_application(conn, UUID(app.application_id)) or row
+        late = overdue(app, self.clock())
         return View(app, fresh["region_code"], fresh["refusal"], fresh["withdrawal_reason"],
-                    await store.ruling_of_application(conn, UUID(app.application_id)))
+                    await store.ruling_of_application(conn, UUID(app.application_id)),
+                    late.days_overdue if late else 0)
 
     # ---- filing ------------------------------------------------------------------------------
     async def apply(self, agreement_id: str, court_id: str, applicants: list[Applicant],
@@ -375,10 +379,11 @@ class Confirmation:
             row, app = await self._visible(conn, application_id, caller, policy.APPLICATION, None)
             return await self.view(conn, row, app)
 
-    async def list(self, court_id: str, status: str, limit: int, offset: int, caller: Claims) -> list[View]:
+    async def list(self, court_id: str, status: str, limit: int, offset: int, caller: Claims,
+                   overdue_only: bool = False) -> list[View]:
         async with self.pool.acquire() as conn:
             rows = await store.list_applications(conn, policy.APPLICATION, caller, policy.COLUMNS, court_id, status,
-                                                 limit, offset)
+                                                 limit, offset, self.clock() if overdue_only else None)
             views = []
             for row in rows:
                 loaded = await self._load(conn, row["application_id"])
@@ -396,15 +401,19 @@ class Confirmation:
             assert loaded is not None
             return await self.view(conn, *loaded)
 
-    async def accept(self, application_id: str, reasons: str, override_reason: str, caller: Claims) -> View:
+    async def accept(self, application_id: str, reasons: str, override_reason: str, caller: Claims,
+                     judge_id: str = "") -> View:
+        """A court clerk dockets and names the judge; a judge accepting without naming one takes it."""
+        judge = judge_id or caller.subject
+
         async def decide(conn, row, app, now):
             # Check before drawing a number, so a refused acceptance leaves no row locked for long.
-            rules.decide_accept(app, Accept(judge_id=caller.subject, sequence=1, reasons=reasons,
+            rules.decide_accept(app, Accept(judge_id=judge, sequence=1, reasons=reasons,
                                             override_reason=override_reason), now, self.calendar)
             await store.lock_agreement(conn, row["agreement_id"])
             code, year, case_type = rules.case_counter_key(app, now)
             sequence = await store.next_case_sequence(conn, code, year, case_type.value)
-            accepted = rules.decide_accept(app, Accept(judge_id=caller.subject, sequence=sequence, reasons=reasons,
+            accepted = rules.decide_accept(app, Accept(judge_id=judge, sequence=sequence, reasons=reasons,
                                                        override_reason=override_reason), now, self.calendar)
             new = appl.evolve(app, accepted)
             await store.update_application(conn, UUID(app.application_id), self._state_columns(new))
@@ -599,7 +608,7 @@ class Confirmation:
             log.info("applications deemed withdrawn", extra={"count": done})
         return done
 
-    async def overdue(self) -> list[Any]:
+    async def overdue_list(self) -> list[Any]:
         """For the tribunal's head: applications past the 3 days to accept or the 15 (+10) to rule."""
         now = self.clock()
         async with self.pool.acquire() as conn:

@@ -20,6 +20,7 @@ LIMITS = Limits({
     "MaterialItem.material": Size(chars=NAME),
     "MaterialItem.party_id": Size(chars=ID),
     "AcceptApplicationRequest.reasons": Size(chars=TEXT),
+    "AcceptApplicationRequest.judge_id": Size(chars=ID),
     "AcceptApplicationRequest.override_reason": Size(chars=TEXT),
     "RefuseApplicationRequest.grounds": Size(items=8),
     "RefuseApplicationRequest.reasons": Size(chars=TEXT),

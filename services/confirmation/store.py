@@ -107,9 +107,15 @@ async def lock_agreement(conn: asyncpg.Connection, agreement_id: str) -> None:
 
 
 async def list_applications(conn: asyncpg.Connection, rule: access.Rule, caller: Claims, columns: access.Columns,
-                            court_id: str, status: str, limit: int, offset: int) -> list[dict[str, Any]]:
+                            court_id: str, status: str, limit: int, offset: int,
+                            overdue_at: datetime | None = None) -> list[dict[str, Any]]:
     where, params = access.visible_sql(rule, caller, columns, first_param=1)
     filters = [where]
+    if overdue_at is not None:
+        params.append(overdue_at)
+        n = len(params)
+        filters.append(f"((status = 'filed' and accept_by <= ${n}) or "
+                       f"(status in ('accepted', 'review_awaiting_supplement') and decide_by <= ${n}))")
     if court_id:
         params.append(court_id)
         filters.append(f"court_id = ${len(params)}")

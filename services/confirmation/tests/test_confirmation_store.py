@@ -244,3 +244,28 @@ async def test_the_first_court_to_docket_keeps_the_agreement_and_the_other_close
             await c.apply(a.agreement_id, "court-horqin", both(a), everything(a), COMMITTEE_CLERK)
     finally:
         await cm.__aexit__(None, None, None)
+
+
+async def test_a_court_clerk_dockets_for_the_judge_who_alone_rules_and_overdue_ones_are_listed(confirmation):
+    clock = Clock(cst(2026, 6, 3))
+    c, cm = await confirmation(clock)
+    try:
+        a, b = agreement(cst(2026, 6, 1, 9)), agreement(cst(2026, 6, 1, 9))
+        await _record(c, a)
+        await _record(c, b)
+        x = await c.apply(a.agreement_id, "court-horqin", both(a), everything(a), COMMITTEE_CLERK)
+        y = await c.apply(b.agreement_id, "court-horqin", both(b), everything(b), COMMITTEE_CLERK)
+        court_clerk = replace(HORQIN_JUDGE, subject="court-clerk-1")
+        accepted = await c.accept(x.app.application_id, "", "", court_clerk, judge_id="judge-horqin")
+        assert accepted.app.judge_id == "judge-horqin"
+        with pytest.raises(RuleViolation, match="another judge"):
+            await c.rule(x.app.application_id, Outcome.VALID, None, "理由", court_clerk)
+        # Both past their deadlines by 06-20: y's 3 days to accept, x's 15 days to rule.
+        clock.now = cst(2026, 6, 20)
+        late = {v.app.application_id: v.days_overdue for v in await c.list("", "", 200, 0, HORQIN_JUDGE, True)}
+        assert late.get(y.app.application_id, 0) > 0 and late.get(x.app.application_id, 0) > 0
+        clock.now = cst(2026, 6, 4)
+        assert not {x.app.application_id, y.app.application_id} & {
+            v.app.application_id for v in await c.list("", "", 200, 0, HORQIN_JUDGE, True)}
+    finally:
+        await cm.__aexit__(None, None, None)
