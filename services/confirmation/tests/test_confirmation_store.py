@@ -269,3 +269,18 @@ async def test_a_court_clerk_dockets_for_the_judge_who_alone_rules_and_overdue_o
             v.app.application_id for v in await c.list("", "", 200, 0, HORQIN_JUDGE, True)}
     finally:
         await cm.__aexit__(None, None, None)
+
+
+async def test_courts_load_from_a_file_tribunals_after_their_court_and_bad_entries_refused(service_pool):
+    from services.confirmation.courts import load_courts, parse_courts
+    doc = [{"court_id": "t-1", "name": "某人民法庭", "region_code": "150502", "level": "basic", "basic_court_id": "c-1"},
+           {"court_id": "c-1", "name": "某区人民法院", "region_code": "150502", "level": "basic"}]
+    courts = parse_courts(doc)
+    assert [c.court_id for c in courts] == ["c-1", "t-1"] and courts[1].seat.court_id == "c-1"
+    with pytest.raises(ValueError, match="region_code must be 6 digits"):
+        parse_courts([{"court_id": "x", "name": "x", "region_code": "15", "level": "basic"}])
+    with pytest.raises(ValueError, match="not in the file"):
+        parse_courts(doc[:1])
+    async with service_pool("confirmation") as pool, pool.acquire() as conn:
+        assert await load_courts(conn, courts) == 2
+        assert (await conn.fetchrow("select basic_court_id from courts where court_id = 't-1'"))[0] == "c-1"
