@@ -326,6 +326,21 @@ def test_development_may_run_in_plain_text_with_probes_on_the_grpc_port(render):
         assert container["readinessProbe"]["grpc"]["port"] == 50051
 
 
+def test_only_confirmation_mounts_the_courts_signing_keys(default):
+    for svc, dep in deployments(default).items():
+        spec = dep["spec"]["template"]["spec"]
+        volumes = [v for v in spec["volumes"] if v["name"] == "court-keys"]
+        for container in all_containers(dep):
+            env, mounted = env_of(container), [m for m in container["volumeMounts"] if m["name"] == "court-keys"]
+            if svc == "confirmation":
+                assert env["LIANDIAO_CONFIRMATION_KEYS_FILE"] == "/etc/liandiao/court-keys/keys.json"
+                assert mounted == [{"name": "court-keys", "mountPath": "/etc/liandiao/court-keys", "readOnly": True}]
+            else:
+                assert "LIANDIAO_CONFIRMATION_KEYS_FILE" not in env and not mounted, svc
+        assert [v["secret"]["secretName"] for v in volumes] == (["liandiao-court-keys"] if svc == "confirmation"
+                                                                  else []), svc
+
+
 def test_alert_rules_only_when_switched_on_and_about_our_own_metrics(render, default):
     from liandiao import telemetry
 
