@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import pytest
 
+from liandiao.auth import Claims, Role
 from liandiao.errors import NotFound, PermissionDenied, RuleViolation
 from liandiao.signing import sm3_digest
 from services.confirmation import verify
@@ -189,6 +190,15 @@ async def test_the_list_shows_each_caller_only_what_it_may_see(confirmation):
         y = await c.apply(b.agreement_id, "court-kailu", both(b), everything(b), COMMITTEE_CLERK)
         kailu = {v.app.application_id for v in await c.list("", "", 200, 0, KAILU_JUDGE)}
         assert y.app.application_id in kailu and x.app.application_id not in kailu
+        # A party's lawyer sees the application of that party, not another's.
+        lawyer_of_a = Claims("lawyer-a", "firm-1", Role.LAWYER, ("15",))
+        c2 = agreement(cst(2026, 6, 1, 9), lawyer="lawyer-a")
+        await _record(c, c2)
+        z = await c.apply(c2.agreement_id, "court-horqin", both(c2), everything(c2), lawyer_of_a)
+        mine = {v.app.application_id for v in await c.list("", "", 200, 0, lawyer_of_a)}
+        assert z.app.application_id in mine and x.app.application_id not in mine
+        with pytest.raises(NotFound):
+            await c.get(x.app.application_id, lawyer_of_a)
         other_org = replace(COMMITTEE_CLERK, organization_id="org-elsewhere", subject=str(uuid.uuid4()))
         assert {v.app.application_id for v in await c.list("", "", 200, 0, other_org)} & {
             x.app.application_id, y.app.application_id} == set()
