@@ -117,14 +117,15 @@ class ConfirmationApi(confirmation_pb2_grpc.ConfirmationServiceServicer):
     async def ListApplications(self, request, context):
         size = paging.page_size(request.page.page_size)
         start = paging.offset(request.page.page_token)
-        status = ""
-        if request.status:
-            if request.status == pb.APPLICATION_STATUS_RULED:
-                raise InvalidInput(FieldViolation("status", "filter ruled applications by their ruling, not yet"))
-            status = STATUS.to_domain(request.status) or ""
-            if not status:
+        statuses: list[str] = []
+        if request.status == pb.APPLICATION_STATUS_RULED:
+            statuses = sorted(_RULED)
+        elif request.status:
+            known = STATUS.to_domain(request.status)
+            if not known:
                 raise InvalidInput(FieldViolation("status", "unknown status"))
-        views = await self.c.list(request.court_org_id, status, size + 1, start, caller(), request.overdue_only)
+            statuses = [known]
+        views = await self.c.list(request.court_org_id, statuses, size + 1, start, caller(), request.overdue_only)
         more = len(views) > size
         return pb.ListApplicationsResponse(applications=[to_proto(v) for v in views[:size]],
                                            next_page_token=paging.next_offset(start, size, size) if more else "")

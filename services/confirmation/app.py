@@ -23,7 +23,7 @@ from liandiao.events.consumer import ConsumedEvent
 from liandiao.events.outbox import enqueue
 from liandiao.legaltime import Deadline, HolidayCalendar, load_calendar
 from liandiao.rpc.convert import aware, timestamp
-from liandiao.signing import Signature, sm3_hex
+from liandiao.signing import KeyConfigError, Signature, sm3_hex
 from liandiao.uuid7 import uuid7
 from services.confirmation import access as policy
 from services.confirmation import store
@@ -379,11 +379,11 @@ class Confirmation:
             row, app = await self._visible(conn, application_id, caller, policy.APPLICATION, None)
             return await self.view(conn, row, app)
 
-    async def list(self, court_id: str, status: str, limit: int, offset: int, caller: Claims,
+    async def list(self, court_id: str, statuses: Sequence[str], limit: int, offset: int, caller: Claims,
                    overdue_only: bool = False) -> list[View]:
         async with self.pool.acquire() as conn:
-            rows = await store.list_applications(conn, policy.APPLICATION, caller, policy.COLUMNS, court_id, status,
-                                                 limit, offset, self.clock() if overdue_only else None)
+            rows = await store.list_applications(conn, policy.APPLICATION, caller, policy.COLUMNS, court_id,
+                                                 statuses, limit, offset, self.clock() if overdue_only else None)
             views = []
             for row in rows:
                 loaded = await self._load(conn, row["application_id"])
@@ -506,7 +506,11 @@ class Confirmation:
                                                   ground=ground), now, self.calendar)
             issued = decided[0]
             assert isinstance(issued, ev.RulingIssued)
-            signed = sign_ruling(issued.document, _DomainSigner(self.keys.signer(app.court.seat.court_id)))
+            try:
+                signer = self.keys.signer(app.court.seat.court_id)
+            except KeyConfigError as exc:
+                raise RuleViolation("confirmation.court-key", str(exc)) from None
+            signed = sign_ruling(issued.document, _DomainSigner(signer))
             digest = sm3_hex(signed.content)
             new = appl.evolve(app, issued)
             await store.update_application(conn, UUID(app.application_id), self._state_columns(new))

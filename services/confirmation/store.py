@@ -107,7 +107,7 @@ async def lock_agreement(conn: asyncpg.Connection, agreement_id: str) -> None:
 
 
 async def list_applications(conn: asyncpg.Connection, rule: access.Rule, caller: Claims, columns: access.Columns,
-                            court_id: str, status: str, limit: int, offset: int,
+                            court_id: str, statuses: Sequence[str], limit: int, offset: int,
                             overdue_at: datetime | None = None) -> list[dict[str, Any]]:
     where, params = access.visible_sql(rule, caller, columns, first_param=1)
     filters = [where]
@@ -119,9 +119,9 @@ async def list_applications(conn: asyncpg.Connection, rule: access.Rule, caller:
     if court_id:
         params.append(court_id)
         filters.append(f"court_id = ${len(params)}")
-    if status:
-        params.append(status)
-        filters.append(f"status = ${len(params)}")
+    if statuses:
+        params.append(list(statuses))
+        filters.append(f"status = any(${len(params)}::text[])")
     params += [limit, offset]
     rows = await conn.fetch(
         f"select * from applications where {' and '.join(filters)} order by filed_at desc, application_id desc "

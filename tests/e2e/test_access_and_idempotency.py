@@ -131,9 +131,10 @@ async def test_a_mediator_cannot_answer_someone_elses_offer(world):
     assert raised.value.code() == grpc.StatusCode.NOT_FOUND
 
 
-async def test_confirmation_says_plainly_what_is_not_built_yet(services):
+async def test_confirmation_names_what_an_empty_application_lacks(services):
     async with channel(services.address("confirmation")) as ch:
         with pytest.raises(grpc.aio.AioRpcError) as raised:
             await confirmation_pb2_grpc.ConfirmationServiceStub(ch).Apply(confirmation_pb2.ApplyRequest(),
                                                                         metadata=CLERK)
-    assert raised.value.code() == grpc.StatusCode.UNIMPLEMENTED
+    assert raised.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "agreement_id: required" in raised.value.details() and "court_org_id: required" in raised.value.details()

@@ -98,6 +98,9 @@ async def test_joint_application_ruled_valid_and_the_signed_ruling_verifies_onli
                                             reasons="协议系双方自愿达成，内容不违反法律规定。"), metadata=JUDGE)
     assert ruling.case_number == accepted.case_number and ruling.signature and ruling.key_id.startswith("dev-")
     assert "确认调解协议有效" in ruling.document.decode()
+    ruled = await stub.ListApplications(pb.ListApplicationsRequest(status=pb.APPLICATION_STATUS_RULED), metadata=JUDGE)
+    assert filed.application_id in {x.application_id for x in ruled.applications}
+    assert all(x.status == pb.APPLICATION_STATUS_RULED for x in ruled.applications)
 
     anyone = token(Role.LAWYER, subject=str(uuid.uuid4()), organization_id="firm-x")
     ok = await stub.VerifyRuling(pb.VerifyRulingRequest(case_number=ruling.case_number,

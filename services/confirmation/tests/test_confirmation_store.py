@@ -110,7 +110,7 @@ async def test_day_31_and_one_party_are_refused_with_the_advice_to_sue_and_nothi
         with pytest.raises(RuleViolation, match="not a joint application.*李四.*may instead sue"):
             await c.apply(a.agreement_id, "court-horqin", [Applicant(a.parties[0].party_id)], everything(a),
                           COMMITTEE_CLERK)
-        seen = await c.list("", "", 200, 0, OPERATOR)
+        seen = await c.list("", [], 200, 0, OPERATOR)
         assert all(v.app.agreement.agreement_id != a.agreement_id for v in seen)
     finally:
         await cm.__aexit__(None, None, None)
@@ -188,19 +188,19 @@ async def test_the_list_shows_each_caller_only_what_it_may_see(confirmation):
         await _record(c, b)
         x = await c.apply(a.agreement_id, "court-horqin", both(a), everything(a), COMMITTEE_CLERK)
         y = await c.apply(b.agreement_id, "court-kailu", both(b), everything(b), COMMITTEE_CLERK)
-        kailu = {v.app.application_id for v in await c.list("", "", 200, 0, KAILU_JUDGE)}
+        kailu = {v.app.application_id for v in await c.list("", [], 200, 0, KAILU_JUDGE)}
         assert y.app.application_id in kailu and x.app.application_id not in kailu
         # A party's lawyer sees the application of that party, not another's.
         lawyer_of_a = Claims("lawyer-a", "firm-1", Role.LAWYER, ("15",))
         c2 = agreement(cst(2026, 6, 1, 9), lawyer="lawyer-a")
         await _record(c, c2)
         z = await c.apply(c2.agreement_id, "court-horqin", both(c2), everything(c2), lawyer_of_a)
-        mine = {v.app.application_id for v in await c.list("", "", 200, 0, lawyer_of_a)}
+        mine = {v.app.application_id for v in await c.list("", [], 200, 0, lawyer_of_a)}
         assert z.app.application_id in mine and x.app.application_id not in mine
         with pytest.raises(NotFound):
             await c.get(x.app.application_id, lawyer_of_a)
         other_org = replace(COMMITTEE_CLERK, organization_id="org-elsewhere", subject=str(uuid.uuid4()))
-        assert {v.app.application_id for v in await c.list("", "", 200, 0, other_org)} & {
+        assert {v.app.application_id for v in await c.list("", [], 200, 0, other_org)} & {
             x.app.application_id, y.app.application_id} == set()
     finally:
         await cm.__aexit__(None, None, None)
@@ -272,11 +272,11 @@ async def test_a_court_clerk_dockets_for_the_judge_who_alone_rules_and_overdue_o
             await c.rule(x.app.application_id, Outcome.VALID, None, "理由", court_clerk)
         # Both past their deadlines by 06-20: y's 3 days to accept, x's 15 days to rule.
         clock.now = cst(2026, 6, 20)
-        late = {v.app.application_id: v.days_overdue for v in await c.list("", "", 200, 0, HORQIN_JUDGE, True)}
+        late = {v.app.application_id: v.days_overdue for v in await c.list("", [], 200, 0, HORQIN_JUDGE, True)}
         assert late.get(y.app.application_id, 0) > 0 and late.get(x.app.application_id, 0) > 0
         clock.now = cst(2026, 6, 4)
         assert not {x.app.application_id, y.app.application_id} & {
-            v.app.application_id for v in await c.list("", "", 200, 0, HORQIN_JUDGE, True)}
+            v.app.application_id for v in await c.list("", [], 200, 0, HORQIN_JUDGE, True)}
     finally:
         await cm.__aexit__(None, None, None)
 
