@@ -4,7 +4,7 @@ in one transaction."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -24,6 +24,7 @@ from liandiao.reference import dispute_types
 from liandiao.rpc import paging
 from liandiao.rpc.convert import aware
 from liandiao.uuid7 import uuid7
+from services.intake import access as policy
 from services.intake import events, store
 from services.intake.codes import ORGANIZATION_OFFICE
 from services.intake.domain.model import (
@@ -31,12 +32,19 @@ from services.intake.domain.model import (
     Decision,
     LiaisonOfficer,
     OfficeKind,
+    ReferralKind,
     Registration,
     RiskAssessment,
     Status,
     WarningState,
 )
-from services.intake.domain.rules import RiskPolicy, decide_registration, duplicate_key, mask_address
+from services.intake.domain.rules import (
+    RiskPolicy,
+    decide_registration,
+    duplicate_key,
+    mask_address,
+    request_id_violation,
+)
 from services.intake.domain.warnings import (
     REQUIRED_OFFICES,
     WarningPolicy,
@@ -49,10 +57,6 @@ from services.intake.limits import SEARCH_TEXT
 
 log = logging.getLogger(__name__)
 
-# Who reads only what they referred (DESIGN "Who sees what"): a police station its
-# referrals (PML Art.18), a court or tribunal the disputes it delegated or
-# commissioned. Both through any registration, the first or a linked one.
-_REFERRERS = (Role.POLICE, Role.COURT)
 
 
 @dataclass(frozen=True)
@@ -84,10 +88,13 @@ class Intake:
     # ---- registration ---------------------------------------------------------------
     async def register(self, reg: Registration, caller: Claims, now: datetime | None = None) -> Registered:
         now = now or datetime.now(UTC)
+        reg = _own_referral(reg, caller)
+        if (wrong := request_id_violation(reg.request_id) if reg.request_id else None) is not None:
+            raise InvalidInput(wrong)
         async with self.pool.acquire() as conn:
             seen = await store.registration_for_request(conn, reg.request_id) if reg.request_id else None
             if seen:
-                return await self._replayed(conn, *seen)
+                return await self._replayed(conn, *seen, caller)
             decision = decide_registration(
                 reg, known_types=dispute_types(), today=to_china_date(now),
                 risk_policy=self.risk_policy, now=now,
@@ -98,9 +105,14 @@ class Intake:
             # Only a dispute that goes to mediation is found again; a refusal is its own record (PML Art.17).
             key = duplicate_key(reg.dispute_type, [p.id_fp or "" for p in parties]) \
                 if decision.status is Status.REGISTERED else None
+            notes: tuple[str, ...] = ()
             try:
                 async with conn.transaction():
                     owner = await store.claim_duplicate_key(conn, key, dispute.dispute_id) if key else None
+                    if owner is not None and owner != dispute.dispute_id \
+                            and not await self._may_see(conn, owner, caller, reg):
+                        # Never linked to, nor told of, a dispute the caller may not see.
+                        owner, notes = None, (POSSIBLE_DUPLICATE,)
                     if owner is not None and owner != dispute.dispute_id:
                         await self._link(conn, reg, decision, owner, now)
                         linked_to = owner
@@ -115,7 +127,7 @@ class Intake:
             except _Replay:
                 seen = await store.registration_for_request(conn, reg.request_id)
                 assert seen is not None
-                return await self._replayed(conn, *seen)
+                return await self._replayed(conn, *seen, caller)
             if linked_to is not None:
                 record = await store.get_dispute(conn, linked_to)
                 assert record is not None
@@ -126,10 +138,25 @@ class Intake:
         record = store.DisputeRecord(dispute, parties, store.agents_by_party(agents), [first], warning, [])
         telemetry.BUSINESS.labels("intake", f"dispute_{decision.status.value}", dispute.prefecture,
                                   reg.dispute_type).inc()
-        return Registered(record, decision.warnings, replayed=False, linked=False)
+        return Registered(record, (*decision.warnings, *notes), replayed=False, linked=False)
 
-    async def _replayed(self, conn: asyncpg.Connection, dispute_id: UUID, linked: bool) -> Registered:
+    async def _may_see(self, conn: asyncpg.Connection, dispute_id: UUID, caller: Claims, reg: Registration) -> bool:
+        """Whether ``caller`` may see the open dispute a registration would be linked
+        to, counting the referral this registration adds (a station that refers the
+        same parties again is one of the dispute's referrers once linked) but only
+        within the caller's region scope."""
         found = await store.get_dispute(conn, dispute_id)
+        if found is None:
+            return False
+        orgs = {g.referring_org_id for g in found.registrations} | {reg.referral.org_id}
+        return policy.DISPUTE.may_see(caller, policy.facts(found.dispute.region_code, orgs))
+
+    async def _replayed(self, conn: asyncpg.Connection, dispute_id: UUID, linked: bool,
+                        caller: Claims) -> Registered:
+        """The stored answer to a retried request id, after the same check as
+        GetDispute: a caller who may not see the dispute learns nothing of it."""
+        found = await store.get_dispute(conn, dispute_id)
+        access.check_see(policy.DISPUTE, caller, _facts(found) if found else None, "registration")
         assert found is not None
         return Registered(found, (_linked_note(found),) if linked else (), replayed=True, linked=linked)
 
@@ -228,8 +255,8 @@ class Intake:
         key = parse_uuid("dispute_id", dispute_id)
         async with self.pool.acquire() as conn:
             found = await store.get_dispute(conn, key)
-        if found is None or not _visible(found, caller):
-            raise NotFound(f"dispute {dispute_id} not found")
+        access.check_see(policy.DISPUTE, caller, _facts(found) if found else None, f"dispute {dispute_id}")
+        assert found is not None
         return found
 
     async def list(self, caller: Claims, query: DisputeQuery) -> tuple[list[store.DisputeRecord], str]:
@@ -239,15 +266,14 @@ class Intake:
             raise InvalidInput(FieldViolation("registered_to", "must be after registered_from"))
         if len(query.text) > SEARCH_TEXT:
             raise InvalidInput(FieldViolation("text", f"longer than {SEARCH_TEXT} characters"))
-        scope = _narrow_scope(caller.region_scope, query.region_prefix)
-        referrer = caller.role in _REFERRERS
-        if not scope or (referrer and not caller.organization_id):
+        visible, params = access.visible_sql(policy.DISPUTE, caller, policy.COLUMNS, 1,
+                                             region_prefix=paging.region_filter(query.region_prefix))
+        if visible == "false":
             return [], ""
         f = store.DisputeFilter(
-            region_prefixes=scope, dispute_type=query.dispute_type, source=query.source, status=query.status,
-            referred_by=caller.organization_id if referrer else "",
-            registered_from=query.registered_from, registered_to=query.registered_to, text=query.text.strip(),
-            after=after, limit=limit,
+            visible=visible, visible_params=params, dispute_type=query.dispute_type, source=query.source,
+            status=query.status, registered_from=query.registered_from, registered_to=query.registered_to,
+            text=query.text.strip(), after=after, limit=limit,
         )
         async with self.pool.acquire() as conn:
             rows = await store.list_disputes(conn, f)
@@ -391,13 +417,30 @@ def _liaison(row: store.LiaisonRow | None) -> LiaisonOfficer | None:
 
 
 
-def _visible(r: store.DisputeRecord, caller: Claims) -> bool:
-    if caller.role in _REFERRERS:
-        return bool(caller.organization_id) and any(
-            g.referring_org_id == caller.organization_id for g in r.registrations)
-    return caller.sees_region(r.dispute.region_code)
+def _facts(r: store.DisputeRecord) -> access.Facts:
+    return policy.facts(r.dispute.region_code, {g.referring_org_id for g in r.registrations})
 
 
-def _narrow_scope(scope: tuple[str, ...], prefix: str) -> tuple[str, ...]:
-    """The query's region prefix, checked, narrowing the caller's scope (liandiao.access)."""
-    return access.narrow_scope(scope, paging.region_filter(prefix))
+def _own_referral(reg: Registration, caller: Claims) -> Registration:
+    """The referring organization that grants a police station or a court sight of a
+    dispute is the caller's own when the caller is one (issue 7): taken from the token
+    when the request leaves it blank, refused when it names another. A clerk recording
+    a paper referral names the station or court; the clerk's region scope bounds it."""
+    kind = {Role.POLICE: ReferralKind.POLICE, Role.COURT: ReferralKind.COURT}.get(caller.role)
+    if kind is None:
+        return reg
+    field_name = "police.station_org_id" if kind is ReferralKind.POLICE else "court.court_org_id"
+    r = reg.referral
+    if r.kind is not None and r.kind is not kind:
+        raise InvalidInput(FieldViolation(r.kind.value, f"a {caller.role} caller registers its own referrals only"))
+    if r.kind is kind and r.org_id and r.org_id != caller.organization_id:
+        raise InvalidInput(FieldViolation(field_name, "must be the caller's own organization (from its token)"))
+    if r.kind is kind and not r.org_id:
+        return replace(reg, referral=replace(r, org_id=caller.organization_id))
+    return reg
+
+
+# Told to a caller whose registration matches an open dispute it may not see: that one
+# exists, nothing of it (issue 7). The coordination groups reconcile the two.
+POSSIBLE_DUPLICATE = ("possible duplicate: the same parties have an open dispute of this type that this caller "
+                      "may not see (another region or office); registered as a new dispute")

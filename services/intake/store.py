@@ -275,11 +275,13 @@ async def _by_dispute(conn: asyncpg.Connection, table: str, cols: list[str], row
 
 @dataclass(frozen=True)
 class DisputeFilter:
-    region_prefixes: tuple[str, ...]   # the caller's scope, already intersected with the query
+    # Who may see what (liandiao.access.visible_sql over services.intake.access.COLUMNS):
+    # a condition on ``d`` with its parameters numbered from $1.
+    visible: str
+    visible_params: list[object]
     dispute_type: str = ""
     source: str = ""
     status: str = ""
-    referred_by: str = ""              # police station or court: what it referred, through any registration
     registered_from: datetime | None = None   # inclusive
     registered_to: datetime | None = None     # exclusive
     text: str = ""                     # in a party's name or the facts
@@ -293,8 +295,8 @@ def _like(text: str) -> str:
 
 
 async def list_disputes(conn: asyncpg.Connection, f: DisputeFilter) -> list[DisputeRecord]:
-    clauses = ["d.region_code like any($1::text[])"]
-    args: list[object] = [[p + "%" for p in f.region_prefixes]]
+    clauses = [f.visible]
+    args: list[object] = list(f.visible_params)
 
     def arg(value: object) -> str:
         args.append(value)
@@ -303,9 +305,6 @@ async def list_disputes(conn: asyncpg.Connection, f: DisputeFilter) -> list[Disp
     for column, value in (("dispute_type", f.dispute_type), ("source", f.source), ("status", f.status)):
         if value:
             clauses.append(f"d.{column} = {arg(value)}")
-    if f.referred_by:
-        clauses.append("exists (select 1 from registrations r where r.dispute_id = d.dispute_id "
-                       f"and r.referring_org_id = {arg(f.referred_by)})")
     if f.registered_from:
         clauses.append(f"d.registered_at >= {arg(f.registered_from)}")
     if f.registered_to:

@@ -4,6 +4,7 @@ or the list of what is wrong with it. Sources: DOMAIN.md §2 and §8."""
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -118,6 +119,8 @@ def decide_registration(
     bad += _check_source(reg)
     if not reg.request_id:
         bad.append(FieldViolation("request_id", "required: a client-chosen id that makes retries safe"))
+    elif (wrong := request_id_violation(reg.request_id)) is not None:
+        bad.append(wrong)
     if not 0 <= reg.amount_fen <= MAX_AMOUNT_FEN:
         bad.append(FieldViolation("amount_in_dispute_fen", f"from 0 to {MAX_AMOUNT_FEN} fen"))
     for name, value, most in (("facts", reg.facts, FACTS), ("requested_outcome", reg.requested_outcome,
@@ -186,6 +189,18 @@ def _check_distinct_parties(parties: tuple[PartyIn, ...], checked: list[CheckedP
         else:
             first[c.id_number] = i
     return bad
+
+
+def request_id_violation(request_id: str) -> FieldViolation | None:
+    """A request id is a UUID the client chose (8-4-4-4-12 hex digits): one that
+    cannot be guessed from another's, checked before anything is read with it (issue 7)."""
+    try:
+        uuid.UUID(request_id)
+    except ValueError:
+        return FieldViolation("request_id", f"not a UUID ({shown(request_id)})")
+    if len(request_id) != 36:
+        return FieldViolation("request_id", "a UUID in its hyphenated form, 36 characters")
+    return None
 
 
 def _check_source(reg: Registration) -> list[FieldViolation]:

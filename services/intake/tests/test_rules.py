@@ -39,7 +39,7 @@ def person(side: Side, id_number: str = "11010519491231002X", **kw) -> PartyIn:
 
 def registration(**kw) -> Registration:
     base = Registration(
-        request_id="r-1", region_code="150502", dispute_type="neighbours", source=Source.PARTY_APPLICATION,
+        request_id="0192f5a4-7c1e-7000-8000-000000000001", region_code="150502", dispute_type="neighbours", source=Source.PARTY_APPLICATION,
         referral=Referral(), facts="邻里纠纷", requested_outcome="", amount_fen=0,
         parties=(person(Side.APPLICANT), person(Side.RESPONDENT, "440524188001010014")),
         registering_person_id="clerk-1", registering_org_id="office-1",
@@ -76,6 +76,8 @@ def test_one_express_refusal_means_no_mediation_pml_art17():
     (dict(dispute_type="duel"), "dispute_type"),
     (dict(source=None), "source"),
     (dict(request_id=""), "request_id"),
+    (dict(request_id="r-1"), "request_id"),
+    (dict(request_id="0192f5a47c1e70008000000000000001"), "request_id"),
     (dict(facts=" "), "facts"),
     (dict(amount_fen=-1), "amount_in_dispute_fen"),
     (dict(parties=(person(Side.APPLICANT),)), "parties"),
@@ -89,7 +91,8 @@ def test_one_express_refusal_means_no_mediation_pml_art17():
      "parties[1].consent.routes_told"),
     (dict(parties=(person(Side.APPLICANT, id_type=IdType.NONE, id_number=""), person(Side.RESPONDENT))),
      "parties[0].no_id_reason"),
-], ids=["unknown-region", "unknown-type", "no-source", "no-request-id", "no-facts", "negative-amount",
+], ids=["unknown-region", "unknown-type", "no-source", "no-request-id", "request-id-not-uuid",
+        "request-id-without-hyphens", "no-facts", "negative-amount",
         "missing-respondent", "bad-id-check", "bad-mobile", "no-consent", "no-disclosure", "refusal-without-routes",
         "no-id-without-reason"])
 def test_each_fault_is_named_by_its_field(change, field):
