@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -33,12 +34,15 @@ class Role(StrEnum):
     LAWYER = "lawyer"
     LIAISON = "liaison"          # liaison officer (联络人)
     OPERATOR = "operator"        # provincial data centre
+    AUDITOR = "auditor"          # the data centre's auditors: read the audit trails, nothing else
     SERVICE = "service"          # another Liandiao service
 
 
 # Every role a person can hold: what a method open to "anyone signed in" allows. A service
-# identity is listed by name in the methods it needs, never granted by a wildcard.
-PEOPLE = frozenset(r for r in Role if r is not Role.SERVICE)
+# identity is listed by name with the methods it needs (SERVICE_METHODS), never granted
+# by a wildcard: a method's roles never admit Role.SERVICE.
+# An auditor reads the audit trails (liandiao.audit.POLICY) and is named by no other method.
+PEOPLE = frozenset(r for r in Role if r not in (Role.SERVICE, Role.AUDITOR))
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,93 @@ class TokenVerifier:
                           region_scope=tuple(scope), expires_at=int(body["exp"]))
         except (KeyError, ValueError, TypeError):
             raise InvalidToken("token claims are malformed") from None
+
+
+# Service-to-service calls (issue 7): each calling service, by the name its token
+# carries as subject, and the full gRPC methods (package.Service/Method) it may call,
+# nothing else. A service identity calling a method outside its list is refused
+# PERMISSION_DENIED by the interceptor, whatever the method's roles; a service not
+# listed calls nothing. A new cross-service call is added here, in review.
+SERVICE_METHODS: Mapping[str, frozenset[str]] = {
+    # A fresh read of the eligible mediators and a person's record (routing keeps a
+    # projection of the roster from events; the call is for what the projection lags).
+    "routing": frozenset({"liandiao.personnel.v1.PersonnelService/FindEligibleMediators",
+                          "liandiao.personnel.v1.PersonnelService/GetPerson"}),
+    # The dispute as registered, when a case opens from an assignment.
+    "mediation": frozenset({"liandiao.intake.v1.IntakeService/GetDispute",
+                            "liandiao.personnel.v1.PersonnelService/GetPerson"}),
+    # The dispute behind an application (admissibility, jurisdiction).
+    "confirmation": frozenset({"liandiao.intake.v1.IntakeService/GetDispute"}),
+    # Contact details of a person a message is for.
+    "notification": frozenset({"liandiao.personnel.v1.PersonnelService/GetPerson"}),
+    "intake": frozenset(),
+    "personnel": frozenset(),
+}
+SERVICE_ORGANIZATION = "liandiao"
+SERVICE_TOKEN_TTL_SECONDS = 900   # short-lived: a leaked one is worth a quarter of an hour
+
+
+def may_call(claims: Claims, full_method: str, roles: frozenset[Role] | None) -> bool:
+    """The method-level decision of the interceptor: a person by the method's roles
+    (``None``: the method has no rule, so nobody), a service by its own list."""
+    if claims.role is Role.SERVICE:
+        return roles is not None and full_method in SERVICE_METHODS.get(claims.subject, frozenset())
+    return roles is not None and claims.role in roles
+
+
+def service_claims(service: str, region_scope: tuple[str, ...] = ("15",)) -> Claims:
+    """What a service's token says: its name, the platform as organization, the
+    regions its release serves."""
+    if service not in SERVICE_METHODS:
+        raise ValueError(f"unknown service {service!r}: add it to liandiao.auth.SERVICE_METHODS")
+    return Claims(subject=service, organization_id=SERVICE_ORGANIZATION, role=Role.SERVICE,
+                  region_scope=region_scope)
+
+
+class ServiceToken:
+    """The token a service presents when it calls another. In production it comes
+    from configuration: a file (mounted from a Kubernetes Secret, kept fresh by
+    whoever issues it) that is read again whenever it changes, so a renewed token is
+    used without a restart. The service holds no signing key. ``mint`` (development
+    and tests only: the local issuer) is asked again when the token is near expiry."""
+
+    def __init__(self, *, path: Path | None = None, mint: Any = None, renew_before_seconds: int = 60):
+        if (path is None) == (mint is None):
+            raise ValueError("a service token comes from a file or, in development, from the local issuer")
+        self.path, self.mint, self.renew_before = path, mint, renew_before_seconds
+        self._token, self._stamp, self._expires = "", 0.0, 0
+
+    def current(self) -> str:
+        if self.path is not None:
+            stamp = self.path.stat().st_mtime
+            if stamp != self._stamp or not self._token:
+                self._token, self._stamp = self.path.read_text().strip(), stamp
+            return self._token
+        if not self._token or self._expires - time.time() < self.renew_before:
+            self._token = self.mint()
+            self._expires = int(jwt.decode(self._token, options={"verify_signature": False})["exp"])
+        return self._token
+
+    def metadata(self) -> tuple[tuple[str, str]]:
+        """Call metadata for a stub call: ``stub.Method(req, metadata=token.metadata())``."""
+        return (("authorization", "Bearer " + self.current()),)
+
+
+SERVICE_TOKEN_FILE = "LIANDIAO_SERVICE_TOKEN_FILE"
+
+
+def service_token(service: str, env: Mapping[str, str], *, production: bool,
+                  region_scope: tuple[str, ...] = ("15",)) -> ServiceToken:
+    """The calling identity of ``service``: the token file LIANDIAO_SERVICE_TOKEN_FILE
+    names, or, in development only, tokens the local issuer mints for it."""
+    path = env.get(SERVICE_TOKEN_FILE, "")
+    if path:
+        return ServiceToken(path=Path(path))
+    if production:
+        raise ValueError(f"{SERVICE_TOKEN_FILE} (this service's own token, from a Secret) is required in production")
+    from liandiao.devtools.issuer import dev_issuer  # development only: the local issuer's key
+    claims = service_claims(service, region_scope)
+    return ServiceToken(mint=lambda: dev_issuer().issue(claims, ttl_seconds=SERVICE_TOKEN_TTL_SECONDS))
 
 
 CURRENT: contextvars.ContextVar[Claims] = contextvars.ContextVar("liandiao_caller")

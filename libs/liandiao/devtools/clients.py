@@ -25,6 +25,12 @@ def token(role: auth.Role, subject: str = "demo", organization_id: str = "demo-o
     return (("authorization", "Bearer " + dev_issuer().issue(claims)),)
 
 
+def service_token(service: str, region_scope: tuple[str, ...] = ("15",)) -> tuple[tuple[str, str]]:
+    """Call metadata carrying ``service``'s own identity (liandiao.auth.SERVICE_METHODS)."""
+    return (("authorization", "Bearer " + dev_issuer().issue(auth.service_claims(service, region_scope),
+                                                              ttl_seconds=auth.SERVICE_TOKEN_TTL_SECONDS)),)
+
+
 # Local services started over TLS by this process (liandiao.devtools.localrun): address -> what
 # a client presents to them. Keyed by address, so that plain-text services beside them still work.
 LOCAL_TLS: dict[str, transport.GrpcTls] = {}

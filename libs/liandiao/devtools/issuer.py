@@ -4,6 +4,7 @@ production). It stands in for the provincial identity provider, whose tokens car
 the same claims (liandiao.auth.to_payload).
 
     python -m liandiao.devtools.issuer token --role clerk --org office-1 --regions 1505
+    python -m liandiao.devtools.issuer service-token --service routing   # a service's own identity
     python -m liandiao.devtools.issuer jwks > jwks.json      # the public keys services verify with
 """
 
@@ -63,10 +64,18 @@ def main() -> None:
     tok.add_argument("--org", default="dev-org")
     tok.add_argument("--regions", default="15", help="comma-separated region prefixes")
     tok.add_argument("--ttl", type=int, default=3600)
+    svc = sub.add_parser("service-token", help="a service's own short-lived token (its method list in liandiao.auth)")
+    svc.add_argument("--service", required=True, choices=sorted(auth.SERVICE_METHODS))
+    svc.add_argument("--regions", default="15", help="comma-separated region prefixes its release serves")
+    svc.add_argument("--ttl", type=int, default=auth.SERVICE_TOKEN_TTL_SECONDS)
     sub.add_parser("jwks", help="the development public keys, as services read them")
     args = parser.parse_args()
     if args.command == "jwks":
         print(json.dumps(dev_issuer().jwks(), indent=2))
+        return
+    if args.command == "service-token":
+        scope = tuple(r for r in args.regions.split(",") if r)
+        print(dev_issuer().issue(auth.service_claims(args.service, scope), ttl_seconds=args.ttl))
         return
     claims = auth.Claims(subject=args.subject, organization_id=args.org, role=auth.Role(args.role),
                          region_scope=tuple(r for r in args.regions.split(",") if r))

@@ -13,7 +13,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
-from liandiao import auth, config, telemetry, transport
+from liandiao import audit, auth, config, telemetry, transport
 from liandiao.db import transient
 from liandiao.errors import DomainError
 from liandiao.rpc.errors import to_status
@@ -39,7 +39,8 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
             return handler
         if handler.unary_unary is None:
             return handler  # no streaming RPCs in the platform yet
-        method = details.method.rsplit("/", 1)[-1]
+        full_method = details.method.lstrip("/")
+        method = full_method.rsplit("/", 1)[-1]
         metadata = dict(details.invocation_metadata or ())
         behaviour = handler.unary_unary
 
@@ -47,11 +48,12 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
             started = time.perf_counter()
             code = grpc.StatusCode.OK
             try:
-                claims = self._authorize(method, metadata.get("authorization", ""))
-                token = auth.CURRENT.set(claims)
+                claims = self._authorize(full_method, metadata.get("authorization", ""))
+                token, serving = auth.CURRENT.set(claims), audit.METHOD.set(full_method)
                 try:
                     return await behaviour(request, context)
                 finally:
+                    audit.METHOD.reset(serving)
                     auth.CURRENT.reset(token)
             except _Refused as refusal:
                 code = refusal.code
@@ -85,17 +87,18 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
             response_serializer=handler.response_serializer,
         )
 
-    def _authorize(self, method: str, header: str) -> auth.Claims:
+    def _authorize(self, full_method: str, header: str) -> auth.Claims:
+        method = full_method.rsplit("/", 1)[-1]
         if not header.startswith("Bearer "):
             raise _Refused(grpc.StatusCode.UNAUTHENTICATED, "missing 'authorization: Bearer <token>'")
         try:
             claims = self.verifier.verify(header.removeprefix("Bearer "))
         except auth.InvalidToken as exc:
             raise _Refused(grpc.StatusCode.UNAUTHENTICATED, str(exc)) from None
-        allowed = self.policy.get(method)
-        # No wildcard: a service identity may call only the methods whose policy lists it.
-        if allowed is None or claims.role not in allowed:
-            raise _Refused(grpc.StatusCode.PERMISSION_DENIED, f"role {claims.role} may not call {method}")
+        # No wildcard: a service identity may call only the methods of its own list.
+        if not auth.may_call(claims, full_method, self.policy.get(method)):
+            who = f"service {claims.subject}" if claims.role is auth.Role.SERVICE else f"role {claims.role}"
+            raise _Refused(grpc.StatusCode.PERMISSION_DENIED, f"{who} may not call {method}")
         return claims
 
 
