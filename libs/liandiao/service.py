@@ -25,7 +25,7 @@ import asyncpg
 import grpc
 from prometheus_client import start_http_server
 
-from liandiao import db, telemetry
+from liandiao import audit, db, telemetry
 from liandiao.config import Settings, SettingsError, load_settings
 from liandiao.events import kafka, retention
 from liandiao.events.catalog import EventType
@@ -146,10 +146,11 @@ class ServiceApp:
         rt = Runtime(settings=settings, pool=pool, pii=settings.pii_cipher(), config=service_config)
 
         def register(server: grpc.aio.Server) -> Iterable[str]:
-            return list(self._register(rt, server)) if self._register else []
+            own = list(self._register(rt, server)) if self._register else []
+            return [*own, *audit.register(server, pool)]   # every service serves its own audit trail
 
         server, health, port, names = build_server(
-            self.name, settings.grpc_port, settings.token_verifier(), self.policy, register,
+            self.name, settings.grpc_port, settings.token_verifier(), {**self.policy, **audit.POLICY}, register,
             max_concurrent_rpcs=settings.grpc_max_concurrent_rpcs, host=settings.grpc_host, tls=settings.grpc_tls)
         probes = None
         if settings.health_port:

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from liandiao import access, telemetry
+from liandiao import access, audit, telemetry
 from liandiao.auth import Claims, Role
 from liandiao.errors import FieldViolation, InvalidInput, NotFound, PermissionDenied, RuleViolation, parse_uuid
 from liandiao.events import catalog
@@ -115,6 +115,7 @@ class Intake:
                         owner, notes = None, (POSSIBLE_DUPLICATE,)
                     if owner is not None and owner != dispute.dispute_id:
                         await self._link(conn, reg, decision, owner, now)
+                        await audit.record(conn, caller, audit.Action.CHANGE, "dispute", str(owner), reg.region_code)
                         linked_to = owner
                     else:
                         if not await store.insert_dispute(conn, dispute, parties, agents):
@@ -123,6 +124,8 @@ class Intake:
                         if not await store.insert_registration(conn, first):
                             raise _Replay
                         warning = await self._publish(conn, dispute, parties, agents, decision)
+                        await audit.record(conn, caller, audit.Action.CHANGE, "dispute", str(dispute.dispute_id),
+                                           dispute.region_code)
                         linked_to = None
             except _Replay:
                 seen = await store.registration_for_request(conn, reg.request_id)
@@ -158,6 +161,7 @@ class Intake:
         found = await store.get_dispute(conn, dispute_id)
         access.check_see(policy.DISPUTE, caller, _facts(found) if found else None, "registration")
         assert found is not None
+        await audit.record(conn, caller, audit.Action.READ, "dispute", str(dispute_id), found.dispute.region_code)
         return Registered(found, (_linked_note(found),) if linked else (), replayed=True, linked=linked)
 
     async def _link(self, conn: asyncpg.Connection, reg: Registration, decision: Decision, dispute_id: UUID,
@@ -255,8 +259,9 @@ class Intake:
         key = parse_uuid("dispute_id", dispute_id)
         async with self.pool.acquire() as conn:
             found = await store.get_dispute(conn, key)
-        access.check_see(policy.DISPUTE, caller, _facts(found) if found else None, f"dispute {dispute_id}")
-        assert found is not None
+            access.check_see(policy.DISPUTE, caller, _facts(found) if found else None, f"dispute {dispute_id}")
+            assert found is not None
+            await audit.record(conn, caller, audit.Action.READ, "dispute", str(key), found.dispute.region_code)
         return found
 
     async def list(self, caller: Claims, query: DisputeQuery) -> tuple[list[store.DisputeRecord], str]:
@@ -277,6 +282,8 @@ class Intake:
         )
         async with self.pool.acquire() as conn:
             rows = await store.list_disputes(conn, f)
+            # A list shows parties' names and masked numbers: each dispute shown is a read.
+            await audit.record(conn, caller, audit.Action.READ, "dispute", [str(r.dispute.dispute_id) for r in rows])
         last = rows[-1].dispute if len(rows) == f.limit else None
         token = paging.encode_cursor(last.registered_at, last.dispute_id) if last else ""
         return rows, token
@@ -311,6 +318,7 @@ class Intake:
                 stored = store.AckRow(key, ack.office.value, ack.liaison_person_id, ack.organization_id, now,
                                       caller.subject)
                 await store.insert_acknowledgement(conn, stored)
+                await audit.record(conn, caller, audit.Action.CHANGE, "dispute", str(key), d.region_code)
                 acks.append(stored)
                 after = _state(w, acks)
                 done = not unacknowledged(after)
