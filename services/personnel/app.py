@@ -10,6 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
+from liandiao import access, audit
 from liandiao.auth import Claims
 from liandiao.auth import Role as CallerRole
 from liandiao.errors import FieldViolation, InvalidInput, NotFound, PermissionDenied, RuleViolation, parse_uuid, shown
@@ -24,6 +25,7 @@ from liandiao.reference import dispute_types
 from liandiao.rpc.convert import aware
 from liandiao.rpc.paging import region_filter
 from liandiao.uuid7 import uuid7
+from services.personnel import access as policy
 from services.personnel import store, views
 from services.personnel.codes import ORG_KIND, ROSTER_STATUS
 from services.personnel.domain import duty, performance, relations, roster
@@ -89,6 +91,20 @@ class CoverageReport:
     offices_checked: int
     weeks: list[duty.IsoWeek]
     gaps: list[duty.OfficeGap]
+
+
+async def _check(conn: asyncpg.Connection, rule: access.Rule, caller: Claims | None, row: store.PersonRow,
+                 org: store.OrgRow, action: str = "") -> None:
+    """The policy's decision on one person's record (None: an in-process call, no caller)."""
+    if caller is None:
+        return
+    courts = frozenset(str(e.court_org_id) for e in await store.active_entries_of_person(conn, row.person_id))
+    facts = policy.facts(org.region_code, str(row.person_id), str(org.organization_id),
+                         str(org.parent_organization_id or ""), courts)
+    if action:
+        access.check_act(rule, caller, facts, f"person {row.person_id}", action)
+    else:
+        access.check_see(rule, caller, facts, f"person {row.person_id}")
 
 
 class Personnel:
@@ -171,7 +187,8 @@ class Personnel:
             raise RuleViolation("liaison.one-per-office", f"{org.name} already has a liaison officer ({other}); "
                                 "take the role from them first")
 
-    async def update_person(self, person_id: str, u: PersonUpdate, now: datetime | None = None) -> store.PersonSnapshot:
+    async def update_person(self, person_id: str, u: PersonUpdate, now: datetime | None = None,
+                            caller: Claims | None = None) -> store.PersonSnapshot:
         now = now or datetime.now(UTC)
         pid = parse_uuid("person_id", person_id)
         async with self.pool.acquire() as conn, conn.transaction():
@@ -180,6 +197,9 @@ class Personnel:
                 raise NotFound(f"person {person_id} not found")
             org = await store.get_org(conn, before.organization_id, for_update=Role.LIAISON_OFFICER in u.roles)
             assert org is not None
+            await _check(conn, policy.PERSON, caller, before, org, "edit")
+            if caller is not None:
+                await audit.record(conn, caller, audit.Action.CHANGE, "person", str(pid), org.region_code)
             current = NewPerson(name=before.name, organization_id=str(before.organization_id),
                                 roles=tuple(Role(r) for r in before.roles), specialties=tuple(before.specialties),
                                 languages=tuple(before.languages), region_codes=tuple(before.region_codes),
@@ -214,20 +234,32 @@ class Personnel:
                                     "this lawyer licence number is on file for another person") from None
             return await self._person_changed(conn, row, org, now)
 
-    async def get_person(self, person_id: str, now: datetime | None = None) -> store.PersonSnapshot:
+    async def get_person(self, person_id: str, now: datetime | None = None,
+                         caller: Claims | None = None) -> store.PersonSnapshot:
         today = to_china_date(now or datetime.now(UTC))
         async with self.pool.acquire() as conn:
             row = await store.get_person(conn, parse_uuid("person_id", person_id))
             if row is None:
                 raise NotFound(f"person {person_id} not found")
+            org = await store.get_org(conn, row.organization_id)
+            assert org is not None
+            await _check(conn, policy.PERSON, caller, row, org)
+            if caller is not None:
+                await audit.record(conn, caller, audit.Action.READ, "person", str(row.person_id), org.region_code)
             return (await store.snapshots(conn, [row], today))[0]
 
     async def list_people(self, organization_id: str, role: str, prefix: str, limit: int,
-                          offset: int) -> list[store.PersonSnapshot]:
+                          offset: int, caller: Claims | None = None) -> list[store.PersonSnapshot]:
         org = optional_uuid("organization_id", organization_id)
         prefix = region_filter(prefix)
+        # The caller's region scope, in the query: people of organizations of those regions.
+        scope = [p + "%" for p in (caller.region_scope if caller is not None else ("",))]
+        if not scope:
+            return []
         async with self.pool.acquire() as conn:
-            rows = await store.list_people(conn, org, role, prefix, limit, offset)
+            rows = await store.list_people(conn, org, role, prefix, limit, offset, scope)
+            if caller is not None:
+                await audit.record(conn, caller, audit.Action.READ, "person", [str(r.person_id) for r in rows])
             return await store.snapshots(conn, rows, to_china_date(datetime.now(UTC)))
 
     async def eligible(self, region_code: str, dispute_type: str, language: str) -> list[store.PersonSnapshot]:
@@ -239,8 +271,8 @@ class Personnel:
             rows = await store.eligible_mediators(conn, chain, dispute_type, language)
             return await store.snapshots(conn, rows, to_china_date(datetime.now(UTC)))
 
-    async def remove_from_roster(self, person_id: str, reason: str,
-                                 now: datetime | None = None) -> store.PersonSnapshot:
+    async def remove_from_roster(self, person_id: str, reason: str, now: datetime | None = None,
+                                 caller: Claims | None = None) -> store.PersonSnapshot:
         """除名: off every roster, and routing stops offering (SPC-Invited Art.10, 28)."""
         now = now or datetime.now(UTC)
         if not reason.strip():
@@ -250,6 +282,12 @@ class Personnel:
             before = await store.get_person(conn, pid, for_update=True)
             if before is None:
                 raise NotFound(f"person {person_id} not found")
+            holder = await store.get_org(conn, before.organization_id)
+            assert holder is not None
+            await _check(conn, policy.REMOVE, caller, before, holder, "remove from the roster")
+            if caller is not None:
+                await audit.record(conn, caller, audit.Action.CHANGE, "person", str(pid), holder.region_code,
+                                   reason=reason.strip())
             if before.roster_status == RosterStatus.REMOVED:
                 raise RuleViolation("roster.already-removed", "the person is already removed from the roster")
             entries = await store.active_entries_of_person(conn, pid)
@@ -450,6 +488,11 @@ class Personnel:
         async with self.pool.acquire() as conn:
             person = await self._person_for_record(conn, person_id)
             pid = person.person_id
+            org = await store.get_org(conn, person.organization_id)
+            assert org is not None
+            await _check(conn, policy.PERFORMANCE, caller, person, org)
+            if caller is not None:
+                await audit.record(conn, caller, audit.Action.READ, "performance_file", str(pid), org.region_code)
             cases = await store.cases_of(conn, pid)
             lapses = await store.lapses_of(conn, pid)
             fb = await store.feedback_of(conn, pid)

@@ -267,12 +267,17 @@ async def other_liaison_officer(conn: asyncpg.Connection, organization_id: UUID,
 
 
 async def list_people(conn: asyncpg.Connection, organization_id: UUID | None, role: str, region_prefix: str,
-                      limit: int, offset: int) -> list[PersonRow]:
+                      limit: int, offset: int, visible_regions: list[str]) -> list[PersonRow]:
+    """``visible_regions``: LIKE patterns of the caller's scope, over the region of the
+    person's organization (the access policy, liandiao.access)."""
     rows = await conn.fetch(
         f"""select {_cols(_PERSON)} from people
             where ($1::uuid is null or organization_id = $1) and ($2 = '' or $2 = any(roles))
               and ($3 = '' or exists (select 1 from unnest(region_codes) r where r like $3 || '%'))
-            order by name, person_id limit $4 offset $5""", organization_id, role, region_prefix, limit, offset)
+              and exists (select 1 from organizations o where o.organization_id = people.organization_id
+                          and o.region_code like any($6::text[]))
+            order by name, person_id limit $4 offset $5""", organization_id, role, region_prefix, limit, offset,
+        visible_regions)
     return [PersonRow(**r) for r in rows]
 
 

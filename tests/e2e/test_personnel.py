@@ -161,7 +161,7 @@ async def test_a_declared_relation_makes_routing_pass_the_mediator_over(world, s
     # The specialty comes last: once routing offers this mediator anything, it has the relation too
     # (one person's events stay in order).
     await personnel.UpdatePerson(p.UpdatePersonRequest(person_id=near.person_id, specialties=[TEST_TYPE],
-                                                       update_mask=FieldMask(paths=["specialties"])), metadata=CLERK)
+                                                       update_mask=FieldMask(paths=["specialties"])), metadata=OPERATOR)
     await _projected_by_routing(services, before + 4)
 
     unrelated = await stubs["intake"].RegisterDispute(_dispute(rng, prov, town.code), metadata=CLERK)
@@ -226,7 +226,7 @@ async def test_the_performance_file_counts_a_case_once_the_mediator_accepts_it(w
     dispute_id = reply.dispute.dispute_id
     offer = await _offer(stubs, dispute_id)
     ask = p.GetPerformanceFileRequest(person_id=offer.mediator_id)
-    before = await personnel.GetPerformanceFile(ask, metadata=CLERK)
+    before = await personnel.GetPerformanceFile(ask, metadata=OPERATOR)
     assert dispute_id not in {c.dispute_id for c in before.cases}
 
     mediator = token(Role.MEDIATOR, subject=offer.mediator_id)
@@ -244,7 +244,7 @@ async def test_the_performance_file_counts_a_case_once_the_mediator_accepts_it(w
 
     await personnel.RecordFeedback(p.RecordFeedbackRequest(person_id=offer.mediator_id, dispute_id=dispute_id,
                                                            score=4), metadata=CLERK)
-    with_feedback = await personnel.GetPerformanceFile(ask, metadata=CLERK)
+    with_feedback = await personnel.GetPerformanceFile(ask, metadata=OPERATOR)
     assert with_feedback.feedback_count == before.feedback_count + 1 and with_feedback.feedback_average > 0
 
     other = next(m for m in prov.mediators if m != offer.mediator_id)

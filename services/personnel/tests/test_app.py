@@ -369,11 +369,12 @@ async def _noop() -> None:
 async def test_a_mediator_reads_only_their_own_performance_file(personnel):
     committee = await new_org(personnel, OrgKind.MEDIATION_COMMITTEE)
     mediator = await new_person(personnel, committee, Role.MEDIATOR)
-    other = Claims(subject=str(uuid.uuid4()), organization_id=committee, role=CallerRole.MEDIATOR)
+    other = Claims(subject=str(uuid.uuid4()), organization_id=committee, role=CallerRole.MEDIATOR,
+                   region_scope=("11",))
     with pytest.raises(PermissionDenied):
         await personnel.performance_file(mediator, other)
     own = await personnel.performance_file(mediator, Claims(subject=mediator, organization_id=committee,
-                                                            role=CallerRole.MEDIATOR))
+                                                            role=CallerRole.MEDIATOR, region_scope=("11",)))
     assert own.summary.cases_accepted == 0
 
 
