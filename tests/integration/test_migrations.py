@@ -22,11 +22,12 @@ async def test_concurrent_starts_apply_each_migration_exactly_once(stack_env, tm
     results = await asyncio.gather(*(db.migrate(dsn, schema, tmp_path) for _ in range(4)))
     applied = sorted(name for r in results for name in r)
     assert applied == ["platform:0001_platform", "platform:0002_outbox_parking_retention",
-                       "platform:0003_dead_letter_once", "service:0001_things", "service:0002_more"]
+                       "platform:0003_dead_letter_once", "platform:0004_audit",
+                       "service:0001_things", "service:0002_more"]
     conn = await asyncpg.connect(dsn)
     try:
         assert await conn.fetchval(f"select count(*) from {schema}.things") == 1  # 0002 ran once
-        assert await conn.fetchval(f"select count(*) from {schema}.schema_migrations") == 5
+        assert await conn.fetchval(f"select count(*) from {schema}.schema_migrations") == 6
         assert await db.migrate(dsn, schema, tmp_path) == []  # a restart finds nothing to do
     finally:
         await conn.execute(f"drop schema {schema} cascade")
