@@ -10,7 +10,15 @@ before key ids existed (``nonce + ciphertext``) are read with the ring's legacy
 key: GCM's tag tells the two apart with certainty.
 
 Fingerprints use a key of their own (LIANDIAO_FINGERPRINT_KEY), never the
-encryption key: one leaked key must not give the other away."""
+encryption key: one leaked key must not give the other away.
+
+Services encrypt through ``EncryptedColumn`` only: it binds each value to its
+schema, table, column and row ("intake.parties.id_number:<party id>") as GCM's
+associated data, so a ciphertext copied into another row or column does not
+decrypt (``UnreadableValue``), and the context format is written once.
+``python -m liandiao.pii rebind --service <name>`` rewrites values stored before
+this binding (bound to the column alone) once; ``reencrypt --service <name>``
+moves every column of a service to the current key."""
 
 from __future__ import annotations
 
@@ -19,9 +27,13 @@ import asyncio
 import base64
 import hashlib
 import hmac
+import importlib
 import os
 import re
-from collections.abc import Mapping
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -29,6 +41,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 _NONCE = 12
 _MAGIC = b"\xa7\x02"
 LEGACY_KEY_ID = "k0"   # the single LIANDIAO_PII_KEY of before key ids
+
+
+class UnreadableValue(ValueError):
+    """A value that no key of the ring decrypts under the context asked for: it was
+    copied from another row or column, tampered with, or its key is not configured."""
 
 
 def derived_fingerprint_key(key: bytes) -> bytes:
@@ -73,6 +90,8 @@ class PiiCipher:
         return parsed[0] if parsed else LEGACY_KEY_ID
 
     def decrypt(self, blob: bytes, *, context: str) -> str:
+        """The plain value; UnreadableValue (naming the context and the key id, never
+        the value) when it does not belong to ``context`` or its key is missing."""
         parsed = _parse(blob)
         if parsed is not None and parsed[0] in self._aead:
             kid, nonce, body = parsed
@@ -81,9 +100,15 @@ class PiiCipher:
             except InvalidTag:
                 pass   # a legacy value that happens to start like a tagged one, or tampered: try legacy
         legacy = self._aead.get(LEGACY_KEY_ID)
-        if legacy is None:
-            raise InvalidTag("value is not readable with any key of the ring")
-        return legacy.decrypt(blob[:_NONCE], blob[_NONCE:], context.encode()).decode()
+        if legacy is not None and len(blob) > _NONCE:
+            try:
+                return legacy.decrypt(blob[:_NONCE], blob[_NONCE:], context.encode()).decode()
+            except InvalidTag:
+                pass
+        kid = parsed[0] if parsed else LEGACY_KEY_ID
+        missing = "" if kid in self._aead else f"; its key {kid!r} is not in the key ring"
+        raise UnreadableValue(f"a value does not decrypt as {_shown(context)} (copied from another row or "
+                              f"column, or tampered with){missing}")
 
     def reencrypt(self, blob: bytes, *, context: str) -> bytes | None:
         """The value under the current key, or None when it is there already."""
@@ -109,7 +134,115 @@ def _parse(blob: bytes) -> tuple[str, bytes, bytes] | None:
     return kid, blob[start:start + _NONCE], blob[start + _NONCE:]
 
 
+def _shown(context: str) -> str:
+    return repr(context[:120])
+
+
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class EncryptedColumn:
+    """One encrypted column of personal data (bytea), bound to its row: the one way
+    services encrypt and decrypt. ``id_column`` is the row's stable id (a primary key
+    that never changes); ``legacy_context`` the column-only context its values had
+    before row binding, which only ``rebind`` accepts."""
+    schema: str
+    table: str
+    column: str          # e.g. "id_number_enc"
+    id_column: str       # e.g. "party_id"
+    legacy_context: str = ""
+
+    def __post_init__(self) -> None:
+        for name in (self.schema, self.table, self.column, self.id_column):
+            if not _IDENT.match(name):
+                raise ValueError(f"{name!r} is not a plain SQL identifier")
+
+    @property
+    def name(self) -> str:
+        """"intake.parties.id_number": where a value belongs, without the row."""
+        return f"{self.schema}.{self.table}.{self.column.removesuffix('_enc')}"
+
+    def context(self, row_id: UUID | str) -> str:
+        return f"{self.name}:{row_id}"
+
+    def encrypt(self, cipher: PiiCipher, plain: str | None, row_id: UUID | str) -> bytes | None:
+        """The value to store (None for no value: an empty field stays NULL)."""
+        return cipher.encrypt(plain, context=self.context(row_id)) if plain else None
+
+    def decrypt(self, cipher: PiiCipher, blob: bytes | None, row_id: UUID | str) -> str | None:
+        return cipher.decrypt(bytes(blob), context=self.context(row_id)) if blob is not None else None
+
+
+async def _rewrite_column(dsn: str, col: EncryptedColumn, rewrite, batch: int,
+                          schema: str | None) -> tuple[int, list[str]]:
+    """Runs ``rewrite(blob, row id) -> new blob | None`` over every value of the
+    column, in batches (each its own transaction, rows locked while rewritten).
+    ``schema``: where the table is, when not the service's own (tests). Returns
+    (values rewritten, ids of rows whose value could not be read)."""
+    import asyncpg
+
+    where = schema or col.schema
+    if not _IDENT.match(where):
+        raise ValueError(f"{where!r} is not a plain SQL identifier")
+    conn = await asyncpg.connect(dsn)
+    done, unreadable, after = 0, [], None
+    table, column, id_column = f"{where}.{col.table}", col.column, col.id_column
+    try:
+        while True:
+            async with conn.transaction():
+                rows = await conn.fetch(
+                    f"select {id_column}::text as id, {column} as v from {table} "
+                    f"where {column} is not null and ($1::text is null or {id_column}::text > $1) "
+                    f"order by {id_column}::text limit $2 for update", after, batch)
+                for r in rows:
+                    try:
+                        fresh = rewrite(bytes(r["v"]), r["id"])
+                    except UnreadableValue:
+                        unreadable.append(r["id"])
+                        continue
+                    if fresh is not None:
+                        await conn.execute(f"update {table} set {column} = $1 where {id_column}::text = $2",
+                                           fresh, r["id"])
+                        done += 1
+            if len(rows) < batch:
+                return done, unreadable
+            after = rows[-1]["id"]
+    finally:
+        await conn.close()
+
+
+async def rebind_column(dsn: str, cipher: PiiCipher, col: EncryptedColumn, *, batch: int = 500,
+                        schema: str | None = None) -> tuple[int, list[str]]:
+    """Binds every value still under the column-only ``legacy_context`` to its row
+    (and the current key). Values bound already are left alone, so it is safe to
+    run again or while the services write. Returns (rebound, unreadable row ids)."""
+    def rewrite(blob: bytes, row_id: str) -> bytes | None:
+        bound = col.context(row_id)
+        try:
+            cipher.decrypt(blob, context=bound)
+            return None
+        except UnreadableValue:
+            if not col.legacy_context:
+                raise
+        return cipher.encrypt(cipher.decrypt(blob, context=col.legacy_context), context=bound)
+
+    return await _rewrite_column(dsn, col, rewrite, batch, schema)
+
+
+async def reencrypt_bound_column(dsn: str, cipher: PiiCipher, col: EncryptedColumn, *, batch: int = 500,
+                                 schema: str | None = None) -> tuple[int, list[str]]:
+    """Moves every value of ``col`` not under the current key to it (row-bound values only)."""
+    return await _rewrite_column(dsn, col, lambda blob, row_id: cipher.reencrypt(blob, context=col.context(row_id)),
+                                 batch, schema)
+
+
+def service_columns(service: str) -> Sequence[EncryptedColumn]:
+    """The encrypted columns a service declares (``PII_COLUMNS`` in its store module)."""
+    if not _IDENT.match(service):
+        raise ValueError(f"{service!r} is not a service name")
+    module = importlib.import_module(f"services.{service}.store")
+    return tuple(getattr(module, "PII_COLUMNS", ()))
 
 
 async def reencrypt_column(dsn: str, cipher: PiiCipher, *, schema: str, table: str, column: str, id_column: str,
@@ -145,20 +278,43 @@ async def reencrypt_column(dsn: str, cipher: PiiCipher, *, schema: str, table: s
         await conn.close()
 
 
+async def _run_service(dsn: str, cipher: PiiCipher, service: str, command: str) -> int:
+    job = rebind_column if command == "rebind" else reencrypt_bound_column
+    failed = 0
+    for col in service_columns(service):
+        n, unreadable = await job(dsn, cipher, col)
+        verb = "bound to their rows" if command == "rebind" else f"re-encrypted under key {cipher.current!r}"
+        print(f"{col.name}: {n} value(s) {verb}")
+        if unreadable:
+            failed += len(unreadable)
+            print(f"{col.name}: {len(unreadable)} value(s) unreadable, rows {', '.join(unreadable[:20])}",
+                  file=sys.stderr)
+    return 1 if failed else 0
+
+
 def main() -> None:
     from liandiao.config import SettingsError, load_settings
 
     parser = argparse.ArgumentParser(prog="python -m liandiao.pii",
-                                     description="Re-encrypt a column of personal data under the current key.")
+                                     description="Maintain the encrypted columns of personal data.")
     sub = parser.add_subparsers(dest="command", required=True)
-    re_ = sub.add_parser("reencrypt")
+    re_ = sub.add_parser("reencrypt", help="move a service's columns (or one column) to the current key")
+    re_.add_argument("--service")
     for name in ("schema", "table", "column", "id-column", "context"):
-        re_.add_argument(f"--{name}", required=True)
+        re_.add_argument(f"--{name}")
+    rb = sub.add_parser("rebind", help="once: bind values stored before row binding to their rows")
+    rb.add_argument("--service", required=True)
     args = parser.parse_args()
     try:
         settings = load_settings("pii")
     except SettingsError as exc:
         raise SystemExit(f"configuration error: {exc}") from None
+    if args.service:
+        raise SystemExit(asyncio.run(_run_service(settings.database_url, settings.pii_cipher(), args.service,
+                                                  args.command)))
+    missing = [n for n in ("schema", "table", "column", "id_column", "context") if not getattr(args, n)]
+    if missing:
+        parser.error("reencrypt needs --service, or all of --schema --table --column --id-column --context")
     n = asyncio.run(reencrypt_column(settings.database_url, settings.pii_cipher(), schema=args.schema,
                                      table=args.table, column=args.column, id_column=args.id_column,
                                      context=args.context))

@@ -192,7 +192,7 @@ class Intake:
             registering_org_id=reg.registering_org_id, chosen_mediator_id=reg.chosen_mediator_id,
             trace_parent=telemetry.current_traceparent(), registered_at=now,
         )
-        enc = self.pii.encrypt
+        pii = self.pii
         parties, agents = [], []
         for position, checked in enumerate(decision.parties):
             p = checked.party
@@ -202,15 +202,14 @@ class Intake:
                 side=p.side.value if p.side else "", name=p.name.strip(), sex=checked.birth_sex,
                 ethnicity=p.ethnicity, age=p.age, occupation=p.occupation, language=p.language or "zh",
                 id_type=p.id_type.value if p.id_type else ("credit_code" if checked.id_number else ""),
-                id_number_enc=enc(checked.id_number, context="party.id_number") if checked.id_number else None,
+                id_number_enc=store.PARTY_ID_NUMBER.encrypt(pii, checked.id_number, party_id),
                 id_fp=self.pii.fingerprint(checked.id_number) if checked.id_number else None,
                 id_masked=mask_id(checked.id_number) if checked.id_number else "",
                 no_id_reason=p.no_id_reason,
-                phone_enc=enc(checked.phone, context="party.phone") if checked.phone else None,
+                phone_enc=store.PARTY_PHONE.encrypt(pii, checked.phone, party_id),
                 phone_masked=mask_phone(checked.phone) if checked.phone else "",
-                address_enc=enc(p.address, context="party.address") if p.address else None,
-                service_address_enc=enc(p.service_address, context="party.service_address")
-                if p.service_address else None,
+                address_enc=store.PARTY_ADDRESS.encrypt(pii, p.address, party_id),
+                service_address_enc=store.PARTY_SERVICE_ADDRESS.encrypt(pii, p.service_address, party_id),
                 service_address_masked=mask_address(p.service_address),
                 service_address_confirmed=p.service_address_confirmed,
                 consent=p.consent.value if p.consent else "", disclosed_at=p.disclosed_at,
@@ -218,12 +217,13 @@ class Intake:
             ))
             for j, ca in enumerate(checked.agents):
                 a = ca.agent
+                agent_id = uuid7()
                 agents.append(store.AgentRow(
-                    agent_id=uuid7(), party_id=party_id, position=j, name=a.name.strip(),
+                    agent_id=agent_id, party_id=party_id, position=j, name=a.name.strip(),
                     id_type=a.id_type.value if a.id_type else "",
-                    id_number_enc=enc(ca.id_number, context="agent.id_number"),
+                    id_number_enc=store.AGENT_ID_NUMBER.encrypt(pii, ca.id_number, agent_id),
                     id_fp=self.pii.fingerprint(ca.id_number), id_masked=mask_id(ca.id_number),
-                    phone_enc=enc(ca.phone, context="agent.phone") if ca.phone else None,
+                    phone_enc=store.AGENT_PHONE.encrypt(pii, ca.phone, agent_id),
                     phone_masked=mask_phone(ca.phone) if ca.phone else "",
                     authority=a.authority.value if a.authority else "", scope=a.scope.strip(),
                 ))

@@ -8,6 +8,18 @@ from uuid import UUID
 
 import asyncpg
 
+from liandiao.pii import EncryptedColumn
+
+# Intake's encrypted personal data, each value bound to its row (liandiao.pii).
+PARTY_ID_NUMBER = EncryptedColumn("intake", "parties", "id_number_enc", "party_id", legacy_context="party.id_number")
+PARTY_PHONE = EncryptedColumn("intake", "parties", "phone_enc", "party_id", legacy_context="party.phone")
+PARTY_ADDRESS = EncryptedColumn("intake", "parties", "address_enc", "party_id", legacy_context="party.address")
+PARTY_SERVICE_ADDRESS = EncryptedColumn("intake", "parties", "service_address_enc", "party_id",
+                                        legacy_context="party.service_address")
+AGENT_ID_NUMBER = EncryptedColumn("intake", "agents", "id_number_enc", "agent_id", legacy_context="agent.id_number")
+AGENT_PHONE = EncryptedColumn("intake", "agents", "phone_enc", "agent_id", legacy_context="agent.phone")
+PII_COLUMNS = (PARTY_ID_NUMBER, PARTY_PHONE, PARTY_ADDRESS, PARTY_SERVICE_ADDRESS, AGENT_ID_NUMBER, AGENT_PHONE)
+
 
 @dataclass(frozen=True)
 class PartyRow:

@@ -154,17 +154,17 @@ class Personnel:
             checked = check_person(p, OrgKind(org.kind) if org else None, set(dispute_types()), to_china_date(now))
             if org is None:
                 raise InvalidInput(FieldViolation("organization_id", "no such organization"))
+            person_id = uuid7()
             row = store.PersonRow(
-                person_id=uuid7(), name=p.name.strip(), organization_id=org_id, roles=[r.value for r in p.roles],
+                person_id=person_id, name=p.name.strip(), organization_id=org_id, roles=[r.value for r in p.roles],
                 specialties=list(p.specialties), languages=list(p.languages) or ["zh"],
                 region_codes=[lookup(c).code for c in p.region_codes],  # type: ignore[union-attr]
                 roster_status=RosterStatus.ACTIVE.value, removal_reason="",
-                phone_enc=self.pii.encrypt(checked.phone, context="person.phone") if checked.phone else None,
+                phone_enc=store.PERSON_PHONE.encrypt(self.pii, checked.phone, person_id),
                 phone_masked=mask_phone(checked.phone) if checked.phone else "",
-                id_number_enc=self.pii.encrypt(checked.id_number, context="person.id_number")
-                if checked.id_number else None,
+                id_number_enc=store.PERSON_ID_NUMBER.encrypt(self.pii, checked.id_number, person_id),
                 id_fp=self.pii.fingerprint(checked.id_number) if checked.id_number else None,
-                on_duty=p.on_duty, version=1, updated_at=now, **self._licence_columns(checked.lawyer_licence),
+                on_duty=p.on_duty, version=1, updated_at=now, **self._licence_columns(checked.lawyer_licence, person_id),
             )
             if Role.LIAISON_OFFICER in p.roles:
                 await self._one_liaison_per_office(conn, org, row.person_id)
@@ -174,10 +174,10 @@ class Personnel:
             # A new person has no relations, rosters or rota yet.
             return await self._person_changed(conn, row, org, now, store.PersonSnapshot(row))
 
-    def _licence_columns(self, licence: str) -> dict[str, object]:
+    def _licence_columns(self, licence: str, person_id: UUID) -> dict[str, object]:
         if not licence:
             return {"licence_enc": None, "licence_masked": "", "licence_fp": None}
-        return {"licence_enc": self.pii.encrypt(licence, context="person.lawyer_licence"),
+        return {"licence_enc": store.PERSON_LICENCE.encrypt(self.pii, licence, person_id),
                 "licence_masked": mask_licence(licence), "licence_fp": self.pii.fingerprint("lawyer-licence:" + licence)}
 
     async def _one_liaison_per_office(self, conn: asyncpg.Connection, org: store.OrgRow, person_id: UUID) -> None:
@@ -218,11 +218,11 @@ class Personnel:
                         value = [lookup(c).code for c in value]  # type: ignore[union-attr]
                     changes[path] = list(value) if isinstance(value, tuple) else value
             if "phone" in u.paths:
-                changes["phone_enc"] = self.pii.encrypt(checked.phone, context="person.phone") if checked.phone else None
+                changes["phone_enc"] = store.PERSON_PHONE.encrypt(self.pii, checked.phone, pid)
                 changes["phone_masked"] = mask_phone(checked.phone) if checked.phone else ""
             if "lawyer_licence_number" in u.paths or Role.LAWYER not in merged.roles:
                 # A person who is no longer a lawyer keeps no licence number (PIPL: no more than needed).
-                changes.update(self._licence_columns(checked.lawyer_licence))
+                changes.update(self._licence_columns(checked.lawyer_licence, pid))
             if Role.LIAISON_OFFICER in merged.roles and Role.LIAISON_OFFICER.value not in before.roles:
                 await self._one_liaison_per_office(conn, org, pid)
             try:

@@ -9,6 +9,16 @@ from uuid import UUID
 
 import asyncpg
 
+from liandiao.pii import EncryptedColumn
+
+# Personnel's encrypted personal data, each value bound to its row (liandiao.pii).
+PERSON_PHONE = EncryptedColumn("personnel", "people", "phone_enc", "person_id", legacy_context="person.phone")
+PERSON_ID_NUMBER = EncryptedColumn("personnel", "people", "id_number_enc", "person_id",
+                                   legacy_context="person.id_number")
+PERSON_LICENCE = EncryptedColumn("personnel", "people", "licence_enc", "person_id",
+                                 legacy_context="person.lawyer_licence")
+PII_COLUMNS = (PERSON_PHONE, PERSON_ID_NUMBER, PERSON_LICENCE)
+
 
 @dataclass(frozen=True)
 class OrgRow:

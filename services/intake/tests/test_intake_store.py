@@ -29,6 +29,7 @@ from liandiao.mediation.v1 import mediation_pb2
 from liandiao.personnel.v1 import personnel_pb2 as pe
 from liandiao.pii import PiiCipher
 from liandiao.rpc.convert import aware
+from services.intake import store
 from services.intake.app import DisputeQuery, Intake
 from services.intake.domain.model import (
     AgentAuthority,
@@ -143,10 +144,10 @@ async def test_agents_are_encrypted_at_rest_and_travel_as_fingerprints(intake, p
     reg = registration(ids)
     reg = replace(reg, parties=(replace(reg.parties[0], agents=(agent,)), reg.parties[1]))
     got = await intake.register(reg, CLERK, T0)
-    stored = await pool.fetchrow("select id_number_enc, id_fp, id_masked, phone_masked, authority, scope "
+    stored = await pool.fetchrow("select agent_id, id_number_enc, id_fp, id_masked, phone_masked, authority, scope "
                                  "from agents where dispute_id = $1", got.record.dispute.dispute_id)
     assert agent_id.encode() not in bytes(stored["id_number_enc"])
-    assert PII.decrypt(bytes(stored["id_number_enc"]), context="agent.id_number") == agent_id
+    assert store.AGENT_ID_NUMBER.decrypt(PII, stored["id_number_enc"], stored["agent_id"]) == agent_id
     assert stored["id_masked"] == agent_id[:6] + "********" + agent_id[-4:]
     assert (stored["phone_masked"], stored["authority"]) == ("139****9000", "special")
     (payload, _), = await events_of(pool, got.record.dispute.dispute_id, "intake.dispute-registered.v1")

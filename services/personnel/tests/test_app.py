@@ -24,6 +24,7 @@ from liandiao.mediation.v1 import mediation_pb2
 from liandiao.personnel.v1 import personnel_pb2
 from liandiao.pii import PiiCipher
 from liandiao.routing.v1 import routing_pb2
+from services.personnel import store
 from services.personnel.app import Personnel
 from services.personnel.domain.model import NewOrganization, NewPerson, OrgKind, PersonUpdate, Role
 from services.personnel.domain.performance import EvaluationResult
@@ -98,7 +99,7 @@ async def test_a_lawyer_s_licence_is_stored_encrypted_and_shown_masked(personnel
     async with personnel.pool.acquire() as conn:
         stored = await conn.fetchrow("select licence_enc, phone_enc from people where person_id = $1", uuid.UUID(pid))
     assert number.encode() not in stored["licence_enc"] and b"13800138000" not in stored["phone_enc"]
-    assert PII.decrypt(stored["licence_enc"], context="person.lawyer_licence") == number
+    assert store.PERSON_LICENCE.decrypt(PII, stored["licence_enc"], pid) == number
     [event] = await outbox(personnel, catalog.PERSON_CHANGED, pid)
     assert event.person.masked_lawyer_licence == snap.row.licence_masked
     assert event.organization_kind == personnel_pb2.ORGANIZATION_KIND_LAW_FIRM
