@@ -16,12 +16,13 @@ from contextlib import contextmanager
 
 from opentelemetry import propagate, trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.trace import Link, SpanKind
+from opentelemetry.trace import Link, SpanKind, Status
 from prometheus_client import Counter, Gauge, Histogram
 
-from liandiao.redact import mask_free_text
+from liandiao.ids.masking import mask_name
+from liandiao.redact import PERSONAL_FIELDS, mask_free_text
 
 # ---- metrics (one registry per process; names shared by every service) ----
 GRPC_HANDLED = Counter(
@@ -67,9 +68,45 @@ def setup_tracing(service: str, otlp_endpoint: str = "", exporter: SpanExporter 
 
         exporter = OTLPSpanExporter(endpoint=otlp_endpoint, insecure=True)
     if exporter is not None:
-        provider.add_span_processor(BatchSpanProcessor(exporter, schedule_delay_millis=500))
+        provider.add_span_processor(RedactingProcessor(BatchSpanProcessor(exporter, schedule_delay_millis=500)))
     trace.set_tracer_provider(provider)
     return provider
+
+
+class RedactingProcessor(SpanProcessor):
+    """Masks personal data in every string of a finished span (attributes, events
+    such as a recorded exception, the status text) before it is exported. It runs
+    in the task that ended the span, so the names that task remembered are masked too."""
+
+    def __init__(self, inner: SpanProcessor):
+        self.inner = inner
+
+    def on_start(self, span, parent_context=None) -> None:
+        self.inner.on_start(span, parent_context=parent_context)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        status = span.status
+        if status.description:
+            status = Status(status.status_code, mask_free_text(status.description))
+        self.inner.on_end(ReadableSpan(
+            name=mask_free_text(span.name), context=span.context, parent=span.parent, resource=span.resource,
+            attributes=_masked(span.attributes), kind=span.kind, links=span.links, status=status,
+            events=[Event(e.name, _masked(e.attributes), e.timestamp) for e in span.events],
+            start_time=span.start_time, end_time=span.end_time, instrumentation_scope=span.instrumentation_scope))
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+def _masked(attributes):
+    if not attributes:
+        return attributes
+    return {k: mask_free_text(v) if isinstance(v, str) else
+            tuple(mask_free_text(i) if isinstance(i, str) else i for i in v) if isinstance(v, tuple | list) else v
+            for k, v in attributes.items()}
 
 
 def tracer() -> trace.Tracer:
@@ -131,7 +168,10 @@ class JsonFormatter(logging.Formatter):
             out["span_id"] = format(span.span_id, "016x")
         for key, value in record.__dict__.items():
             if key not in self._skip and not key.startswith("_"):
-                out[key] = mask_free_text(str(value)) if isinstance(value, str) else value
+                if key in PERSONAL_FIELDS and isinstance(value, str):
+                    out[key] = mask_name(value)
+                else:
+                    out[key] = mask_free_text(str(value)) if isinstance(value, str) else value
         if record.exc_info:
             out["exc"] = mask_free_text(self.formatException(record.exc_info))
         return json.dumps(out, ensure_ascii=False, default=str)

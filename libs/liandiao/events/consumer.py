@@ -24,7 +24,7 @@ import asyncpg
 from google.protobuf.message import DecodeError, Message
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from liandiao import telemetry
+from liandiao import redact, telemetry
 from liandiao.db import transient
 from liandiao.events.catalog import BY_KEY, EventType
 from liandiao.events.envelope import EVENT_ID, EVENT_TYPE, OCCURRED_AT, Envelope
@@ -117,6 +117,7 @@ class Consumer:
         except PoisonMessage as exc:
             await self._dead_letter(record, str(exc), attempts=0)
             return self._count("dead_lettered")
+        redact.remember_message(event.payload)   # its names are masked in whatever this task logs
         attrs = {"messaging.system": "kafka", "messaging.destination.name": record.topic,
                  "messaging.consumer.group.name": self.name,
                  "messaging.message.id": event.envelope.event_id,
@@ -154,9 +155,9 @@ class Consumer:
         attempt += 1
         self._count("retried")
         if attempt >= self.max_attempts:
-            span.set_status(Status(StatusCode.ERROR, str(exc)[:500]))
+            span.set_status(Status(StatusCode.ERROR, redact.mask_free_text(str(exc))[:500]))
             log.error("event dead-lettered", extra={"consumer": self.name, "event_id": event.envelope.event_id,
-                                                    "error": repr(exc)[:500]})
+                                                    "error": redact.mask_free_text(repr(exc))[:500]})
             await self._dead_letter(record, f"{type(exc).__name__}: {exc}", attempts=attempt)
             return None
         await asyncio.sleep(self.backoff * 2 ** (attempt - 1))
@@ -176,6 +177,7 @@ class Consumer:
 
     async def _dead_letter(self, record: Record, error: str, *, attempts: int) -> None:
         topic = dlq_topic(record.topic, self.name)
+        error = redact.mask_free_text(error)   # an exception's text may quote personal data
         headers = {k: header_text(v) for k, v in record.headers}
         headers.update({"dlq-error": error[:2000], "dlq-attempts": str(attempts),
                         "dlq-original-topic": record.topic, "dlq-original-partition": str(record.partition),

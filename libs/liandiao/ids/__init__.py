@@ -25,7 +25,7 @@ from liandiao.ids.divisions import (
     validate_region_prefix,
 )
 from liandiao.ids.errors import InvalidIdentifier
-from liandiao.ids.masking import mask_id, mask_phone
+from liandiao.ids.masking import mask_id, mask_name, mask_phone
 from liandiao.ids.mobile import normalize_mobile
 from liandiao.ids.resident_id import (
     IdKind,
@@ -60,6 +60,7 @@ __all__ = [
     "detailed_provinces",
     "lookup",
     "mask_id",
+    "mask_name",
     "mask_phone",
     "normalize_mobile",
     "parse_credit_code",

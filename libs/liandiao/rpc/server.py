@@ -13,7 +13,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 from opentelemetry.instrumentation.grpc import aio_server_interceptor
 
-from liandiao import audit, auth, config, telemetry, transport
+from liandiao import audit, auth, config, redact, telemetry, transport
 from liandiao.db import transient
 from liandiao.errors import DomainError
 from liandiao.rpc.errors import to_status
@@ -46,6 +46,7 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
 
         async def guarded(request, context: grpc.aio.ServicerContext):
             started = time.perf_counter()
+            redact.remember_message(request)   # names and addresses masked in whatever this call logs
             code = grpc.StatusCode.OK
             try:
                 claims = self._authorize(full_method, metadata.get("authorization", ""))
