@@ -79,10 +79,24 @@ class PiiCipher:
         """Encrypts ``plain`` under the current key; ``context`` (e.g.
         "party.id_number:<party id>") is bound as associated data, so a ciphertext
         copied into another column or another row fails to decrypt."""
+        return self.encrypt_bytes(plain.encode(), context=context)
+
+    def encrypt_bytes(self, data: bytes, *, context: str) -> bytes:
+        """``encrypt`` for binary data (e.g. a dead-lettered message that holds names)."""
         nonce = os.urandom(_NONCE)
         kid = self.current.encode()
         return _MAGIC + bytes([len(kid)]) + kid + nonce + self._aead[self.current].encrypt(
-            nonce, plain.encode(), context.encode())
+            nonce, data, context.encode())
+
+    def decrypt_bytes(self, blob: bytes, *, context: str) -> bytes:
+        parsed = _parse(blob)
+        if parsed is not None and parsed[0] in self._aead:
+            kid, nonce, body = parsed
+            try:
+                return self._aead[kid].decrypt(nonce, body, context.encode())
+            except InvalidTag:
+                pass
+        raise UnreadableValue(f"a value does not decrypt as {_shown(context)}")
 
     def key_id(self, blob: bytes) -> str:
         """The key a value was encrypted under (LEGACY_KEY_ID for old values)."""

@@ -227,7 +227,7 @@ class ServiceApp:
             consumer = Consumer(
                 service=self.name, name=spec.name, events=spec.events, handler=spec.handler(rt),
                 pool=rt.pool, publish=kafka.dlq_publisher(broker), ensure_topic=topics.ensure,
-                max_attempts=rt.settings.consumer_max_attempts,
+                max_attempts=rt.settings.consumer_max_attempts, cipher=rt.pii,
             )
             pattern = subscription_pattern(spec.events, rt.settings.prefectures, rt.settings.exclude_prefectures)
             built.append(kafka.subscribe(broker, consumer, pattern, f"liandiao.{rt.settings.release}.{spec.name}"))

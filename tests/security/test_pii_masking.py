@@ -103,3 +103,20 @@ def test_the_reason_of_a_refused_id_number_or_phone_never_quotes_it(value):
         check(value, today=date(2026, 12, 1)) if check is parse_resident_id else check(value)
     digits = re.sub(r"\D", "", value)
     assert digits[:10] not in str(err.value) and digits[-8:] not in str(err.value)
+
+
+def test_a_sealed_dead_letter_goes_back_to_its_topic_as_it_was_and_only_from_its_own_record():
+    from liandiao.events.admin import _unsealed
+    from liandiao.events.consumer import DLQ_SEALED, dlq_context
+    from liandiao.pii import PiiCipher, UnreadableValue
+
+    cipher = PiiCipher(b"p" * 32)
+    original = intake_pb2.PartyInput(name=NAME).SerializeToString()
+    sealed = cipher.encrypt_bytes(original, context=dlq_context("t.v1.1505", 2, 41))
+    assert NAME.encode() not in sealed
+    headers = {DLQ_SEALED: "k0", "dlq-original-topic": "t.v1.1505", "dlq-original-partition": "2",
+               "dlq-original-offset": "41"}
+    assert _unsealed(sealed, headers, cipher) == original
+    with pytest.raises(UnreadableValue):
+        _unsealed(sealed, {**headers, "dlq-original-offset": "42"}, cipher)
+    assert _unsealed(original, {"dlq-original-topic": "t"}, None) == original    # written before sealing

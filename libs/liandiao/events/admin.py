@@ -24,8 +24,10 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from liandiao.events.catalog import ALL
+from liandiao.events.consumer import DLQ_SEALED, dlq_context
 from liandiao.events.kafka import Topics
 from liandiao.events.topics import PROVINCE_SHARD, topic_name
+from liandiao.pii import PiiCipher
 
 
 async def ensure_topics(bootstrap: str, prefectures: list[str], partitions: int) -> list[str]:
@@ -35,12 +37,13 @@ async def ensure_topics(bootstrap: str, prefectures: list[str], partitions: int)
     return names
 
 
-async def replay(bootstrap: str, dlq: str, limit: int) -> int:
+async def replay(bootstrap: str, dlq: str, limit: int, cipher: PiiCipher | None = None) -> int:
     """Republishes the dead-letter topic's messages not replayed before (the replay's
     own committed offsets) up to its end as it is now, then commits. The partitions
     are assigned by hand and read to their end offsets: waiting for a consumer group to
     assign them, and taking an empty first fetch for "nothing left", missed a whole
-    topic when the group join was slow (seen in the chaos run)."""
+    topic when the group join was slow (seen in the chaos run). A sealed dead letter
+    (liandiao.events.consumer) goes back decrypted: ``cipher`` is the services' key ring."""
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=f"liandiao.replay.{dlq}",
                                 auto_offset_reset="earliest", enable_auto_commit=False)
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
@@ -71,9 +74,11 @@ async def replay(bootstrap: str, dlq: str, limit: int) -> int:
                     if r.offset >= ends[TopicPartition(r.topic, r.partition)] or sent >= limit:
                         continue
                     headers = [(k, v) for k, v in r.headers if not k.startswith("dlq-")]
-                    original = (dict(r.headers).get("dlq-original-topic") or b"").decode()
+                    named = {k: (v or b"").decode(errors="replace") for k, v in r.headers}
+                    original = named.get("dlq-original-topic", "")
                     if original:
-                        await producer.send_and_wait(original, r.value, key=r.key, headers=headers)
+                        await producer.send_and_wait(original, _unsealed(r.value, named, cipher), key=r.key,
+                                                     headers=headers)
                         sent += 1
             # never past the end taken at the start: what came later is for the next replay
             await consumer.commit({tp: min(await consumer.position(tp), ends[tp]) for tp in partitions})
@@ -81,6 +86,27 @@ async def replay(bootstrap: str, dlq: str, limit: int) -> int:
         await consumer.stop()
         await producer.stop()
     return sent
+
+
+def _unsealed(value: bytes, headers: dict[str, str], cipher: PiiCipher | None) -> bytes:
+    if DLQ_SEALED not in headers:
+        return value
+    if cipher is None:
+        raise SystemExit("a dead letter is encrypted: run with the services' LIANDIAO_ENV and PII keys")
+    return cipher.decrypt_bytes(value, context=dlq_context(headers.get("dlq-original-topic", ""),
+                                                           headers.get("dlq-original-partition", ""),
+                                                           headers.get("dlq-original-offset", "")))
+
+
+def _cipher() -> PiiCipher | None:
+    """The services' key ring, from the same variables (None when they are not set)."""
+    from liandiao.config import SettingsError, load_settings
+
+    env = {"LIANDIAO_DATABASE_URL": "postgresql://unused", "LIANDIAO_KAFKA_BOOTSTRAP": "unused", **os.environ}
+    try:
+        return load_settings("admin", env).pii_cipher()
+    except SettingsError:
+        return None
 
 
 async def _partitions(bootstrap: str, topic: str) -> list[TopicPartition]:
@@ -139,7 +165,7 @@ def main() -> None:
         lines = asyncio.run(parked(args.database_url, args.service, args.release, args.discard))
         print("\n".join(lines) if lines else "no parked events")
     else:
-        print(f"{asyncio.run(replay(args.bootstrap, args.dlq_topic, args.max))} message(s) replayed")
+        print(f"{asyncio.run(replay(args.bootstrap, args.dlq_topic, args.max, _cipher()))} message(s) replayed")
 
 
 if __name__ == "__main__":

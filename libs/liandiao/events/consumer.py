@@ -29,6 +29,7 @@ from liandiao.db import transient
 from liandiao.events.catalog import BY_KEY, EventType
 from liandiao.events.envelope import EVENT_ID, EVENT_TYPE, OCCURRED_AT, Envelope
 from liandiao.events.topics import dlq_topic
+from liandiao.pii import PiiCipher
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,14 @@ M = TypeVar("M", bound=Message)
 
 # What a dead letter (value, key and headers) may weigh: below the broker's ~1 MiB limit.
 DLQ_MESSAGE_BYTES = 1_000_000
+# A dead letter's value is encrypted (it holds names and addresses, and waits on its
+# topic longer than the events do); replay decrypts it. Header: the key id.
+DLQ_SEALED = "dlq-sealed"
+
+
+def dlq_context(original_topic: str, partition: int | str, offset: int | str) -> str:
+    """What a sealed dead letter is bound to: the record it was."""
+    return f"dlq:{original_topic}:{partition}:{offset}"
 
 
 
@@ -96,7 +105,7 @@ class Consumer:
     def __init__(
         self, *, service: str, name: str, events: Sequence[EventType], handler: Handler,
         pool: asyncpg.Pool, publish: Publish, ensure_topic: Callable[[str], Awaitable[None]],
-        max_attempts: int = 5, backoff_seconds: float = 0.2,
+        max_attempts: int = 5, backoff_seconds: float = 0.2, cipher: PiiCipher | None = None,
     ):
         self.service, self.name = service, name
         self.accepted = {e.key: e for e in events}
@@ -106,6 +115,7 @@ class Consumer:
         self.handler, self.pool = handler, pool
         self.publish, self.ensure_topic = publish, ensure_topic
         self.max_attempts, self.backoff = max_attempts, backoff_seconds
+        self.cipher = cipher
         self.stopping = asyncio.Event()
 
     async def process(self, record: Record) -> str:
@@ -189,6 +199,9 @@ class Consumer:
             # it for good; a message this large was poison anyway, keep its head.
             headers["dlq-value-truncated-from"] = str(len(value))
             value = value[:max(room - 100, 0)]
+        if self.cipher is not None:
+            value = self.cipher.encrypt_bytes(value, context=dlq_context(record.topic, record.partition, record.offset))
+            headers[DLQ_SEALED] = self.cipher.current
         await self.ensure_topic(topic)
         await self.publish(topic, record.key, value, headers)
         wait = self.backoff

@@ -400,7 +400,8 @@ async def _replay_one(stack: ChaosStack, topic: str, n: int) -> str:
 
 
 def _pythonpath_env() -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": f"{REPO / 'libs'}{os.pathsep}{REPO}"}
+    # A local run is development (as in localrun): the replay reads the dead letters with the dev key.
+    return {"LIANDIAO_ENV": "development", **os.environ, "PYTHONPATH": f"{REPO / 'libs'}{os.pathsep}{REPO}"}
 
 
 async def _at_rest(scene: Scene) -> Invariant:
