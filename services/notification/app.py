@@ -19,6 +19,7 @@ from liandiao.events.consumer import ConsumedEvent
 from liandiao.events.outbox import enqueue
 from liandiao.ids import lookup, prefecture_of
 from liandiao.notification.v1 import notification_pb2
+from liandiao.redact import mask_free_text
 from liandiao.reference import dispute_types
 from liandiao.routing.v1 import routing_pb2
 from liandiao.rpc.convert import timestamp
@@ -124,12 +125,12 @@ class Notification:
         await conn.execute(
             """update deliveries set attempts = $2, last_error = $3, status = $4,
                    next_attempt_at = $5 where delivery_id = $1""",
-            d.delivery_id, attempts, str(exc)[:500], "failed" if final else "pending",
+            d.delivery_id, attempts, mask_free_text(str(exc))[:500], "failed" if final else "pending",
             now + timedelta(seconds=2 ** attempts))
         if final:
             await enqueue(conn, catalog.DELIVERY_FAILED, notification_pb2.DeliveryFailed(
                 delivery_id=str(d.delivery_id), dispute_id=str(d.dispute_id),
-                channel=CHANNEL.to_proto(d.channel), error=str(exc)[:500], attempts=attempts),
+                channel=CHANNEL.to_proto(d.channel), error=mask_free_text(str(exc))[:500], attempts=attempts),
                 dispute_id=str(d.dispute_id), region_code=d.region_code, now=now)
 
     async def _record_success(self, conn: asyncpg.Connection, d: DeliveryRow, attempts: int, now: datetime) -> None:

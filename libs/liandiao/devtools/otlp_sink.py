@@ -32,6 +32,7 @@ class _Receiver(trace_service_pb2_grpc.TraceServiceServicer):
                     dispute = next((a.value.string_value for a in span.attributes if a.key == DISPUTE_ATTRIBUTE), "")
                     seen.append((span.trace_id, dispute))
             self.sink.add(service, seen)
+            self.sink.keep_text(service, resource_spans)
         return trace_service_pb2.ExportTraceServiceResponse()
 
 
@@ -41,6 +42,7 @@ class OtlpSink:
         self.span_count = 0
         self._services: dict[bytes, set[str]] = defaultdict(set)    # trace id -> services
         self._traces: dict[str, set[bytes]] = defaultdict(set)      # dispute id -> trace ids
+        self._recording: list[tuple[str, str]] | None = None         # (service, spans as text), while recording
         # OTLP export requests of a busy service run up to a few MiB.
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4),
                                    options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)])
@@ -66,6 +68,24 @@ class OtlpSink:
                 self._services[trace_id].add(service)
                 if dispute:
                     self._traces[dispute].add(trace_id)
+
+    def record(self) -> list[tuple[str, str]]:
+        """From now on, keeps every exported span whole as text (names, attributes,
+        events, status), e.g. for a test that scans them for personal data; the list
+        fills as spans arrive. Only while a test asks: a demo sends a million spans."""
+        with self._lock:
+            self._recording = []
+            return self._recording
+
+    def keep_text(self, service: str, resource_spans) -> None:
+        if self._recording is None:
+            return
+        from google.protobuf import text_format
+
+        text = text_format.MessageToString(resource_spans, as_utf8=True)
+        with self._lock:
+            if self._recording is not None:
+                self._recording.append((service, text))
 
     def services_by_trace(self) -> dict[str, set[str]]:
         with self._lock:
