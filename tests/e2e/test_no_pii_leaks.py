@@ -62,10 +62,17 @@ def leaks(where: str, text: str, secrets: dict[str, str]) -> list[str]:
 
 async def test_a_full_run_leaves_no_personal_data_in_logs_spans_metrics_or_dead_letters(world, services, otlp,
                                                                                       stack_env):
-    stubs, prov = world
     log_files = {s: services.log_dir / f"{s}.log" for s in SERVICES}
     offsets = {s: f.stat().st_size if f.exists() else 0 for s, f in log_files.items()}
     spans = otlp.record()
+    try:
+        await _run_and_scan(world, services, spans, log_files, offsets, stack_env)
+    finally:
+        otlp.stop_recording()
+
+
+async def _run_and_scan(world, services, spans, log_files, offsets, stack_env) -> None:
+    stubs, prov = world
     rng = random.Random(uuid.uuid4().int)
 
     requests = []

@@ -77,6 +77,10 @@ class OtlpSink:
             self._recording = []
             return self._recording
 
+    def stop_recording(self) -> None:
+        with self._lock:
+            self._recording = None
+
     def keep_text(self, service: str, resource_spans) -> None:
         if self._recording is None:
             return
