@@ -40,8 +40,9 @@ def remember(*values: str) -> None:
 
 
 def remember_message(message: Message, depth: int = 0) -> None:
-    """Remembers every name and address field of a protobuf message, however deep."""
-    if depth > 8:
+    """Remembers every name and address field of a protobuf message, however deep.
+    Anything else (e.g. the server's stand-in for a request that did not decode) is ignored."""
+    if depth > 8 or not isinstance(message, Message):
         return
     found: list[str] = []
     for field, value in message.ListFields():

@@ -120,3 +120,7 @@ def test_a_sealed_dead_letter_goes_back_to_its_topic_as_it_was_and_only_from_its
     with pytest.raises(UnreadableValue):
         _unsealed(sealed, {**headers, "dlq-original-offset": "42"}, cipher)
     assert _unsealed(original, {"dlq-original-topic": "t"}, None) == original    # written before sealing
+
+
+def test_a_request_that_did_not_decode_is_not_read_for_names():
+    redact.remember_message(object())    # the server's stand-in for undecodable bytes: ignored, never an error
