@@ -1,154 +1,274 @@
-"""Notification use cases: turn events into deliveries (in the event's
-transaction), dispatch pending deliveries through their channel with retries,
-and read them back."""
+"""Notification use cases: an event becomes deliveries (load the projections -> decide
+who is told on which channel -> render -> store, in the event's transaction); due
+deliveries are claimed in batches and sent concurrently, their outcomes recorded with
+their events in one transaction per batch; an operator lists and resends them."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import asyncpg
+from google.protobuf.json_format import MessageToDict
 
 from liandiao import access, telemetry
 from liandiao.auth import Claims
-from liandiao.errors import parse_uuid
+from liandiao.errors import RuleViolation, parse_uuid
 from liandiao.events import catalog
 from liandiao.events.consumer import ConsumedEvent
 from liandiao.events.outbox import enqueue
 from liandiao.ids import lookup, prefecture_of
 from liandiao.notification.v1 import notification_pb2
 from liandiao.redact import mask_free_text
+from liandiao.personnel.v1 import personnel_pb2
 from liandiao.reference import dispute_types
-from liandiao.routing.v1 import routing_pb2
 from liandiao.rpc.convert import timestamp
 from liandiao.rpc.enums import CASE_SOURCE
-from liandiao.uuid7 import uuid7
 from services.notification import access as delivery_access
-from services.notification.channels import Channel, Outgoing
+from services.notification.channels import Channel, ChannelError, Outgoing
 from services.notification.codes import CHANNEL, REFERRER_KIND
-from services.notification.domain.templates import render
+from services.notification.domain import routing as rules
+from services.notification.domain.retry import GiveUp, decide_after_failure
+from services.notification.domain.routing import Recipient, Routing
+from services.notification.domain.states import IllegalTransition, Status, Step, transition
+from services.notification.domain.templates import Catalog, locale_of
+from services.notification.store import DeliveryRow, DisputeRow, NewDelivery, PartyRow, PersonRow, Store
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 6
 CLAIM_LEASE = timedelta(seconds=60)   # a claimed delivery is due again if its sender died
+_OFFICE_KIND = {personnel_pb2.ORGANIZATION_KIND_POLICE_STATION: "police_station",
+                personnel_pb2.ORGANIZATION_KIND_PEOPLES_TRIBUNAL: "peoples_tribunal",
+                personnel_pb2.ORGANIZATION_KIND_JUDICIAL_OFFICE: "judicial_office",
+                personnel_pb2.ORGANIZATION_KIND_BASIC_COURT: "basic_court"}
+_ROLE = {personnel_pb2.ROLE_MEDIATOR: "mediator", personnel_pb2.ROLE_LIAISON_OFFICER: "liaison_officer",
+         personnel_pb2.ROLE_JUDGE: "judge", personnel_pb2.ROLE_CLERK: "clerk",
+         personnel_pb2.ROLE_POLICE_OFFICER: "police_officer", personnel_pb2.ROLE_LAWYER: "lawyer"}
 
 
-@dataclass(frozen=True)
-class DeliveryRow:
-    delivery_id: UUID
-    dispute_id: UUID
-    region_code: str
-    source_event_id: UUID
-    template: str
-    recipient_kind: str
-    recipient_id: str
-    recipient_display: str
-    channel: str
-    body: str
-    status: str
-    attempts: int
-    last_error: str
-    created_at: datetime
-    delivered_at: datetime | None
-
-
-_COLS = list(DeliveryRow.__dataclass_fields__)
-
-
-def _mask_name(name: str) -> str:
+def mask_name(name: str) -> str:
     return name[:1] + "*" * max(len(name) - 1, 1) if name else "?"
 
 
+def _display(name: str, masked_phone: str) -> str:
+    return f"{mask_name(name)} ({masked_phone or 'no phone'})"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    delivery: DeliveryRow
+    step: Step | None          # None: the attempt failed
+    error: str = ""
+    permanent: bool = False
+
+
 class Notification:
-    def __init__(self, pool: asyncpg.Pool, channels: dict[str, Channel]):
-        self.pool, self.channels = pool, channels
+    def __init__(self, pool: asyncpg.Pool, channels: Mapping[str, Channel], *, routing: Routing, templates: Catalog,
+                 store: Store, webhook_receivers: frozenset[str] = frozenset(), concurrency: int = 16,
+                 draw: Callable[[], float] = random.random):
+        self.pool, self.channels, self.routing, self.templates, self.store = pool, channels, routing, templates, store
+        self.webhook_receivers, self.draw = webhook_receivers, draw
+        self.limit = asyncio.Semaphore(concurrency)
 
-    async def on_dispute_assigned(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
-        a: routing_pb2.DisputeAssigned = event.payload
-        kind = dispute_types().get(a.dispute_type)
-        region = lookup(a.region_code)
-        common = {"short_id": a.dispute_id[-8:], "type_zh": kind.zh if kind else a.dispute_type,
-                  "mediator": a.mediator_name, "region": region.name if region else a.region_code,
-                  "party_count": str(len(a.parties))}
-        wanted = [("dispute-assigned/party", "party", p.party_id,
-                   f"{_mask_name(p.display_name)} ({p.masked_phone or 'no phone'})", {"name": p.display_name})
-                  for p in a.parties]
-        wanted.append(("dispute-assigned/mediator", "mediator", a.mediator_id, a.mediator_name, {}))
-        referrer = REFERRER_KIND.get(CASE_SOURCE.to_domain(a.source) or "")
-        if a.referring_org_id and referrer:
-            wanted.append(("dispute-assigned/referrer", referrer, a.referring_org_id, a.referring_org_id, {}))
-        for template, recipient_kind, recipient_id, display, extra in wanted:
-            await conn.execute(
-                """insert into deliveries (delivery_id, dispute_id, region_code, source_event_id, template,
-                                           recipient_kind, recipient_id, recipient_display, channel, body, status)
-                   values ($1, $2, $3, $4, $5, $6, $7, $8, 'console', $9, 'pending')
-                   on conflict (source_event_id, template, recipient_id) do nothing""",
-                uuid7(), UUID(a.dispute_id), a.region_code, UUID(event.envelope.event_id), template, recipient_kind,
-                recipient_id, display, render(template, {**common, **extra}))
+    # ---- events -> deliveries -------------------------------------------------
+    async def on_person_changed(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+        c: personnel_pb2.PersonChanged = event.payload
+        p = c.person
+        roles = [_ROLE[r] for r in p.roles if r in _ROLE]
+        row = PersonRow(p.person_id, p.name, p.organization_id, _OFFICE_KIND.get(c.organization_kind, "other"),
+                        list(p.region_codes), p.languages[0] if p.languages else "", p.masked_phone)
+        active = p.roster_status != personnel_pb2.ROSTER_STATUS_REMOVED
+        await self.store.upsert_person(conn, row, roles, active, event.envelope.occurred_at)
 
-    async def dispatch_due(self, now: datetime | None = None, limit: int = 100) -> int:
-        """Sends the pending deliveries that are due.
-
-        Claim, send, record: the due rows are claimed in a short transaction (their
-        next attempt moved past a lease, so no other replica takes them), sent with no
-        transaction open, and each outcome is then committed with its event. A crash
-        after a send and before its record sends it again when the lease runs out
-        (at-least-once; the delivery id goes with the message for the gateway to drop
-        the repeat)."""
-        now = now or datetime.now(UTC)
-        async with self.pool.acquire() as conn, conn.transaction():
-            rows = await conn.fetch(
-                f"""update deliveries set next_attempt_at = $3 where delivery_id in (
-                        select delivery_id from deliveries where status = 'pending' and next_attempt_at <= $1
-                        order by next_attempt_at limit $2 for update skip locked)
-                    returning {', '.join(_COLS)}""", now, limit, now + CLAIM_LEASE)
-        for row in sorted(rows, key=lambda r: r["created_at"]):
-            await self._send(DeliveryRow(**row), now)
-        return len(rows)
-
-    async def _send(self, d: DeliveryRow, now: datetime) -> None:
-        attempts = d.attempts + 1
-        try:
-            await self.channels[d.channel].send(Outgoing(str(d.delivery_id), d.recipient_display, d.body))
-        except Exception as exc:  # noqa: BLE001 - any channel failure is retried, then recorded
-            async with self.pool.acquire() as conn, conn.transaction():
-                await self._record_failure(conn, d, attempts, exc, now)
+    async def on_event(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+        """Every routed event: keep what later events lack, then tell who the routes say."""
+        msg = event.payload
+        key = event.envelope.event_type.rsplit(".v", 1)[0]
+        dispute_id = UUID(event.envelope.dispute_id or msg.dispute_id)
+        fields = MessageToDict(msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=False)
+        known, parties = await self._remember(conn, dispute_id, msg, event.envelope.region_code)
+        if not self.routing.for_event(key):
             return
+        region_code = getattr(msg, "region_code", "") or event.envelope.region_code or (known and known.region_code)
+        audiences = await self._audiences(conn, key, msg, known, parties, region_code or "")
+        planned = rules.decide_deliveries(self.routing, key, audiences)
+        kind = dispute_types().get(known.dispute_type if known else getattr(msg, "dispute_type", ""))
+        region = lookup(region_code) if region_code else None
+        common = {k: v for k, v in fields.items() if not isinstance(v, dict | list) or k == "unacknowledged_offices"}
+        common.setdefault("unacknowledged_offices", [])
+        common.update(short_id=str(dispute_id)[-8:], type_zh=kind.zh if kind else (known.dispute_type if known else ""),
+                      region=region.name if region else region_code, party_count=str(len(parties)),
+                      mediator=getattr(msg, "mediator_name", "") or (known.mediator_name if known else ""))
+        new = []
+        now = event.envelope.occurred_at
+        for p in planned:
+            locale = locale_of(p.recipient.locale, self.routing.default_locale)
+            shown = self.templates.render(p.template, locale, {**common, "name": mask_name(p.recipient.name)})
+            body = self.templates.render(p.template, locale, {**common, "name": p.recipient.name})
+            new.append(NewDelivery(dispute_id, region_code or "", UUID(event.envelope.event_id), p.template,
+                                   p.recipient.kind, p.recipient.recipient_id, p.recipient.display, p.channel,
+                                   p.address, body.body, shown.body, body.locale,
+                                   now + p.expire_after if p.expire_after else None))
+        await self.store.add_deliveries(conn, new, datetime.now(UTC))
+
+    async def _remember(self, conn, dispute_id: UUID, msg, envelope_region: str) -> tuple[DisputeRow | None,
+                                                                                          list[PartyRow]]:
+        parties = [PartyRow(p.party_id, p.display_name, p.language, p.masked_phone)
+                   for p in getattr(msg, "parties", ())]
+        region = getattr(msg, "region_code", "") or envelope_region
+        if parties or getattr(msg, "mediator_id", ""):
+            source = CASE_SOURCE.to_domain(msg.source) or "" if hasattr(msg, "source") else ""
+            await self.store.upsert_dispute(conn, DisputeRow(
+                dispute_id, region, getattr(msg, "dispute_type", ""), source, getattr(msg, "referring_org_id", ""),
+                getattr(msg, "mediator_id", "") if hasattr(msg, "mediator_name") else "",
+                getattr(msg, "mediator_name", ""), getattr(msg, "organization_id", "")), parties)
+        return await self.store.dispute(conn, dispute_id)
+
+    async def _audiences(self, conn, key: str, msg, known: DisputeRow | None, parties: list[PartyRow],
+                         region_code: str) -> dict[str, list[Recipient]]:
+        wanted = {r.audience for r in self.routing.for_event(key)}
+        out: dict[str, list[Recipient]] = {}
+        if "party" in wanted:
+            out["party"] = [Recipient("party", p.party_id, _display(p.display_name, p.masked_phone), p.display_name,
+                                      p.language) for p in parties]
+        mediator_id = getattr(msg, "mediator_id", "") or (known.mediator_id if known else "")
+        if "mediator" in wanted and mediator_id:
+            person = await self.store.person(conn, mediator_id)
+            name = getattr(msg, "mediator_name", "") or (person.name if person else "")
+            if key == "routing.assignment-expired" or not name:
+                name = person.name if person else name
+            out["mediator"] = [Recipient("mediator", mediator_id, name or mediator_id, name,
+                                         person.language if person else "")]
+        referrer = getattr(msg, "referring_org_id", "") or (known.referring_org_id if known else "")
+        source = CASE_SOURCE.to_domain(msg.source) if hasattr(msg, "source") else (known.source if known else "")
+        referrer_kind = REFERRER_KIND.get(source or (known.source if known else ""))
+        if "referrer" in wanted and referrer and referrer_kind:
+            out["referrer"] = [Recipient(referrer_kind, referrer, referrer, referrer)]
+        court = getattr(msg, "court_org_id", "")
+        if "court" in wanted and court:
+            out["court"] = [Recipient("court", court, court, court)]
+        if "liaison_officer" in wanted and region_code:
+            out["liaison_officer"] = await self._liaison_officers(conn, msg, region_code)
+        ids = [r.recipient_id for rs in out.values() for r in rs]
+        contacts = await self.store.contacts(conn, ids)
+        return {audience: [self._with_addresses(r, contacts.get(r.recipient_id, {})) for r in rs]
+                for audience, rs in out.items()}
+
+    def _with_addresses(self, r: Recipient, known: Mapping[str, str]) -> Recipient:
+        addresses = dict(known)
+        if r.kind in ("court", "police_station") and r.recipient_id in self.webhook_receivers:
+            addresses["webhook"] = r.recipient_id
+        return Recipient(r.kind, r.recipient_id, r.display, r.name, r.locale, addresses)
+
+    async def _liaison_officers(self, conn, msg, region_code: str) -> list[Recipient]:
+        """A warning goes to the liaison officers of the offices still to acknowledge,
+        tier by tier as it escalates (township first)."""
+        level = getattr(msg, "escalation_level", 0)
+        offices = list(getattr(msg, "unacknowledged_offices", ()))
+        tiers = rules.escalation_tiers(self.routing, level)
+        prefixes = {region_code[:n] for n in range(2, len(region_code) + 1)}
+        prefixes |= {region_code[:4] + "00", region_code[:2] + "0000"}
+        officers = await self.store.liaison_officers(conn, sorted(prefixes), offices)
+        chosen = [o for o in officers
+                  if any(rules.covers_at_tier(code, region_code, tier) for code in o.region_codes for tier in tiers)]
+        return [Recipient("liaison_officer", o.person_id, _display(o.name, o.masked_phone), o.name, o.language)
+                for o in chosen]
+
+    # ---- sending --------------------------------------------------------------
+    async def dispatch_due(self, now: datetime | None = None, limit: int = 100) -> int:
+        """Sends a batch of due deliveries.
+
+        Claim, send, record: the batch is claimed in one short transaction (SKIP
+        LOCKED, so two replicas take different rows), sent concurrently with no
+        transaction open (at most ``concurrency`` at once), and every outcome of the
+        batch is committed with its events in one transaction. A crash between a send
+        and its record sends it again when the lease runs out (at-least-once; the
+        idempotency key, the delivery id, lets the receiver drop the repeat)."""
+        now = now or datetime.now(UTC)
+        claimed = await self.store.claim_due(now, limit, CLAIM_LEASE)
+        if not claimed:
+            return 0
+        outcomes = await asyncio.gather(*(self._attempt(d, now) for d in claimed))
         async with self.pool.acquire() as conn, conn.transaction():
-            await self._record_success(conn, d, attempts, now)
+            for outcome in outcomes:
+                await self._record(conn, outcome, now)
+        return len(claimed)
 
-    async def _record_failure(self, conn: asyncpg.Connection, d: DeliveryRow, attempts: int, exc: Exception,
-                              now: datetime) -> None:
-        final = attempts >= MAX_ATTEMPTS
-        await conn.execute(
-            """update deliveries set attempts = $2, last_error = $3, status = $4,
-                   next_attempt_at = $5 where delivery_id = $1""",
-            d.delivery_id, attempts, mask_free_text(str(exc))[:500], "failed" if final else "pending",
-            now + timedelta(seconds=2 ** attempts))
-        if final:
+    async def _attempt(self, d: DeliveryRow, now: datetime) -> Outcome:
+        if d.expires_at is not None and d.expires_at <= now:
+            return Outcome(d, Step.EXPIRE, "expired before it could be sent")
+        message = Outgoing(str(d.delivery_id), d.recipient_display, d.body, self.store.address_of(d), d.template,
+                           d.locale, str(d.dispute_id), d.body_masked)
+        async with self.limit:
+            try:
+                step = await self.channels[d.channel].send(message)
+            except ChannelError as exc:
+                return Outcome(d, None, mask_free_text(str(exc)), exc.permanent)   # stored and published: masked
+            except Exception as exc:  # noqa: BLE001 - any other channel failure is retried, then recorded
+                return Outcome(d, None, mask_free_text(f"{type(exc).__name__}: {exc}"))
+        return Outcome(d, step or Step.ACCEPTED)
+
+    async def _record(self, conn: asyncpg.Connection, o: Outcome, now: datetime) -> None:
+        d = o.delivery
+        if o.step is Step.EXPIRE:
+            await self.store.record(conn, d, transition(Status(d.status), Step.EXPIRE), d.attempts, o.error, None, now)
+            return
+        attempts = d.attempts + 1
+        if o.step is not None:
+            status = transition(Status(d.status), o.step)
+            await self.store.record(conn, d, status, attempts, "", None, now)
+            await enqueue(conn, catalog.DELIVERY_SUCCEEDED, notification_pb2.DeliverySucceeded(
+                delivery_id=str(d.delivery_id), dispute_id=str(d.dispute_id), channel=CHANNEL.to_proto(d.channel),
+                delivered_at=timestamp(now)), dispute_id=str(d.dispute_id), region_code=d.region_code, now=now)
+            telemetry.BUSINESS.labels("notification", "delivery_sent", prefecture_of(d.region_code), d.template).inc()
+            return
+        decision = decide_after_failure(self.routing.retry, attempts, o.permanent, now, self.draw(), d.expires_at)
+        if isinstance(decision, GiveUp):
+            await self.store.record(conn, d, transition(Status(d.status), Step.GIVE_UP), attempts,
+                                    f"{o.error} ({decision.reason})", None, now)
             await enqueue(conn, catalog.DELIVERY_FAILED, notification_pb2.DeliveryFailed(
-                delivery_id=str(d.delivery_id), dispute_id=str(d.dispute_id),
-                channel=CHANNEL.to_proto(d.channel), error=mask_free_text(str(exc))[:500], attempts=attempts),
+                delivery_id=str(d.delivery_id), dispute_id=str(d.dispute_id), channel=CHANNEL.to_proto(d.channel),
+                error=o.error[:500], attempts=attempts),
                 dispute_id=str(d.dispute_id), region_code=d.region_code, now=now)
+            log.warning("delivery dead-lettered", extra={"delivery_id": str(d.delivery_id), "channel": d.channel,
+                                                         "error": o.error[:200]})
+            return
+        await self.store.record(conn, d, transition(Status(d.status), Step.RETRY), attempts, o.error,
+                                decision.at, now)
 
-    async def _record_success(self, conn: asyncpg.Connection, d: DeliveryRow, attempts: int, now: datetime) -> None:
-        await conn.execute("update deliveries set status = 'sent', attempts = $2, delivered_at = $3 "
-                           "where delivery_id = $1", d.delivery_id, attempts, now)
-        await enqueue(conn, catalog.DELIVERY_SUCCEEDED, notification_pb2.DeliverySucceeded(
-            delivery_id=str(d.delivery_id), dispute_id=str(d.dispute_id), channel=CHANNEL.to_proto(d.channel),
-            delivered_at=timestamp(now)), dispute_id=str(d.dispute_id), region_code=d.region_code, now=now)
-        telemetry.BUSINESS.labels("notification", "delivery_sent", prefecture_of(d.region_code), d.template).inc()
-
+    # ---- operators --------------------------------------------------------------
+    async def resend(self, caller: Claims, delivery_id: str, now: datetime | None = None) -> DeliveryRow:
+        """A dead-lettered (failed) or expired delivery goes out again, with the same
+        idempotency key; a sent one is not sent twice (FAILED_PRECONDITION)."""
+        now = now or datetime.now(UTC)
+        key = parse_uuid("delivery_id", delivery_id)
+        async with self.pool.acquire() as conn, conn.transaction():
+            d = await self.store.get_for_update(conn, key)
+            facts = None if d is None else access.Facts(d.region_code, {
+                access.Relation.SELF: frozenset({d.recipient_id}), access.Relation.ADDRESSEE: frozenset({d.recipient_id})})
+            access.check_act(delivery_access.DELIVERY, caller, facts, f"delivery {delivery_id}", "resend")
+            assert d is not None
+            try:
+                status = transition(Status(d.status), Step.RESEND)
+            except IllegalTransition as exc:
+                raise RuleViolation(str(exc), f"only a failed or expired delivery is resent; this one is "
+                                    f"{d.status}") from None
+            await self.store.requeue(conn, key, now)
+            await self.store.history(conn, key, now, status, 0, f"resent by {caller.subject}")
+            return await self.store.get_for_update(conn, key)  # type: ignore[return-value]
 
     async def list(self, caller: Claims, dispute_id: str, status: str, limit: int, offset: int) -> list[DeliveryRow]:
-        """A dispute's deliveries that ``caller`` may see (the access policy, in SQL)."""
-        key = parse_uuid("dispute_id", dispute_id)
-        visible, params = access.visible_sql(delivery_access.DELIVERY, caller, delivery_access.COLUMNS, 5)
-        async with self.pool.acquire() as conn:
-            rows = await conn.fetch(
-                f"""select {', '.join(_COLS)} from deliveries where dispute_id = $1 and ($2 = '' or status = $2)
-                      and {visible}
-                    order by created_at, delivery_id limit $3 offset $4""", key, status, limit, offset, *params)
-        return [DeliveryRow(**r) for r in rows]
+        """A dispute's deliveries that ``caller`` may see (the access policy, in SQL);
+        with no dispute, the operator's view of every dead-lettered delivery."""
+        visible, params = access.visible_sql(delivery_access.DELIVERY, caller, delivery_access.COLUMNS, 3)
+        if dispute_id:
+            where, first = "dispute_id = $1 and ($2 = '' or status = $2)", [parse_uuid("dispute_id", dispute_id),
+                                                                          status]
+        else:
+            where, first = "$1::uuid is null and status = any (case when $2 = '' then array['failed', 'expired'] " \
+                           "else array[$2] end)", [None, status]
+        return await self.store.list(f"{where} and {visible}", [*first, *params], limit, offset)

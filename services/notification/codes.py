@@ -4,7 +4,9 @@ from liandiao.notification.v1 import notification_pb2
 from liandiao.rpc.enums import EnumMap
 
 STATUS = EnumMap({notification_pb2.DELIVERY_STATUS_PENDING: "pending", notification_pb2.DELIVERY_STATUS_SENT: "sent",
-                  notification_pb2.DELIVERY_STATUS_FAILED: "failed"})
+                  notification_pb2.DELIVERY_STATUS_FAILED: "failed",
+                  notification_pb2.DELIVERY_STATUS_DELIVERED: "delivered",
+                  notification_pb2.DELIVERY_STATUS_EXPIRED: "expired"})
 CHANNEL = EnumMap({notification_pb2.CHANNEL_CONSOLE: "console", notification_pb2.CHANNEL_SMS: "sms",
                    notification_pb2.CHANNEL_EMAIL: "email", notification_pb2.CHANNEL_WEBHOOK: "webhook"})
 RECIPIENT = EnumMap({notification_pb2.RECIPIENT_KIND_PARTY: "party", notification_pb2.RECIPIENT_KIND_MEDIATOR: "mediator",

@@ -12,10 +12,21 @@ from liandiao.auth import Claims, Role
 from liandiao.common.v1 import common_pb2
 from liandiao.events.consumer import ConsumedEvent
 from liandiao.events.envelope import Envelope
+from liandiao.pii import PiiCipher
 from liandiao.routing.v1 import routing_pb2
-from services.notification.app import MAX_ATTEMPTS, Notification
+from services.notification import config
+from services.notification.app import Notification
 from services.notification.channels import ConsoleChannel, Outgoing
-from services.notification.domain.templates import render
+from services.notification.store import Store
+
+CFG = config.load({})
+MAX_ATTEMPTS = CFG.routing.retry.max_attempts
+
+
+def make(pool, channel) -> Notification:
+    channels = {"console": channel, "sms": channel, "email": channel, "webhook": channel}
+    return Notification(pool, channels, routing=CFG.routing, templates=CFG.templates, store=Store(pool, PiiCipher(bytes(32))),
+                        draw=lambda: 0.0)
 
 CLERK = Claims("clerk-1", "office-1", Role.CLERK, ("15",))
 
@@ -56,11 +67,11 @@ async def pool(service_pool):
 
 
 async def test_parties_mediator_and_referring_station_are_told_once_each(pool):
-    n = Notification(pool, {"console": ConsoleChannel()})
+    n = make(pool, ConsoleChannel())
     event = assigned()
     for _ in range(2):  # a redelivered event adds nothing
         async with pool.acquire() as conn, conn.transaction():
-            await n.on_dispute_assigned(conn, event)
+            await n.on_event(conn, event)
     rows = await n.list(CLERK, event.payload.dispute_id, "", 50, 0)
     assert sorted((d.template, d.recipient_kind) for d in rows) == [
         ("dispute-assigned/mediator", "mediator"), ("dispute-assigned/party", "party"),
@@ -69,14 +80,15 @@ async def test_parties_mediator_and_referring_station_are_told_once_each(pool):
     assert party.recipient_display == "王** (138****8000)"
     assert "宝音" in party.body and "科尔沁区" not in party.body and "免费" not in party.body
     assert "人民调解不收费" in party.body
+    assert "王**" in party.body_masked and "王建国" not in party.body_masked   # listings mask the name
 
 
 async def test_a_failing_channel_is_retried_with_back_off_then_sent(pool):
     channel = Flaky(failures=2)
-    n = Notification(pool, {"console": channel})
+    n = make(pool, channel)
     event = assigned(source=common_pb2.CASE_SOURCE_PARTY_APPLICATION)   # no referrer told
     async with pool.acquire() as conn, conn.transaction():
-        await n.on_dispute_assigned(conn, event)
+        await n.on_event(conn, event)
     assert await n.dispatch_due(NOW) == 3                 # first send: 2 fail, 1 goes
     assert await n.dispatch_due(NOW) == 0                 # the failed ones wait (2 s back-off)
     assert await n.dispatch_due(NOW + timedelta(seconds=2)) == 2
@@ -89,10 +101,10 @@ async def test_a_failing_channel_is_retried_with_back_off_then_sent(pool):
 
 
 async def test_a_delivery_that_never_goes_through_is_failed_and_reported(pool):
-    n = Notification(pool, {"console": Flaky(failures=10**6)})
+    n = make(pool, Flaky(failures=10**6))
     event = assigned(source=common_pb2.CASE_SOURCE_ONLINE)
     async with pool.acquire() as conn, conn.transaction():
-        await n.on_dispute_assigned(conn, event)
+        await n.on_event(conn, event)
     at = NOW
     for _ in range(MAX_ATTEMPTS):
         await n.dispatch_due(at)
@@ -106,8 +118,9 @@ async def test_a_delivery_that_never_goes_through_is_failed_and_reported(pool):
 
 
 def test_templates_refuse_to_half_fill():
-    with pytest.raises(KeyError):
-        render("dispute-assigned/party", {"name": "王建国"})
+    from services.notification.domain.templates import TemplateProblem
+    with pytest.raises(TemplateProblem):
+        CFG.templates.render("dispute-assigned/party", "zh-CN", {"name": "王建国"})
 
 
 async def test_a_sender_that_dies_mid_send_leaves_the_delivery_to_be_sent_after_its_lease(pool):
@@ -123,10 +136,10 @@ async def test_a_sender_that_dies_mid_send_leaves_the_delivery_to_be_sent_after_
 
     event = assigned(source=common_pb2.CASE_SOURCE_ONLINE)
     async with pool.acquire() as conn, conn.transaction():
-        await Notification(pool, {"console": Dies()}).on_dispute_assigned(conn, event)
+        await make(pool, Dies()).on_event(conn, event)
     with pytest.raises(asyncio.CancelledError):
-        await Notification(pool, {"console": Dies()}).dispatch_due(NOW)
-    survivor = Notification(pool, {"console": ConsoleChannel()})
+        await make(pool, Dies()).dispatch_due(NOW)
+    survivor = make(pool, ConsoleChannel())
     assert await survivor.dispatch_due(NOW + CLAIM_LEASE - timedelta(seconds=1)) == 0   # still claimed
     assert await survivor.dispatch_due(NOW + CLAIM_LEASE) == 3                          # lease over: sent
     rows = await survivor.list(CLERK, event.payload.dispute_id, "", 50, 0)
