@@ -75,8 +75,7 @@ def roles_for(svc: str, method: str) -> list[Role]:
 
 def not_built(svc: str, method: str) -> bool:
     """True for a method the service's servicer leaves to the generated base class,
-    which answers UNIMPLEMENTED. Today: notification's resend only; every mediation (issue 8) and
-    confirmation (issue 9) method is built and fuzzed.
+    which answers UNIMPLEMENTED. Today none: every method of the six services is built and fuzzed.
     Only these may answer UNIMPLEMENTED; a built method never may."""
     grpc_module = importlib.import_module(f"liandiao.{svc}.v1.{svc}_pb2_grpc")
     base = getattr(grpc_module, f"{service_descriptors()[svc].name}Servicer")

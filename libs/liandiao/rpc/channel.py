@@ -61,7 +61,8 @@ REPEATABLE: frozenset[tuple[str, str]] = frozenset({
     (_ME, "RecordPublicityChoice"), (_ME, "SetPresiding"), (_ME, "AddMediator"), (_ME, "RemoveMediator"),
     (_ME, "EditAgreement"), (_ME, "DiscardDraft"), (_ME, "RecordPerformance"),
     (_CO, "GetApplication"), (_CO, "ListApplications"), (_CO, "VerifyRuling"),
-    (_NO, "Preview"), (_NO, "ListDeliveries"),
+    # notification: a resent delivery is pending, and a second resend of it is refused.
+    (_NO, "Preview"), (_NO, "ListDeliveries"), (_NO, "ResendDelivery"),
 })
 
 ONCE_ONLY: frozenset[tuple[str, str]] = frozenset({
@@ -76,7 +77,6 @@ ONCE_ONLY: frozenset[tuple[str, str]] = frozenset({
     # Not built yet: stay here until they carry an idempotency key or a state check.
     (_CO, "Apply"), (_CO, "AcceptApplication"), (_CO, "RefuseApplication"), (_CO, "RequestSupplement"),
     (_CO, "SupplementMaterials"), (_CO, "ExtendReview"), (_CO, "Rule"), (_CO, "Object"),
-    (_NO, "ResendDelivery"),
 })
 
 # gRPC allows at most 5 attempts. Backoff is drawn at random in [0, current]

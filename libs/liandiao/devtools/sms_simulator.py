@@ -1,0 +1,151 @@
+"""A local SMS provider: a real HTTP server speaking the API notification's SMS channel
+uses (POST JSON {phone, sign_name, template_id, content, out_id}, answered
+{"code": "OK", "message_id": ...}), for tests and a local stack.
+
+It can be told to misbehave, from Python or over HTTP (``POST /control`` with JSON):
+``{"mode": "ok"}``, ``"fail"`` (HTTP 503), ``"refuse"`` (200 with a permanent error
+code), ``"timeout"`` (hold the request ``delay`` seconds, default 30), ``"slow"``
+(answer OK after ``delay`` seconds). ``GET /messages`` lists what it accepted.
+A repeated ``out_id`` is accepted again but not counted as a second message, as real
+providers drop a repeated client reference.
+
+    python -m liandiao.devtools.sms_simulator --port 18080 --api-key dev
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+
+@dataclass
+class SimulatorState:
+    api_key: str
+    mode: str = "ok"
+    delay: float = 30.0
+    messages: list[dict] = field(default_factory=list)     # accepted, one per out_id
+    requests: int = 0                                      # every POST to /send, any outcome
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: _Server
+
+    def log_message(self, format: str, *args) -> None:   # quiet: tests read state, not logs
+        pass
+
+    def _reply(self, status: int, body: dict) -> None:
+        data = json.dumps(body, ensure_ascii=False).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        try:
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass   # the client gave up waiting (the "timeout" mode does that on purpose)
+
+    def _body(self) -> dict:
+        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            return json.loads(self.rfile.read(length) or b"{}")
+        except ValueError:
+            return {}
+
+    def do_GET(self) -> None:
+        state = self.server.state
+        if self.path == "/messages":
+            with state.lock:
+                self._reply(200, {"messages": list(state.messages), "requests": state.requests})
+        else:
+            self._reply(404, {"code": "NOT_FOUND"})
+
+    def do_POST(self) -> None:
+        state = self.server.state
+        body = self._body()
+        if self.path == "/control":
+            with state.lock:
+                state.mode = body.get("mode", state.mode)
+                state.delay = float(body.get("delay", state.delay))
+            self._reply(200, {"mode": state.mode})
+            return
+        if self.path != "/send":
+            self._reply(404, {"code": "NOT_FOUND"})
+            return
+        with state.lock:
+            state.requests += 1
+            mode, delay = state.mode, state.delay
+        if self.headers.get("Authorization") != f"Bearer {state.api_key}":
+            self._reply(401, {"code": "UNAUTHORIZED"})
+            return
+        if mode in ("timeout", "slow"):
+            time.sleep(delay)
+        if mode == "fail":
+            self._reply(503, {"code": "SERVICE_UNAVAILABLE"})
+            return
+        if mode == "refuse":
+            self._reply(200, {"code": "INVALID_NUMBER"})
+            return
+        if not body.get("phone") or not body.get("content"):
+            self._reply(400, {"code": "MISSING_PARAMETER"})
+            return
+        with state.lock:
+            if not any(m["out_id"] == body.get("out_id") for m in state.messages):
+                state.messages.append(body)
+        self._reply(200, {"code": "OK", "message_id": body.get("out_id", "")})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    state: SimulatorState
+
+
+class SmsSimulator:
+    """Runs the server on a thread: ``with SmsSimulator() as sim: sim.url ...``."""
+
+    def __init__(self, host: str = "127.0.0.1", port: int = 0, api_key: str = "dev-key"):
+        self.server = _Server((host, port), _Handler)
+        self.server.state = SimulatorState(api_key)
+        self.thread = threading.Thread(target=self.server.serve_forever, name="sms-simulator", daemon=True)
+
+    @property
+    def state(self) -> SimulatorState:
+        return self.server.state
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}/send"
+
+    def set(self, mode: str, delay: float | None = None) -> None:
+        with self.state.lock:
+            self.state.mode = mode
+            if delay is not None:
+                self.state.delay = delay
+
+    def __enter__(self) -> SmsSimulator:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=18080)
+    parser.add_argument("--api-key", default="dev-key")
+    args = parser.parse_args()
+    sim = SmsSimulator(args.host, args.port, args.api_key)
+    print(f"SMS simulator on {sim.url} (POST /control to make it fail)", flush=True)
+    sim.server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()
