@@ -50,6 +50,9 @@ _ROLE = {personnel_pb2.ROLE_MEDIATOR: "mediator", personnel_pb2.ROLE_LIAISON_OFF
          personnel_pb2.ROLE_POLICE_OFFICER: "police_officer", personnel_pb2.ROLE_LAWYER: "lawyer"}
 
 
+OFFICE_ZH = {"police_station": "派出所", "peoples_tribunal": "人民法庭", "judicial_office": "司法所"}
+
+
 def mask_name(name: str) -> str:
     return name[:1] + "*" * max(len(name) - 1, 1) if name else "?"
 
@@ -89,7 +92,7 @@ class Notification:
         msg = event.payload
         key = event.envelope.event_type.rsplit(".v", 1)[0]
         dispute_id = UUID(event.envelope.dispute_id or msg.dispute_id)
-        fields = MessageToDict(msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=False)
+        fields = MessageToDict(msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
         known, parties = await self._remember(conn, dispute_id, msg, event.envelope.region_code)
         if not self.routing.for_event(key):
             return
@@ -100,6 +103,7 @@ class Notification:
         region = lookup(region_code) if region_code else None
         common = {k: v for k, v in fields.items() if not isinstance(v, dict | list) or k == "unacknowledged_offices"}
         common.setdefault("unacknowledged_offices", [])
+        common["offices_zh"] = [OFFICE_ZH.get(o, o) for o in common["unacknowledged_offices"]]
         common.update(short_id=str(dispute_id)[-8:], type_zh=kind.zh if kind else (known.dispute_type if known else ""),
                       region=region.name if region else region_code, party_count=str(len(parties)),
                       mediator=getattr(msg, "mediator_name", "") or (known.mediator_name if known else ""))
