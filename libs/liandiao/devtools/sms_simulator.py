@@ -118,7 +118,7 @@ class SmsSimulator:
 
     @property
     def url(self) -> str:
-        host, port = self.server.server_address[:2]
+        host, port = str(self.server.server_address[0]), self.server.server_address[1]
         return f"http://{host}:{port}/send"
 
     def set(self, mode: str, delay: float | None = None) -> None:
