@@ -271,3 +271,17 @@ async def test_a_batch_is_sent_concurrently_within_the_limit(pool):
     started = time.perf_counter()
     assert await n.dispatch_due(NOW, limit=100) == 10
     assert slow.most == 4 and time.perf_counter() - started < 10 * 0.05
+
+
+async def test_a_redelivered_event_sends_nothing_twice(pool):
+    with SmsSimulator() as sim:
+        sms = SmsChannel(SmsSettings(sim.url, "dev-key"))
+        n = build(pool, sms=sms)
+        event = assigned()
+        contacts = {(event.payload.parties[0].party_id, "sms"): PHONE}
+        await take(n, event, contacts)
+        assert await n.dispatch_due(NOW) == 2           # the party by SMS, the mediator on the console
+        await take(n, event, contacts)                  # the same event again (a replay past the inbox)
+        assert await n.dispatch_due(NOW + timedelta(hours=1)) == 0
+        assert sim.state.requests == 1 and len(sim.state.messages) == 1
+        await sms.close()
