@@ -9,6 +9,7 @@ TEMPLATE_VALUES = 20         # a template has a handful of placeholders
 
 LIMITS = Limits({
     "PreviewRequest.template": Size(chars=CODE * 2),
+    "PreviewRequest.locale": Size(chars=CODE),
     # A map's keys and values share the map field's size.
     "PreviewRequest.values": Size(chars=SHORT, items=TEMPLATE_VALUES),
 })

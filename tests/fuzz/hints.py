@@ -19,7 +19,7 @@ from liandiao.devtools import province
 from liandiao.ids import children
 from liandiao.reference import dispute_types
 from liandiao.rpc.convert import timestamp
-from services.notification.domain.templates import TEMPLATES
+from services.notification.domain.templates import Catalog
 from services.personnel.domain.model import UPDATABLE
 
 _RNG = random.Random(2026)
@@ -141,7 +141,7 @@ class Hints:
         if name in ("period",):
             return st.sampled_from(["2025", "2025-H1", "2025-Q3", "2025-07", str(TODAY.year)])
         if name in ("template",):
-            return st.sampled_from(sorted(TEMPLATES))
+            return st.sampled_from(sorted(Catalog.load().names))
         if name in ("paths",):
             return st.sampled_from(UPDATABLE)
         if name in ("page_token",):
