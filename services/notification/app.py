@@ -139,20 +139,22 @@ class Notification:
         if "party" in wanted:
             out["party"] = [Recipient("party", p.party_id, _display(p.display_name, p.masked_phone), p.display_name,
                                       p.language) for p in parties]
-        mediator_id = getattr(msg, "mediator_id", "") or (known.mediator_id if known else "")
-        if "mediator" in wanted and mediator_id:
-            person = await self.store.person(conn, mediator_id)
-            name = getattr(msg, "mediator_name", "") or (person.name if person else "")
-            if key == "routing.assignment-expired" or not name:
-                name = person.name if person else name
-            out["mediator"] = [Recipient("mediator", mediator_id, name or mediator_id, name,
-                                         person.language if person else "")]
+        # One mediator (routing) or the case's mediators, presiding first (mediation).
+        mediator_ids = list(getattr(msg, "mediator_ids", ())) or [
+            getattr(msg, "mediator_id", "") or (known.mediator_id if known else "")]
+        if "mediator" in wanted:
+            out["mediator"] = []
+            for mediator_id in filter(None, mediator_ids):
+                person = await self.store.person(conn, mediator_id)
+                name = (person.name if person else "") or getattr(msg, "mediator_name", "")
+                out["mediator"].append(Recipient("mediator", mediator_id, name or mediator_id, name,
+                                                 person.language if person else ""))
         referrer = getattr(msg, "referring_org_id", "") or (known.referring_org_id if known else "")
         source = CASE_SOURCE.to_domain(msg.source) if hasattr(msg, "source") else (known.source if known else "")
         referrer_kind = REFERRER_KIND.get(source or (known.source if known else ""))
         if "referrer" in wanted and referrer and referrer_kind:
             out["referrer"] = [Recipient(referrer_kind, referrer, referrer, referrer)]
-        court = getattr(msg, "court_org_id", "")
+        court = getattr(msg, "court_org_id", "") or getattr(msg, "court_id", "")
         if "court" in wanted and court:
             out["court"] = [Recipient("court", court, court, court)]
         if "liaison_officer" in wanted and region_code:

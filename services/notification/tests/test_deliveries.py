@@ -144,3 +144,24 @@ async def test_a_sender_that_dies_mid_send_leaves_the_delivery_to_be_sent_after_
     assert await survivor.dispatch_due(NOW + CLAIM_LEASE) == 3                          # lease over: sent
     rows = await survivor.list(CLERK, event.payload.dispute_id, "", 50, 0)
     assert {d.status for d in rows} == {"sent"}
+
+
+async def test_a_later_event_without_parties_reaches_them_through_the_projection(pool):
+    """confirmation's application-filed names only the dispute and the court: the parties
+    come from what dispute-assigned brought, the court from the event (a route and a
+    template were all it took)."""
+    from liandiao.confirmation.v1 import confirmation_pb2
+
+    n = make(pool, ConsoleChannel())
+    first = assigned(source=common_pb2.CASE_SOURCE_ONLINE)
+    async with pool.acquire() as conn, conn.transaction():
+        await n.on_event(conn, first)
+    filed = confirmation_pb2.ApplicationFiled(application_id="a-1", dispute_id=first.payload.dispute_id,
+                                              court_org_id="court-1")
+    env = Envelope(str(uuid.uuid4()), "confirmation.application-filed.v1", NOW, filed.dispute_id, "150502", "", "")
+    async with pool.acquire() as conn, conn.transaction():
+        await n.on_event(conn, ConsumedEvent(env, filed, "t"))
+    rows = [d for d in await n.list(CLERK, filed.dispute_id, "", 50, 0) if d.source_event_id == uuid.UUID(env.event_id)]
+    assert sorted((d.template, d.recipient_id) for d in rows) == [
+        ("application-filed/court", "court-1"), ("application-filed/party", "p-1"), ("application-filed/party", "p-2")]
+    assert all(filed.dispute_id[-8:] in d.body for d in rows)
