@@ -119,7 +119,8 @@ async def snapshot(dsn: str, services: Sequence[str] = SERVICES) -> Snapshot:
             snap.cases.setdefault(r["dispute_id"], []).append(r)
         for r in await conn.fetch("select delivery_id::text as delivery_id, dispute_id::text as dispute_id, "
                                   "source_event_id::text as source_event_id, template, recipient_id, status "
-                                  "from notification.deliveries"):
+                                  # the announcement of the assignment; warnings and escalations are others'
+                                  "from notification.deliveries where template like 'dispute-assigned/%'"):
             snap.deliveries.setdefault(r["dispute_id"], []).append(r)
         for r in await conn.fetch("select dispute_id::text as dispute_id, person_id::text as person_id "
                                   "from personnel.performance_cases"):

@@ -278,8 +278,9 @@ async def follow(stubs: Stubs, answers: Answers, d: Dispute, rng: random.Random,
     async def all_sent() -> bool:
         listed: Any = await answers.call("ListDeliveries", lambda: stubs.notification.ListDeliveries(
             notification_pb2.ListDeliveriesRequest(dispute_id=d.dispute_id), metadata=CLERK, timeout=3.0))
-        sent = [x for x in listed.deliveries if x.status == notification_pb2.DELIVERY_STATUS_SENT]
-        return len(sent) == len(listed.deliveries) == d.expected_deliveries
+        announced = [x for x in listed.deliveries if x.template.startswith("dispute-assigned/")]
+        sent = [x for x in announced if x.status == notification_pb2.DELIVERY_STATUS_SENT]
+        return len(sent) == len(announced) == d.expected_deliveries
 
     for probe in (case_open, all_sent):
         while True:
