@@ -24,8 +24,8 @@ from liandiao.events.consumer import ConsumedEvent
 from liandiao.events.outbox import enqueue
 from liandiao.ids import lookup, prefecture_of
 from liandiao.notification.v1 import notification_pb2
-from liandiao.redact import mask_free_text
 from liandiao.personnel.v1 import personnel_pb2
+from liandiao.redact import mask_free_text
 from liandiao.reference import dispute_types
 from liandiao.rpc.convert import timestamp
 from liandiao.rpc.enums import CASE_SOURCE
@@ -61,6 +61,10 @@ def _display(name: str, masked_phone: str) -> str:
     return f"{mask_name(name)} ({masked_phone or 'no phone'})"
 
 
+class MalformedEvent(ValueError):
+    """The payload contradicts its headers."""
+
+
 @dataclass(frozen=True)
 class Outcome:
     delivery: DeliveryRow
@@ -92,6 +96,10 @@ class Notification:
         msg = event.payload
         key = event.envelope.event_type.rsplit(".v", 1)[0]
         dispute_id = UUID(event.envelope.dispute_id or msg.dispute_id)
+        if msg.dispute_id != str(dispute_id):
+            # Not the event its headers say (another type's bytes parse as anything in
+            # protobuf): retried, then dead-lettered, rather than telling anyone.
+            raise MalformedEvent(f"payload's dispute_id {msg.dispute_id[:40]!r} is not the header's {dispute_id}")
         fields = MessageToDict(msg, preserving_proto_field_name=True, always_print_fields_with_no_presence=True)
         known, parties = await self._remember(conn, dispute_id, msg, event.envelope.region_code)
         if not self.routing.for_event(key):

@@ -199,24 +199,33 @@ class Consumer:
             # it for good; a message this large was poison anyway, keep its head.
             headers["dlq-value-truncated-from"] = str(len(value))
             value = value[:max(room - 100, 0)]
+        # A record that comes again (its batch's offsets were not committed: a pause, a
+        # rebalance) was dead-lettered already: a second copy would sit on the DLQ.
+        if await self._db_retrying(lambda conn: conn.fetchval(
+                "select true from dead_letters where consumer = $1 and topic = $2 "
+                "and kafka_partition = $3 and kafka_offset = $4",
+                self.name, record.topic, record.partition, record.offset)):
+            return
         if self.cipher is not None:
             value = self.cipher.encrypt_bytes(value, context=dlq_context(record.topic, record.partition, record.offset))
             headers[DLQ_SEALED] = self.cipher.current
         await self.ensure_topic(topic)
         await self.publish(topic, record.key, value, headers)
+        await self._db_retrying(lambda conn: conn.execute(
+            """insert into dead_letters
+                   (consumer, event_id, topic, kafka_partition, kafka_offset, error, attempts)
+               values ($1, $2, $3, $4, $5, $6, $7)
+               on conflict (consumer, topic, kafka_partition, kafka_offset) do nothing""",
+            self.name, headers.get(EVENT_ID, "")[:100], record.topic, record.partition, record.offset,
+            error[:2000], attempts))
+
+    async def _db_retrying(self, op):
+        """Runs one statement, waiting out a database outage (never a reason to lose a dead letter)."""
         wait = self.backoff
         while True:
             try:
                 async with self.pool.acquire() as conn:
-                    await conn.execute(
-                        """insert into dead_letters
-                               (consumer, event_id, topic, kafka_partition, kafka_offset, error, attempts)
-                           values ($1, $2, $3, $4, $5, $6, $7)
-                           on conflict (consumer, topic, kafka_partition, kafka_offset) do nothing""",
-                        self.name, headers.get(EVENT_ID, "")[:100], record.topic, record.partition, record.offset,
-                        error[:2000], attempts,
-                    )
-                return
+                    return await op(conn)
             except Exception as exc:
                 if not transient(exc) or self.stopping.is_set():
                     raise

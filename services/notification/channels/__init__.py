@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
-from liandiao.redact import mask_free_text
 from services.notification.domain.states import Step
 
 
