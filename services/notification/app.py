@@ -155,7 +155,8 @@ class Notification:
             for mediator_id in filter(None, mediator_ids):
                 person = await self.store.person(conn, mediator_id)
                 name = (person.name if person else "") or getattr(msg, "mediator_name", "")
-                out["mediator"].append(Recipient("mediator", mediator_id, name or mediator_id, name,
+                shown = _display(name, person.masked_phone if person else "") if name else mediator_id
+                out["mediator"].append(Recipient("mediator", mediator_id, shown, name,
                                                  person.language if person else ""))
         referrer = getattr(msg, "referring_org_id", "") or (known.referring_org_id if known else "")
         source = CASE_SOURCE.to_domain(msg.source) if hasattr(msg, "source") else (known.source if known else "")

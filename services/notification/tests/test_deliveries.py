@@ -76,6 +76,8 @@ async def test_parties_mediator_and_referring_station_are_told_once_each(pool):
     assert sorted((d.template, d.recipient_kind) for d in rows) == [
         ("dispute-assigned/mediator", "mediator"), ("dispute-assigned/party", "party"),
         ("dispute-assigned/party", "party"), ("dispute-assigned/referrer", "police_station")]
+    mediator = next(d for d in rows if d.recipient_kind == "mediator")
+    assert mediator.recipient_display == "宝* (no phone)"                     # listings mask names, officials' too
     party = next(d for d in rows if d.recipient_id == "p-1")
     assert party.recipient_display == "王** (138****8000)"
     assert "宝音" in party.body and "科尔沁区" not in party.body and "免费" not in party.body
