@@ -194,14 +194,19 @@ async def _rewrite_column(dsn: str, col: EncryptedColumn, rewrite, batch: int,
     column, in batches (each its own transaction, rows locked while rewritten).
     ``schema``: where the table is, when not the service's own (tests). Returns
     (values rewritten, ids of rows whose value could not be read)."""
+    return await _rewrite(dsn, schema or col.schema, col.table, col.column, col.id_column, rewrite, batch)
+
+
+async def _rewrite(dsn: str, schema: str, table: str, column: str, id_column: str, rewrite,
+                   batch: int) -> tuple[int, list[str]]:
     import asyncpg
 
-    where = schema or col.schema
-    if not _IDENT.match(where):
-        raise ValueError(f"{where!r} is not a plain SQL identifier")
+    for name in (schema, table, column, id_column):
+        if not _IDENT.match(name):
+            raise ValueError(f"{name!r} is not a plain SQL identifier")
     conn = await asyncpg.connect(dsn)
     done, unreadable, after = 0, [], None
-    table, column, id_column = f"{where}.{col.table}", col.column, col.id_column
+    table = f"{schema}.{table}"
     try:
         while True:
             async with conn.transaction():
@@ -265,31 +270,13 @@ async def reencrypt_column(dsn: str, cipher: PiiCipher, *, schema: str, table: s
     in batches (each its own transaction, rows locked while rewritten). ``context``
     may name ``{id}``, replaced by the row's ``id_column`` (the row the value is bound
     to). Returns how many values were rewritten; safe to run again or concurrently."""
-    import asyncpg
-
-    for name in (schema, table, column, id_column):
-        if not _IDENT.match(name):
-            raise ValueError(f"{name!r} is not a plain SQL identifier")
-    conn = await asyncpg.connect(dsn)
-    done, after = 0, None
-    try:
-        while True:
-            async with conn.transaction():
-                rows = await conn.fetch(
-                    f"select {id_column}::text as id, {column} as v from {schema}.{table} "
-                    f"where {column} is not null and ($1::text is null or {id_column}::text > $1) "
-                    f"order by {id_column}::text limit $2 for update", after, batch)
-                for r in rows:
-                    fresh = cipher.reencrypt(bytes(r["v"]), context=context.replace("{id}", r["id"]))
-                    if fresh is not None:
-                        await conn.execute(f"update {schema}.{table} set {column} = $1 where {id_column}::text = $2",
-                                           fresh, r["id"])
-                        done += 1
-            if len(rows) < batch:
-                return done
-            after = rows[-1]["id"]
-    finally:
-        await conn.close()
+    done, unreadable = await _rewrite(dsn, schema, table, column, id_column,
+                                      lambda blob, row_id: cipher.reencrypt(blob, context=context.replace("{id}", row_id)),
+                                      batch)
+    if unreadable:
+        raise UnreadableValue(f"{schema}.{table}.{column}: {len(unreadable)} value(s) could not be read "
+                              f"(rows {', '.join(unreadable[:5])}); the others were re-encrypted")
+    return done
 
 
 async def _run_service(dsn: str, cipher: PiiCipher, service: str, command: str) -> int:
