@@ -31,8 +31,9 @@ import importlib
 import os
 import re
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 from uuid import UUID
 
 from cryptography.exceptions import InvalidTag
@@ -159,33 +160,57 @@ _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 class EncryptedColumn:
     """One encrypted column of personal data (bytea), bound to its row: the one way
     services encrypt and decrypt. ``id_column`` is the row's stable id (a primary key
-    that never changes); ``legacy_context`` the column-only context its values had
-    before row binding, which only ``rebind`` accepts."""
+    that never changes), ``sub_id_column`` the second part of a two-column key (the
+    row id is then "<id>:<sub id>"). ``legacy_context`` is the context its values had
+    before this helper: column-only ("party.phone"), which only ``rebind`` accepts
+    because it binds nothing to the row; or row-bound in an older spelling, with
+    ``{id}`` for the row id ("delivery.address:{id}"), which reads also accept until
+    ``rebind`` has run: such a value still cannot be moved to another row."""
     schema: str
     table: str
     column: str          # e.g. "id_number_enc"
     id_column: str       # e.g. "party_id"
     legacy_context: str = ""
+    sub_id_column: str = ""
 
     def __post_init__(self) -> None:
         for name in (self.schema, self.table, self.column, self.id_column):
             if not _IDENT.match(name):
                 raise ValueError(f"{name!r} is not a plain SQL identifier")
+        if self.sub_id_column and not _IDENT.match(self.sub_id_column):
+            raise ValueError(f"{self.sub_id_column!r} is not a plain SQL identifier")
 
     @property
     def name(self) -> str:
         """"intake.parties.id_number": where a value belongs, without the row."""
         return f"{self.schema}.{self.table}.{self.column.removesuffix('_enc')}"
 
-    def context(self, row_id: UUID | str) -> str:
-        return f"{self.name}:{row_id}"
+    def row_id(self, row_id: UUID | str, sub_id: UUID | str | None = None) -> str:
+        return f"{row_id}:{sub_id}" if self.sub_id_column else str(row_id)
+
+    def context(self, row_id: UUID | str, field: str = "") -> str:
+        """``field``: where a value sits inside a document column (e.g. a JSON case
+        holding several encrypted values per row), "PartyDetails.name"."""
+        return f"{self.name}.{field}:{row_id}" if field else f"{self.name}:{row_id}"
+
+    def _row_bound_legacy(self, row_id: UUID | str) -> str:
+        return self.legacy_context.replace("{id}", str(row_id)) if "{id}" in self.legacy_context else ""
 
     def encrypt(self, cipher: PiiCipher, plain: str | None, row_id: UUID | str) -> bytes | None:
         """The value to store (None for no value: an empty field stays NULL)."""
         return cipher.encrypt(plain, context=self.context(row_id)) if plain else None
 
     def decrypt(self, cipher: PiiCipher, blob: bytes | None, row_id: UUID | str) -> str | None:
-        return cipher.decrypt(bytes(blob), context=self.context(row_id)) if blob is not None else None
+        if blob is None:
+            return None
+        legacy = self._row_bound_legacy(row_id)
+        try:
+            return cipher.decrypt(bytes(blob), context=self.context(row_id))
+        except UnreadableValue:
+            if not legacy:
+                raise
+        # Written before this helper, bound to the same row in the old spelling (until rebind).
+        return cipher.decrypt(bytes(blob), context=legacy)
 
 
 async def _rewrite_column(dsn: str, col: EncryptedColumn, rewrite, batch: int,
@@ -194,34 +219,40 @@ async def _rewrite_column(dsn: str, col: EncryptedColumn, rewrite, batch: int,
     column, in batches (each its own transaction, rows locked while rewritten).
     ``schema``: where the table is, when not the service's own (tests). Returns
     (values rewritten, ids of rows whose value could not be read)."""
-    return await _rewrite(dsn, schema or col.schema, col.table, col.column, col.id_column, rewrite, batch)
+    keys = (col.id_column, col.sub_id_column) if col.sub_id_column else (col.id_column,)
+    return await _rewrite(dsn, schema or col.schema, col.table, col.column, keys, rewrite, batch)
 
 
-async def _rewrite(dsn: str, schema: str, table: str, column: str, id_column: str, rewrite,
-                   batch: int) -> tuple[int, list[str]]:
+async def _rewrite(dsn: str, schema: str, table: str, column: str, id_columns: tuple[str, ...], rewrite,
+                   batch: int, *, read: str = "", write: str = "$1", also: str = "") -> tuple[int, list[str]]:
+    """``read``/``write``: the SQL that reads the value and the one that stores it (a
+    document column: ``jsonb`` as text); ``also``: more of the SET clause (a row version)."""
     import asyncpg
 
-    for name in (schema, table, column, id_column):
+    for name in (schema, table, column, *id_columns):
         if not _IDENT.match(name):
             raise ValueError(f"{name!r} is not a plain SQL identifier")
     conn = await asyncpg.connect(dsn)
     done, unreadable, after = 0, [], None
     table = f"{schema}.{table}"
+    # A two-column key is read as one text id, "<id>:<sub id>", the row id of its context.
+    id_sql = " || ':' || ".join(f"{c}::text" for c in id_columns)
+    id_sql = f"({id_sql})" if len(id_columns) > 1 else id_sql
     try:
         while True:
             async with conn.transaction():
                 rows = await conn.fetch(
-                    f"select {id_column}::text as id, {column} as v from {table} "
-                    f"where {column} is not null and ($1::text is null or {id_column}::text > $1) "
-                    f"order by {id_column}::text limit $2 for update", after, batch)
+                    f"select {id_sql} as id, {read or column} as v from {table} "
+                    f"where {column} is not null and ($1::text is null or {id_sql} > $1) "
+                    f"order by {id_sql} limit $2 for update", after, batch)
                 for r in rows:
                     try:
-                        fresh = rewrite(bytes(r["v"]), r["id"])
+                        fresh = rewrite(r["v"] if read else bytes(r["v"]), r["id"])
                     except UnreadableValue:
                         unreadable.append(r["id"])
                         continue
                     if fresh is not None:
-                        await conn.execute(f"update {table} set {column} = $1 where {id_column}::text = $2",
+                        await conn.execute(f"update {table} set {column} = {write}{also} where {id_sql} = $2",
                                            fresh, r["id"])
                         done += 1
             if len(rows) < batch:
@@ -244,7 +275,8 @@ async def rebind_column(dsn: str, cipher: PiiCipher, col: EncryptedColumn, *, ba
         except UnreadableValue:
             if not col.legacy_context:
                 raise
-        return cipher.encrypt(cipher.decrypt(blob, context=col.legacy_context), context=bound)
+        old = col.legacy_context.replace("{id}", row_id)
+        return cipher.encrypt(cipher.decrypt(blob, context=old), context=bound)
 
     return await _rewrite_column(dsn, col, rewrite, batch, schema)
 
@@ -256,7 +288,46 @@ async def reencrypt_bound_column(dsn: str, cipher: PiiCipher, col: EncryptedColu
                                  batch, schema)
 
 
-def service_columns(service: str) -> Sequence[EncryptedColumn]:
+@dataclass(frozen=True)
+class EncryptedDocument:
+    """A jsonb column whose documents hold encrypted values where only the service's
+    codec knows (mediation's case aggregate): their contexts come from ``column``'s
+    ``context(row id, field)``, and ``reencrypt`` rewrites each document through
+    ``rewrite(cipher, document) -> document | None`` (None: already under the current
+    key). ``version_column``, when set, is bumped with each rewrite so that a writer
+    holding an older copy of the row sees a conflict instead of overwriting it."""
+    column: EncryptedColumn
+    rewrite: Callable[[PiiCipher, Any], Any]
+    version_column: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.column.name
+
+
+async def reencrypt_document_column(dsn: str, cipher: PiiCipher, doc: EncryptedDocument, *, batch: int = 100,
+                                    schema: str | None = None) -> tuple[int, list[str]]:
+    """Moves every document of ``doc`` whose values are not all under the current key to
+    it, in batches (each its own transaction, rows locked). Returns (rewritten, unreadable
+    row ids)."""
+    import json
+
+    col = doc.column
+    version = doc.version_column
+    if version and not _IDENT.match(version):
+        raise ValueError(f"{version!r} is not a plain SQL identifier")
+
+    def rewrite(text: str, row_id: str) -> str | None:
+        fresh = doc.rewrite(cipher, json.loads(text))
+        return None if fresh is None else json.dumps(fresh)
+
+    keys = (col.id_column, col.sub_id_column) if col.sub_id_column else (col.id_column,)
+    return await _rewrite(dsn, schema or col.schema, col.table, col.column, keys, rewrite, batch,
+                          read=f"{col.column}::text", write="$1::jsonb",
+                          also=f", {version} = {version} + 1" if version else "")
+
+
+def service_columns(service: str) -> Sequence[EncryptedColumn | EncryptedDocument]:
     """The encrypted columns a service declares (``PII_COLUMNS`` in its store module)."""
     if not _IDENT.match(service):
         raise ValueError(f"{service!r} is not a service name")
@@ -270,7 +341,7 @@ async def reencrypt_column(dsn: str, cipher: PiiCipher, *, schema: str, table: s
     in batches (each its own transaction, rows locked while rewritten). ``context``
     may name ``{id}``, replaced by the row's ``id_column`` (the row the value is bound
     to). Returns how many values were rewritten; safe to run again or concurrently."""
-    done, unreadable = await _rewrite(dsn, schema, table, column, id_column,
+    done, unreadable = await _rewrite(dsn, schema, table, column, (id_column,),
                                       lambda blob, row_id: cipher.reencrypt(blob, context=context.replace("{id}", row_id)),
                                       batch)
     if unreadable:
@@ -283,7 +354,13 @@ async def _run_service(dsn: str, cipher: PiiCipher, service: str, command: str) 
     job = rebind_column if command == "rebind" else reencrypt_bound_column
     failed = 0
     for col in service_columns(service):
-        n, unreadable = await job(dsn, cipher, col)
+        if isinstance(col, EncryptedDocument):
+            if command == "rebind":   # documents were bound to their rows from the start
+                print(f"{col.name}: nothing to rebind (row-bound since it was written)")
+                continue
+            n, unreadable = await reencrypt_document_column(dsn, cipher, col)
+        else:
+            n, unreadable = await job(dsn, cipher, col)
         verb = "bound to their rows" if command == "rebind" else f"re-encrypted under key {cipher.current!r}"
         print(f"{col.name}: {n} value(s) {verb}")
         if unreadable:

@@ -5,8 +5,10 @@ it was. It is our own format, versioned with our migrations, never another servi
 
 Personal data inside it (a party's name, ID number, phone, address in the agreement's
 details; a party's name on the case) is AES-GCM ciphertext from the platform's PII cipher,
-bound to the case and the party (`context`), so the document can be logged or dumped
-without exposing a person.
+bound to the case and the party (``CASE_AGGREGATE.context``, the platform's one context
+format: "mediation.cases.aggregate.<class>.<field>:<case id>:<party id>"), so the document
+can be logged or dumped without exposing a person. ``reencrypt_document`` moves a stored
+document to the current key (``python -m liandiao.pii reencrypt --service mediation``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from uuid import UUID
 
 from liandiao.legaltime import Deadline
 from liandiao.legaltime.periods import Period, Unit
-from liandiao.pii import PiiCipher
+from liandiao.pii import EncryptedColumn, PiiCipher
 from liandiao.signing import Signature
 from services.mediation.domain import content, model, states
 
@@ -42,12 +44,39 @@ PII_FIELDS: dict[type, tuple[str, ...]] = {
 }
 
 
+# The document column; a value's row id is "<case id>:<party id>" and its field
+# "<class>.<field>" (the spelling the codec has always used, so stored cases read as they are).
+CASE_AGGREGATE = EncryptedColumn("mediation", "cases", "aggregate", "case_id")
+
+
+def _blobs(value: Any):
+    if isinstance(value, list):
+        for v in value:
+            yield from _blobs(v)
+    elif isinstance(value, dict):
+        if "_pii" in value:
+            yield base64.b64decode(value["_pii"])
+        else:
+            for v in value.values():
+                yield from _blobs(v)
+
+
+def reencrypt_document(cipher: PiiCipher, doc: dict[str, Any]) -> dict[str, Any] | None:
+    """The stored case under ``cipher``'s current key, or None when it is there already
+    (loaded and written again: every value decrypted under its own context, so a value
+    that does not belong to the case raises UnreadableValue)."""
+    if all(cipher.key_id(b) == cipher.current for b in _blobs(doc)):
+        return None
+    codec = Codec(cipher)
+    return codec.dump(codec.load(doc))
+
+
 class Codec:
     def __init__(self, cipher: PiiCipher):
         self.cipher = cipher
 
     def _context(self, case_id: str, cls: type, field: str, owner: str) -> str:
-        return f"mediation.cases.aggregate.{cls.__name__}.{field}:{case_id}:{owner}"
+        return CASE_AGGREGATE.context(f"{case_id}:{owner}", f"{cls.__name__}.{field}")
 
     def dump(self, case: model.Case) -> dict[str, Any]:
         return self._dump(case, str(case.case_id))

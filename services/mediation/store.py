@@ -14,12 +14,20 @@ from uuid import UUID
 import asyncpg
 
 from liandiao.ids.masking import mask_name
-from liandiao.pii import PiiCipher
-from services.mediation.codec import Codec
+from liandiao.pii import EncryptedColumn, EncryptedDocument, PiiCipher
+from services.mediation.codec import CASE_AGGREGATE, Codec, reencrypt_document
 from services.mediation.domain.model import Case, InPerson
 from services.mediation.domain.states import CaseState
 
 T = TypeVar("T")
+
+# Personal data at rest (python -m liandiao.pii reencrypt --service mediation). The contexts
+# are the ones mediation wrote before it used the platform helper, spelled the same way,
+# so stored values read unchanged and there is nothing to rebind.
+CASE_PARTY_NAME = EncryptedColumn("mediation", "case_parties", "name", "case_id", sub_id_column="party_id")
+CASE_MESSAGE_BODY = EncryptedColumn("mediation", "case_messages", "body", "message_id")
+PII_COLUMNS = (CASE_PARTY_NAME, CASE_MESSAGE_BODY,
+               EncryptedDocument(CASE_AGGREGATE, reencrypt_document, version_column="row_version"))
 
 
 def row_to(cls: type[T], record: asyncpg.Record | None) -> T | None:
@@ -105,7 +113,8 @@ class Store:
                    id_fingerprint, language) values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                on conflict (case_id, party_id) do nothing""",
             [(case.case_id, p.party_id, p.side.value, p.kind.value,
-              self.cipher.encrypt(p.name, context=f"mediation.case_parties.name:{case.case_id}:{p.party_id}"),
+              self.cipher.encrypt(p.name, context=CASE_PARTY_NAME.context(
+                  CASE_PARTY_NAME.row_id(case.case_id, p.party_id))),
               mask_name(p.name), p.masked_id_number, p.id_fingerprint, p.language) for p in case.parties])
 
     async def load(self, conn: asyncpg.Connection, *, case_id: UUID | None = None, dispute_id: UUID | None = None,
@@ -278,15 +287,15 @@ class Store:
             """insert into case_messages (message_id, case_id, party_id, author_id, author_role, body, posted_at)
                values ($1, $2, $3, $4, $5, $6, $7)""",
             m.message_id, m.case_id, m.party_id, m.author_id, m.author_role,
-            self.cipher.encrypt(m.body, context=f"mediation.case_messages.body:{m.message_id}"), m.posted_at)
+            self.cipher.encrypt(m.body, context=CASE_MESSAGE_BODY.context(m.message_id)), m.posted_at)
 
     async def messages(self, conn: asyncpg.Connection, case_id: UUID, limit: int = 200,
                        offset: int = 0) -> list[MessageRow]:
         rows = await conn.fetch(
             """select message_id, case_id, party_id, author_id, author_role, body, posted_at from case_messages
                where case_id = $1 order by posted_at, message_id limit $2 offset $3""", case_id, limit, offset)
-        return [MessageRow(**{**dict(r), "body": self.cipher.decrypt(
-            r["body"], context=f"mediation.case_messages.body:{r['message_id']}")}) for r in rows]
+        return [MessageRow(**{**dict(r), "body": CASE_MESSAGE_BODY.decrypt(self.cipher, r["body"], r["message_id"])})
+                for r in rows]
 
     # ---- figures for the demo -------------------------------------------------------------
 

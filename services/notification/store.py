@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from liandiao.pii import PiiCipher
+from liandiao.pii import EncryptedColumn, PiiCipher
 from liandiao.uuid7 import uuid7
 from services.notification.domain.states import Status
 
@@ -89,12 +89,14 @@ class PartyRow:
 COLS = ", ".join(DeliveryRow.__dataclass_fields__)
 
 
-def address_context(delivery_id: UUID) -> str:
-    return f"delivery.address:{delivery_id}"
-
-
-def contact_context(contact_id: UUID) -> str:
-    return f"contact.address:{contact_id}"
+# Personal data at rest (python -m liandiao.pii reencrypt/rebind --service notification).
+# Values written before the platform helper were bound to their row in another spelling
+# ("delivery.address:<id>"): still row-bound, so they read as they are until rebind rewrites them.
+DELIVERY_ADDRESS = EncryptedColumn("notification", "deliveries", "address_enc", "delivery_id",
+                                   legacy_context="delivery.address:{id}")
+CONTACT_ADDRESS = EncryptedColumn("notification", "contacts", "address_enc", "contact_id",
+                                  legacy_context="contact.address:{id}")
+PII_COLUMNS = (DELIVERY_ADDRESS, CONTACT_ADDRESS)
 
 
 class Store:
@@ -108,7 +110,7 @@ class Store:
         made = 0
         for d in new:
             delivery_id = uuid7()
-            address = self.pii.encrypt(d.address, context=address_context(delivery_id)) if d.address else None
+            address = DELIVERY_ADDRESS.encrypt(self.pii, d.address, delivery_id)
             inserted = await conn.fetchval(
                 """insert into deliveries (delivery_id, dispute_id, region_code, source_event_id, template,
                        recipient_kind, recipient_id, recipient_display, channel, body, status, locale,
@@ -136,7 +138,7 @@ class Store:
         return sorted((DeliveryRow(**r) for r in rows), key=lambda d: (d.created_at, d.delivery_id))
 
     def address_of(self, d: DeliveryRow) -> str:
-        return self.pii.decrypt(d.address_enc, context=address_context(d.delivery_id)) if d.address_enc else ""
+        return DELIVERY_ADDRESS.decrypt(self.pii, d.address_enc, d.delivery_id) or ""
 
     async def record(self, conn: asyncpg.Connection, d: DeliveryRow, status: Status, attempts: int, error: str,
                      next_at: datetime | None, now: datetime) -> None:
@@ -230,13 +232,13 @@ class Store:
         await conn.execute(
             """insert into contacts (contact_id, recipient_id, channel, address_enc) values ($1, $2, $3, $4)
                on conflict (recipient_id, channel) do update set address_enc = $4""",
-            contact_id, recipient_id, channel, self.pii.encrypt(address, context=contact_context(contact_id)))
+            contact_id, recipient_id, channel, self.pii.encrypt(address, context=CONTACT_ADDRESS.context(contact_id)))
 
     async def contacts(self, conn: asyncpg.Connection, recipient_ids: Sequence[str]) -> dict[str, dict[str, str]]:
         rows = await conn.fetch("select contact_id, recipient_id, channel, address_enc from contacts "
                                 "where recipient_id = any ($1::text[])", list(recipient_ids))
         out: dict[str, dict[str, str]] = {}
         for r in rows:
-            out.setdefault(r["recipient_id"], {})[r["channel"]] = self.pii.decrypt(
-                r["address_enc"], context=contact_context(r["contact_id"]))
+            out.setdefault(r["recipient_id"], {})[r["channel"]] = CONTACT_ADDRESS.decrypt(
+                self.pii, r["address_enc"], r["contact_id"]) or ""
         return out
