@@ -13,7 +13,7 @@ from uuid import UUID
 
 import asyncpg
 
-from liandiao import access
+from liandiao import access, audit
 from liandiao.auth import Claims
 from liandiao.common.v1 import common_pb2
 from liandiao.confirmation.v1 import confirmation_pb2 as pb
@@ -369,6 +369,8 @@ class Confirmation:
                 applicant_party_ids=[a.party_id for a in filed.applicants], accept_by=deadline_pb(filed.accept_by),
                 organization_id=row["organization_id"]),
                 dispute_id=agreement.dispute_id, region_code=row["region_code"])
+            await audit.record(conn, caller, audit.Action.CHANGE, "application", str(application_id),
+                               row["region_code"])
             loaded = await self._load(conn, application_id)
             assert loaded is not None
             return await self.view(conn, *loaded)
@@ -377,6 +379,7 @@ class Confirmation:
     async def get(self, application_id: str, caller: Claims) -> View:
         async with self.pool.acquire() as conn:
             row, app = await self._visible(conn, application_id, caller, policy.APPLICATION, None)
+            await audit.record(conn, caller, audit.Action.READ, "application", app.application_id, row["region_code"])
             return await self.view(conn, row, app)
 
     async def list(self, court_id: str, statuses: Sequence[str], limit: int, offset: int, caller: Claims,
@@ -389,6 +392,8 @@ class Confirmation:
                 loaded = await self._load(conn, row["application_id"])
                 if loaded is not None:
                     views.append(await self.view(conn, *loaded))
+            await audit.record(conn, caller, audit.Action.READ, "application",
+                               [v.app.application_id for v in views])
             return views
 
     # ---- the court's decisions -----------------------------------------------------------------
@@ -397,6 +402,7 @@ class Confirmation:
         async with self.pool.acquire() as conn, conn.transaction():
             row, app = await self._visible(conn, application_id, caller, rule, action, for_update=True)
             await decide(conn, row, app, self.clock())
+            await audit.record(conn, caller, audit.Action.CHANGE, "application", app.application_id, row["region_code"])
             loaded = await self._load(conn, UUID(app.application_id))
             assert loaded is not None
             return await self.view(conn, *loaded)

@@ -15,7 +15,7 @@ from uuid import UUID
 
 import asyncpg
 
-from liandiao import access, telemetry
+from liandiao import access, audit, telemetry
 from liandiao.auth import Claims, Role
 from liandiao.errors import FieldViolation, InvalidInput, NotFound, parse_uuid
 from liandiao.events import outbox
@@ -178,6 +178,7 @@ class Mediation:
         found = loaded.case if loaded else None
         access.check_see(case_access.CASE, caller, found and facts(found), f"case for {column} {value}")
         assert found is not None
+        await audit.record(self.pool, caller, audit.Action.READ, "case", str(found.case_id), found.region_code)
         return found
 
     async def list(self, caller: Claims, mediator_id: str, region_prefix: str, state: str, limit: int,
@@ -187,7 +188,10 @@ class Mediation:
         visible, params = access.visible_sql(case_access.CASE, caller, case_access.COLUMNS, 6,
                                              region_prefix=region_prefix)
         async with self.pool.acquire() as conn:
-            return await self.store.list_cases(conn, visible, params, mediator_id, region_prefix, state, limit, offset)
+            cases = await self.store.list_cases(conn, visible, params, mediator_id, region_prefix, state, limit,
+                                                offset)
+            await audit.record(conn, caller, audit.Action.READ, "case", [str(c.case_id) for c in cases])
+        return cases
 
     async def agreement(self, caller: Claims, agreement_id: str) -> tuple[Case, bytes]:
         if not agreement_id:
@@ -199,6 +203,7 @@ class Mediation:
         access.check_see(case_access.CASE, caller, found and facts(found), f"agreement {agreement_id}")
         assert found is not None
         a = next(x for x in found.agreements if x.agreement_id == agreement_id)
+        await audit.record(self.pool, caller, audit.Action.READ, "case", str(found.case_id), found.region_code)
         return found, canonical_document(a)
 
     # ---- the one way a command runs ---------------------------------------------------------
@@ -214,6 +219,8 @@ class Mediation:
             assert loaded is not None
             decision = decide(loaded.case, actor_of(caller), now)
             await self._commit(conn, loaded, decision)
+            await audit.record(conn, caller, audit.Action.CHANGE, "case", str(loaded.case.case_id),
+                               loaded.case.region_code)
         return decision.case
 
     async def _resolve(self, conn: asyncpg.Connection, case_id: str, session_id: str,
@@ -438,6 +445,8 @@ class Mediation:
             row = DocumentRow(uuid7(), key, kind or "other", file_name.strip(), media_type, len(content),
                               hashlib.sha256(content).hexdigest(), sm3_hex(content), caller.subject,
                               caller.role.value, self.now(), description.strip(), replaces_id)
+            assert loaded is not None
+            await audit.record(conn, caller, audit.Action.CHANGE, "case", str(key), loaded.case.region_code)
             return await self.store.insert_document(conn, row, content)
 
     async def case(self, caller: Claims, case_id: str) -> Case:
@@ -464,6 +473,7 @@ class Mediation:
                 raise InvalidInput(FieldViolation("party_id", "not a party of this case"))
             row = MessageRow(uuid7(), key, party_id, caller.subject, caller.role.value, text.strip(), self.now())
             await self.store.insert_message(conn, row)
+            await audit.record(conn, caller, audit.Action.CHANGE, "case", str(key), loaded.case.region_code)
         return row
 
     async def messages(self, caller: Claims, case_id: str, limit: int, offset: int) -> list[MessageRow]:

@@ -16,7 +16,7 @@ from uuid import UUID
 import asyncpg
 from google.protobuf.json_format import MessageToDict
 
-from liandiao import access, telemetry
+from liandiao import access, audit, telemetry
 from liandiao.auth import Claims
 from liandiao.errors import RuleViolation, parse_uuid
 from liandiao.events import catalog
@@ -274,6 +274,7 @@ class Notification:
                                     f"{d.status}") from None
             await self.store.requeue(conn, key, now)
             await self.store.history(conn, key, now, status, 0, f"resent by {caller.subject}")
+            await audit.record(conn, caller, audit.Action.CHANGE, "delivery", str(key), d.region_code)
             return await self.store.get_for_update(conn, key)  # type: ignore[return-value]
 
     async def list(self, caller: Claims, dispute_id: str, status: str, limit: int, offset: int) -> list[DeliveryRow]:
@@ -286,4 +287,7 @@ class Notification:
         else:
             where, first = "$1::uuid is null and status = any (case when $2 = '' then array['failed', 'expired'] " \
                            "else array[$2] end)", [None, status]
-        return await self.store.list(f"{where} and {visible}", [*first, *params], limit, offset)
+        rows = await self.store.list(f"{where} and {visible}", [*first, *params], limit, offset)
+        # Each delivery names its recipient and (masked) address: one read entry per delivery shown.
+        await audit.record(self.pool, caller, audit.Action.READ, "delivery", [str(r.delivery_id) for r in rows])
+        return rows

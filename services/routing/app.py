@@ -11,7 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
-from liandiao import access, telemetry
+from liandiao import access, audit, telemetry
 from liandiao.auth import Claims
 from liandiao.errors import FieldViolation, InvalidInput, NotFound, RuleViolation, parse_uuid
 from liandiao.events import catalog
@@ -198,6 +198,7 @@ class Routing:
             if row.mediator_id != mid:
                 raise RuleViolation("routing.choice-not-eligible", "the chosen mediator is not eligible for this "
                                     "dispute (roster, duty, specialty or region)")
+            await audit.record(conn, caller, audit.Action.CHANGE, "assignment", str(did), d.region_code)
             return row
 
     async def call_consultation(self, dispute_id: str, reason: str, caller: Claims) -> store.ConsultationRow:
@@ -214,6 +215,8 @@ class Routing:
                                     "reasons already; record the plan")
             await self._call_consultation(conn, d, [reason.strip()], f"{caller.role}:{caller.organization_id}",
                                           now, dispute["trace_parent"])
+            await audit.record(conn, caller, audit.Action.CHANGE, "consultation", str(did), d.region_code,
+                               reason=reason.strip())
             row = await store.get_consultation(conn, did)
         assert row is not None
         return row
@@ -233,7 +236,7 @@ class Routing:
         did = parse_uuid("dispute_id", dispute_id)
         async with self.pool.acquire() as conn, conn.transaction():
             c = await store.get_consultation(conn, did, for_update=True)
-            await _dispute(conn, did, caller, routing_access.CONSULT, "record the plan of", None, c)
+            _, d = await _dispute(conn, did, caller, routing_access.CONSULT, "record the plan of", None, c)
             if c is None:
                 raise RuleViolation("routing.no-consultation", "no joint consultation was called for this dispute")
             planned = store.ConsultationRow(**{**c.__dict__, "status": "planned",
@@ -241,15 +244,18 @@ class Routing:
                                                "plan": plan.strip(), "lead_mediator_id": lead_mediator_id,
                                                "co_mediator_ids": list(co_mediator_ids), "planned_at": self.clock()})
             await store.save_plan(conn, planned)
+            await audit.record(conn, caller, audit.Action.CHANGE, "consultation", str(did), d.region_code)
         return planned
 
     async def get_consultation(self, dispute_id: str, caller: Claims) -> store.ConsultationRow:
         did = parse_uuid("dispute_id", dispute_id)
         async with self.pool.acquire() as conn:
             c = await store.get_consultation(conn, did)
-            await _dispute(conn, did, caller, routing_access.CONSULT, None, await store.get_assignment(conn, did), c)
-        if c is None:
-            raise NotFound(f"no joint consultation for dispute {dispute_id}")
+            _, d = await _dispute(conn, did, caller, routing_access.CONSULT, None, await store.get_assignment(conn, did),
+                                  c)
+            if c is None:
+                raise NotFound(f"no joint consultation for dispute {dispute_id}")
+            await audit.record(conn, caller, audit.Action.READ, "consultation", str(did), d.region_code)
         return c
 
     async def accept(self, dispute_id: str, mediator_id: str, caller: Claims,
@@ -273,6 +279,7 @@ class Routing:
                 organization_id=a.organization_id, accepted_at=timestamp(now), parties=d.parties,
                 referring_org_id=d.referring_org_id,
             ), dispute_id=d.dispute_id, region_code=d.region_code, journey_traceparent=dispute["trace_parent"], now=now)
+            await audit.record(conn, caller, audit.Action.CHANGE, "assignment", str(did), d.region_code)
         return accepted
 
     async def decline(self, dispute_id: str, mediator_id: str, reason: str, caller: Claims,
@@ -287,6 +294,8 @@ class Routing:
             await store.close_offer(conn, did, a.offer_round, "declined", now, reason.strip())
             dispute = await store.get_dispute(conn, did)
             d = intake_pb2.DisputeRegistered.FromString(dispute["payload"])
+            await audit.record(conn, caller, audit.Action.CHANGE, "assignment", str(did), d.region_code,
+                               reason=reason.strip())
             return await self._offer(conn, did, d, a.offer_round + 1, now)
 
     async def reassign(self, dispute_id: str, reason: str, caller: Claims,
@@ -308,6 +317,8 @@ class Routing:
                 await store.close_offer(conn, did, a.offer_round, "withdrawn", now, reason.strip())
             dispute = await store.get_dispute(conn, did)
             d = intake_pb2.DisputeRegistered.FromString(dispute["payload"])
+            await audit.record(conn, caller, audit.Action.CHANGE, "assignment", str(did), d.region_code,
+                               reason=reason.strip())
             return await self._offer(conn, did, d, a.offer_round + 1, now)
 
     async def _open_offer(self, conn: asyncpg.Connection, did: UUID, mid: UUID, caller: Claims) -> store.AssignmentRow:
@@ -325,7 +336,8 @@ class Routing:
             a = await store.get_assignment(conn, did)
             if a is None:
                 raise NotFound(f"no assignment for dispute {dispute_id}")
-            await _dispute(conn, did, caller, routing_access.ASSIGNMENT, None, a)
+            _, d = await _dispute(conn, did, caller, routing_access.ASSIGNMENT, None, a)
+            await audit.record(conn, caller, audit.Action.READ, "assignment", str(did), d.region_code)
         return a
 
     async def sweep_due(self, now: datetime | None = None) -> int:
