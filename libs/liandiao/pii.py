@@ -206,11 +206,14 @@ class EncryptedColumn:
         legacy = self._row_bound_legacy(row_id)
         try:
             return cipher.decrypt(bytes(blob), context=self.context(row_id))
-        except UnreadableValue:
+        except UnreadableValue as exc:
             if not legacy:
                 raise
-        # Written before this helper, bound to the same row in the old spelling (until rebind).
-        return cipher.decrypt(bytes(blob), context=legacy)
+            first = exc
+        try:   # written before this helper, bound to the same row in the old spelling (until rebind)
+            return cipher.decrypt(bytes(blob), context=legacy)
+        except UnreadableValue:
+            raise first from None   # the error names the helper's context, as for any other column
 
 
 async def _rewrite_column(dsn: str, col: EncryptedColumn, rewrite, batch: int,

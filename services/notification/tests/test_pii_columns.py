@@ -21,7 +21,7 @@ ROW = "0190a0b0-0000-7000-8000-0000000000d1"
 def test_an_address_in_the_old_spelling_reads_in_its_own_row_only():
     old = PII.encrypt("13800138000", context=f"delivery.address:{ROW}")
     assert DELIVERY_ADDRESS.decrypt(PII, old, ROW) == "13800138000"
-    with pytest.raises(UnreadableValue):
+    with pytest.raises(UnreadableValue, match="notification.deliveries.address:0190a0b0-0000-7000-8000-0000000000d2"):
         DELIVERY_ADDRESS.decrypt(PII, old, ROW[:-1] + "2")
     with pytest.raises(UnreadableValue):
         CONTACT_ADDRESS.decrypt(PII, old, ROW)
