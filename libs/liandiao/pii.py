@@ -417,4 +417,6 @@ def parse_key_ring(raw: str) -> dict[str, bytes]:
 
 
 if __name__ == "__main__":
-    main()
+    # Run as the imported module, not as __main__: the services' PII_COLUMNS are built from
+    # liandiao.pii's classes, which a second copy of this module would not recognise.
+    importlib.import_module("liandiao.pii").main()

@@ -116,3 +116,18 @@ async def test_reencrypt_moves_names_messages_and_the_case_document_to_the_new_k
     for col in store.PII_COLUMNS:
         job = reencrypt_document_column if isinstance(col, EncryptedDocument) else reencrypt_bound_column
         assert (await job(dsn, NEW, col, schema=schema))[0] == 0   # type: ignore[arg-type]
+
+
+@pytest.mark.stack
+async def test_the_command_line_finds_mediations_columns_and_its_document(stack_env):
+    import os
+    import subprocess
+    import sys
+
+    await db.migrate(stack_env["LIANDIAO_DATABASE_URL"], "mediation", REPO / "services" / "mediation" / "migrations")
+    env = {**os.environ, **stack_env, "LIANDIAO_ENV": "development", "PYTHONPATH": f"{REPO / 'libs'}:{REPO}"}
+    ran = subprocess.run([sys.executable, "-m", "liandiao.pii", "reencrypt", "--service", "mediation"], cwd=REPO,
+                         env=env, capture_output=True, text=True, timeout=60)
+    assert ran.returncode == 0, ran.stderr
+    assert [line.split(":")[0] for line in ran.stdout.splitlines()] == [
+        "mediation.case_parties.name", "mediation.case_messages.body", "mediation.cases.aggregate"]
