@@ -51,6 +51,9 @@ _ROLE = {personnel_pb2.ROLE_MEDIATOR: "mediator", personnel_pb2.ROLE_LIAISON_OFF
 
 
 OFFICE_ZH = {"police_station": "派出所", "peoples_tribunal": "人民法庭", "judicial_office": "司法所"}
+# Events whose liaison officers are those of given offices rather than the warning's missing ones:
+# a false-mediation report is the judicial office's to look into (it guides the committees, PML Art.5).
+OFFICES_OF = {"mediation.false-mediation-reported": ("judicial_office",)}
 
 
 def mask_name(name: str) -> str:
@@ -145,8 +148,10 @@ class Notification:
         wanted = {r.audience for r in self.routing.for_event(key)}
         out: dict[str, list[Recipient]] = {}
         if "party" in wanted:
+            # Confirmation names the applicants it serves (party_ids); otherwise every party is told.
+            only = set(getattr(msg, "party_ids", ()))
             out["party"] = [Recipient("party", p.party_id, _display(p.display_name, p.masked_phone), p.display_name,
-                                      p.language) for p in parties]
+                                      p.language) for p in parties if not only or p.party_id in only]
         # One mediator (routing) or the case's mediators, presiding first (mediation).
         mediator_ids = list(getattr(msg, "mediator_ids", ())) or [
             getattr(msg, "mediator_id", "") or (known.mediator_id if known else "")]
@@ -167,7 +172,10 @@ class Notification:
         if "court" in wanted and court:
             out["court"] = [Recipient("court", court, court, court)]
         if "liaison_officer" in wanted and region_code:
-            out["liaison_officer"] = await self._liaison_officers(conn, msg, region_code)
+            out["liaison_officer"] = await self._liaison_officers(conn, msg, region_code, OFFICES_OF.get(key))
+        organization = getattr(msg, "organization_id", "") or (known.organization_id if known else "")
+        if "organization" in wanted and organization:
+            out["organization"] = [Recipient("organization", organization, organization, "")]
         ids = [r.recipient_id for rs in out.values() for r in rs]
         contacts = await self.store.contacts(conn, ids)
         return {audience: [self._with_addresses(r, contacts.get(r.recipient_id, {})) for r in rs]
@@ -179,11 +187,13 @@ class Notification:
             addresses["webhook"] = r.recipient_id
         return Recipient(r.kind, r.recipient_id, r.display, r.name, r.locale, addresses)
 
-    async def _liaison_officers(self, conn, msg, region_code: str) -> list[Recipient]:
+    async def _liaison_officers(self, conn, msg, region_code: str,
+                                offices_of: tuple[str, ...] | None = None) -> list[Recipient]:
         """A warning goes to the liaison officers of the offices still to acknowledge,
-        tier by tier as it escalates (township first)."""
+        tier by tier as it escalates (township first); another event to those of
+        ``offices_of`` at the first tier."""
         level = getattr(msg, "escalation_level", 0)
-        offices = list(getattr(msg, "unacknowledged_offices", ()))
+        offices = list(offices_of if offices_of is not None else getattr(msg, "unacknowledged_offices", ()))
         tiers = rules.escalation_tiers(self.routing, level)
         prefixes = {region_code[:n] for n in range(2, len(region_code) + 1)}
         prefixes |= {region_code[:4] + "00", region_code[:2] + "0000"}

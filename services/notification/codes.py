@@ -12,6 +12,7 @@ CHANNEL = EnumMap({notification_pb2.CHANNEL_CONSOLE: "console", notification_pb2
 RECIPIENT = EnumMap({notification_pb2.RECIPIENT_KIND_PARTY: "party", notification_pb2.RECIPIENT_KIND_MEDIATOR: "mediator",
                      notification_pb2.RECIPIENT_KIND_LIAISON_OFFICER: "liaison_officer",
                      notification_pb2.RECIPIENT_KIND_COURT: "court",
-                     notification_pb2.RECIPIENT_KIND_POLICE_STATION: "police_station"})
+                     notification_pb2.RECIPIENT_KIND_POLICE_STATION: "police_station",
+                     notification_pb2.RECIPIENT_KIND_ORGANIZATION: "organization"})
 # Who referred a dispute, by its source: they are told where it went.
 REFERRER_KIND = {"police_referral": "police_station", "court_delegation": "court", "court_commission": "court"}

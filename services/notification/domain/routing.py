@@ -18,9 +18,10 @@ from services.notification.domain.retry import RetryPolicy
 CHANNELS = ("console", "sms", "email", "webhook")
 # party: the dispute's parties; mediator: the assigned mediator; referrer: the police station
 # or court that referred the dispute; court: the court an application was filed with;
-# liaison_officer: the region's liaison officers
-# (by escalation tier for warnings).
-AUDIENCES = ("party", "mediator", "referrer", "court", "liaison_officer")
+# liaison_officer: the region's liaison officers (by escalation tier for warnings, the township's
+# judicial office for a false-mediation report); organization: the mediation organization
+# (committee) that has the case.
+AUDIENCES = ("party", "mediator", "referrer", "court", "liaison_officer", "organization")
 # Region-code length of each tier of liaison officers (GB/T 2260 + NBS township codes).
 TIER_DIGITS = {"township": 9, "county": 6, "prefecture": 4, "province": 2}
 
