@@ -8,7 +8,7 @@ export PYTHONPATH := $(CURDIR)/libs:$(CURDIR)
 PROTOS := $(shell find protos -name '*.proto')
 STUBS  := libs/liandiao/.stubs-stamp
 
-.PHONY: help venv protos certs stack-up stack-down stack-status stack-wipe topics lint typecheck format unit test demo chaos bench deploy-check clean
+.PHONY: help venv protos console-assets browser certs stack-up stack-down stack-status stack-wipe topics lint typecheck format unit test demo chaos bench bench-front deploy-check clean
 
 help:
 	@echo "make demo          stack up, six services up, a province's disputes through the flow, summary"
@@ -18,7 +18,7 @@ help:
 	@echo "make stack-status  what is running"
 	@echo "make lint          ruff; make typecheck: mypy on libs/ and the services' domain rules"
 	@echo "make chaos         10,000 disputes while every service is killed, Kafka and PostgreSQL restarted; invariants"
-	@echo "make bench         benchmarks in bench/ (throughput, latency)"
+	@echo "make bench         the whole flow at offered rates against the raw floor (bench/flow.py; BENCH_ARGS=--rates 25,50)"
 
 $(VENV)/.installed: requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,6 +36,19 @@ protos: $(STUBS)
 
 stack-up: venv
 	bash scripts/stack.sh up
+
+# The console's browser libraries (htmx, Apache ECharts) from the npm registry, pinned by
+# services/console/package-lock.json, copied into its git-ignored static/vendor.
+CONSOLE_VENDOR := services/console/static/vendor/.stamp
+$(CONSOLE_VENDOR): services/console/package.json services/console/package-lock.json
+	bash scripts/console_assets.sh
+	@touch $@
+
+console-assets: $(CONSOLE_VENDOR)
+
+# Debian's Chromium and CJK fonts for the console's browser tests (installed when missing).
+browser:
+	bash scripts/browser.sh
 
 stack-down:
 	bash scripts/stack.sh down
@@ -65,10 +78,10 @@ format: venv
 unit: protos
 	$(PY) -m pytest -q -m "not stack and not e2e" libs/tests services
 
-test: protos stack-up lint typecheck
+test: protos stack-up lint typecheck console-assets browser
 	LIANDIAO_REQUIRE_HELM=1 $(PY) -m pytest -q
 
-demo: protos stack-up
+demo: protos stack-up console-assets
 	$(PY) -m liandiao.devtools.demo $(DEMO_ARGS)
 
 # The platform on a bad day (docs/operations.md, "Chaos"): a PostgreSQL and a Kafka of its own
@@ -77,7 +90,12 @@ CHAOS_ARGS ?= --count 10000
 chaos: protos
 	$(PY) -m liandiao.devtools.chaos $(CHAOS_ARGS)
 
+BENCH_ARGS ?=
 bench: protos stack-up
+	$(VENV)/bin/pip install -q -r bench/requirements.txt
+	$(PY) bench/flow.py $(BENCH_ARGS)
+
+bench-front: protos stack-up
 	$(PY) bench/run.py
 
 deploy-check:

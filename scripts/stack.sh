@@ -188,6 +188,14 @@ fsync = off
 synchronous_commit = off
 full_page_writes = off
 EOF
+  if [[ -f "$(pg_bin_dir "$data")/../lib/pg_stat_statements.so" ]]; then
+    # Statement counts for the benchmark (bench/flow.py: SQL statements per dispute); loaded at
+    # server start, so a server started before this line takes 'scripts/stack.sh pg-restart'.
+    as_pg tee -a "$data/liandiao.conf" >/dev/null <<EOF
+shared_preload_libraries = 'pg_stat_statements'
+pg_stat_statements.max = 2000
+EOF
+  fi
   if [[ -f "$PG_BASE/tls/server.crt" ]]; then
     # TLS for clients that ask (sslmode=verify-full and the development CA); plain text stays open
     # on loopback for the tests and tools that do not.
@@ -266,6 +274,8 @@ SELECT 'CREATE ROLE $DB_ROLE LOGIN CREATEDB'
  WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$DB_ROLE')\gexec
 SELECT 'CREATE DATABASE $DB_NAME OWNER $DB_ROLE'
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$DB_NAME')\gexec
+SELECT 'CREATE EXTENSION IF NOT EXISTS pg_stat_statements'
+ WHERE EXISTS (SELECT FROM pg_available_extensions WHERE name = 'pg_stat_statements')\gexec
 EOF
   say "postgres: ready, $(database_url)"
 }

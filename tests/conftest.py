@@ -12,7 +12,9 @@ import pytest
 
 from liandiao.devtools.clients import channel
 from liandiao.devtools.localrun import REPO, LocalServices
+from liandiao.devtools.mailbox import Mailbox
 from liandiao.devtools.otlp_sink import OtlpSink
+from liandiao.devtools.sms_simulator import SmsSimulator
 
 
 @pytest.fixture(scope="session")
@@ -23,10 +25,25 @@ def otlp() -> Iterator[OtlpSink]:
 
 
 @pytest.fixture(scope="session")
-def services(stack_env, otlp) -> Iterator[LocalServices]:
-    """The six services as separate processes, SERVING, on ports of their own."""
+def sms() -> Iterator[SmsSimulator]:
+    """The SMS provider notification sends to (a real HTTP server)."""
+    with SmsSimulator(api_key="e2e-key") as sim:
+        yield sim
+
+
+@pytest.fixture(scope="session")
+def mailbox() -> Iterator[Mailbox]:
+    """The SMTP server notification sends e-mail to (aiosmtpd)."""
+    with Mailbox() as box:
+        yield box
+
+
+@pytest.fixture(scope="session")
+def services(stack_env, otlp, sms, mailbox) -> Iterator[LocalServices]:
+    """The seven services as separate processes, SERVING, on ports of their own."""
     env = {**stack_env, "LIANDIAO_OTLP_ENDPOINT": otlp.endpoint, "LIANDIAO_OUTBOX_POLL_MS": "200",
-           "LIANDIAO_ROUTING_SWEEP_SECONDS": "1"}
+           "LIANDIAO_ROUTING_SWEEP_SECONDS": "1", "LIANDIAO_SMS_URL": sms.url, "LIANDIAO_SMS_API_KEY": "e2e-key",
+           "LIANDIAO_SMTP_HOST": mailbox.host, "LIANDIAO_SMTP_PORT": str(mailbox.port)}
     # Over TLS when the stack made its certificates (scripts/stack.sh up): mutual TLS on gRPC,
     # SASL_SSL to Kafka, TLS to PostgreSQL, as the chart runs them.
     certs = stack_env.get("LIANDIAO_STACK_CERTS")
@@ -34,7 +51,8 @@ def services(stack_env, otlp) -> Iterator[LocalServices]:
                           tls=Path(certs) if certs else None)
     local.start()
     try:
-        asyncio.run(local.wait_serving(timeout=90))
+        # Seven services starting at once on a shared 2-core machine: give them time.
+        asyncio.run(local.wait_serving(timeout=180))
         yield local
     finally:
         local.stop()

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from liandiao.auth import Claims, Role
 from liandiao.errors import NotFound, PermissionDenied
+from liandiao.legaltime import to_china_date
 
 
 class Relation(StrEnum):
@@ -34,10 +36,11 @@ class Relation(StrEnum):
     AGENT = "agent"            # a party's agent (or the party)
     SELF = "self"              # the person the record is about (or addressed to)
     ADDRESSEE = "addressee"    # the organization a message is addressed to (a station, a court)
+    ON_DUTY = "on_duty"        # a lawyer the duty rota lists at the resource's office (DUTY_WINDOW_DAYS)
 
     @property
     def of_person(self) -> bool:
-        return self in (Relation.MEDIATOR, Relation.AGENT, Relation.SELF)
+        return self in (Relation.MEDIATOR, Relation.AGENT, Relation.SELF, Relation.ON_DUTY)
 
 
 @dataclass(frozen=True)
@@ -151,3 +154,30 @@ def visible_sql(rule: Rule, caller: Claims, columns: Columns, first_param: int,
     if not options:
         return "false", []
     return "(" + " or ".join(dict.fromkeys(options)) + ")", params
+
+
+# ---- the lawyer on duty (值班律师) ------------------------------------------------------
+# Lawyers and legal-service workers serve at judicial offices and police stations at least
+# one day a week (DOMAIN §6). The "relevant time" of the relation: the rota lists the lawyer
+# at the office on a China calendar day of the last DUTY_WINDOW_DAYS, today included. A week
+# is one rota cycle, so a lawyer serving weekly keeps sight of the office's disputes without
+# a gap, and loses it a week after leaving the rota; a day booked ahead grants nothing yet.
+DUTY_WINDOW_DAYS = 7
+
+
+def duty_window(today: date) -> tuple[date, date]:
+    """First and last rota day (inclusive) that relate a lawyer to an office ``today``."""
+    return today - timedelta(days=DUTY_WINDOW_DAYS - 1), today
+
+
+def duty_window_at(now: datetime) -> tuple[date, date]:
+    return duty_window(to_china_date(now))
+
+
+def on_duty_sql(offices: str, rota: str = "duty_rota") -> str:
+    """The ``ON_DUTY`` column for ``Columns``: an SQL array of the person ids ``rota``
+    (person_id text, office_org_id text, day date) lists at any of ``offices`` (an SQL
+    array expression of the row's office ids) within the duty window of today in China."""
+    today = "(now() at time zone 'Asia/Shanghai')::date"
+    return (f"array(select t.person_id from {rota} t where t.office_org_id = any({offices}) "
+            f"and t.day between {today} - {DUTY_WINDOW_DAYS - 1} and {today})")

@@ -30,11 +30,13 @@ class Role(StrEnum):
     CLERK = "clerk"              # judicial office clerk (registers, follows up)
     MEDIATOR = "mediator"
     POLICE = "police"            # police station officer (refers, sees own referrals)
-    COURT = "court"              # judge or court clerk at a tribunal
+    COURT = "court"              # court or tribunal clerk (立案庭/书记员): dockets, files, records
+    JUDGE = "judge"              # judge of a court or tribunal: rules (sole judge, CPL 2023 Art.185)
     LAWYER = "lawyer"
     LIAISON = "liaison"          # liaison officer (联络人)
     OPERATOR = "operator"        # provincial data centre
     AUDITOR = "auditor"          # the data centre's auditors: read the audit trails, nothing else
+    SUPERVISOR = "supervisor"    # justice bureau / coordination group: statistics of its regions
     SERVICE = "service"          # another Liandiao service
 
 
@@ -146,10 +148,25 @@ SERVICE_METHODS: Mapping[str, frozenset[str]] = {
                             "liandiao.personnel.v1.PersonnelService/GetPerson"}),
     # The dispute behind an application (admissibility, jurisdiction).
     "confirmation": frozenset({"liandiao.intake.v1.IntakeService/GetDispute"}),
-    # Contact details of a person a message is for.
-    "notification": frozenset({"liandiao.personnel.v1.PersonnelService/GetPerson"}),
+    # Contact details of the people a message is for: a dispute's parties and agents,
+    # staff (mediators, liaison officers) by person.
+    "notification": frozenset({"liandiao.personnel.v1.PersonnelService/GetPerson",
+                               "liandiao.personnel.v1.PersonnelService/GetPersonContact",
+                               "liandiao.intake.v1.IntakeService/GetDisputeContacts"}),
     "intake": frozenset(),
     "personnel": frozenset(),
+    "statistics": frozenset(),
+    # The police, court and petition systems send their monthly counts to statistics.
+    **{system: frozenset({"liandiao.statistics.v1.StatisticsService/ImportExternalFigures"})
+       for system in ("police-system", "court-system", "petition-system")},
+    # The court and police systems' HTTP adapter (services/intake/external): it registers the
+    # referrals those systems send in, for the organizations each system may speak for.
+    "external-systems": frozenset({"liandiao.intake.v1.IntakeService/RegisterDispute"}),
+    # The web console's public party page (一案一码, issue 11): a party's status by case code
+    # and phone digits, for a visitor who has no sign-in, and the name of the mediator's
+    # organization (public, as the roster is: SPC-Online Art.5).
+    "console": frozenset({"liandiao.intake.v1.IntakeService/GetCaseStatus",
+                          "liandiao.personnel.v1.PersonnelService/GetOrganization"}),
 }
 SERVICE_ORGANIZATION = "liandiao"
 SERVICE_TOKEN_TTL_SECONDS = 900   # short-lived: a leaked one is worth a quarter of an hour

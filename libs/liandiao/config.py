@@ -46,6 +46,9 @@ class Settings:
     metrics_host: str = "127.0.0.1"
     # liandiao.transport: gRPC TLS (None: plain text, development only) and how Kafka is reached.
     grpc_tls: transport.GrpcTls | None = None
+    # /metrics over HTTPS with the service's own certificate (cert file, key file) when gRPC has
+    # TLS: what it shows (counters by region, method names) is the platform's, not the public's.
+    metrics_tls: tuple[str, str] | None = None
     kafka_security: transport.KafkaSecurity = transport.PLAINTEXT
     # Prefectures (4-digit codes, or 00 for province-level facts) this release serves;
     # empty means the whole province. See DESIGN.md "Scale and regions".
@@ -258,6 +261,7 @@ def load_settings(service: str, env: Mapping[str, str] | None = None) -> Setting
         health_port=_int(env, "HEALTH_PORT", 0, 0, 65535),
         metrics_host=metrics_host,
         grpc_tls=grpc_tls,
+        metrics_tls=(env[PREFIX + "TLS_CERT_FILE"], env[PREFIX + "TLS_KEY_FILE"]) if grpc_tls else None,
         kafka_security=kafka_security,
         prefectures=prefectures,
         exclude_prefectures=excluded,

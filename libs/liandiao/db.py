@@ -47,9 +47,21 @@ async def create_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int
         min_size=min_size,
         max_size=max_size,
         server_settings={"search_path": schema, "application_name": f"liandiao-{schema}"},
+        reset=_no_session_state,
     )
     assert pool is not None
     return pool
+
+
+async def _no_session_state(conn: asyncpg.Connection) -> None:
+    """What a connection needs before it goes back to the pool: nothing beyond what asyncpg
+    always does (roll back a transaction left open). asyncpg's default reset sends
+    "SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET ALL" on every release: the
+    whole-flow benchmark counted 72 of them per dispute, a round trip each (bench/README.md).
+    The platform keeps no session state on a pooled connection: advisory locks are taken per
+    transaction (events.retention), LISTEN and the session lock of the outbox relay and of
+    migrate() are on connections of their own, and settings come from the connection's startup
+    parameters; libs/tests/test_db_contract.py keeps it so."""
 
 
 @dataclass(frozen=True)

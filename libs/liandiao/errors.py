@@ -53,6 +53,15 @@ class PermissionDenied(DomainError):
     """The caller's organization, role or region does not allow this."""
 
 
+class Exhausted(DomainError):
+    """Too many attempts: refused until ``retry_after_seconds`` have passed, whatever
+    is asked (e.g. a guessed case code). Maps to RESOURCE_EXHAUSTED with RetryInfo."""
+
+    def __init__(self, message: str, retry_after_seconds: int):
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__(message)
+
+
 class Unavailable(DomainError):
     """Not ready to answer yet (starting, or a dependency is down). Maps to UNAVAILABLE."""
 

@@ -18,7 +18,9 @@ associated data, so a ciphertext copied into another row or column does not
 decrypt (``UnreadableValue``), and the context format is written once.
 ``python -m liandiao.pii rebind --service <name>`` rewrites values stored before
 this binding (bound to the column alone) once; ``reencrypt --service <name>``
-moves every column of a service to the current key."""
+moves every column of a service to the current key; ``refingerprint --service
+<name>`` recomputes its fingerprints (``FINGERPRINT_COLUMNS``) from the decrypted
+values under a new fingerprint key."""
 
 from __future__ import annotations
 
@@ -330,6 +332,87 @@ async def reencrypt_document_column(dsn: str, cipher: PiiCipher, doc: EncryptedD
                           also=f", {version} = {version} + 1" if version else "")
 
 
+@dataclass(frozen=True)
+class FingerprintColumn:
+    """A keyed fingerprint stored beside the encrypted value it was made from (same row):
+    ``fingerprint(prefix + plain value of source)``. Because the value is kept, a new
+    fingerprint key can be applied to it (``refingerprint``)."""
+    column: str                  # e.g. "id_fp"
+    source: EncryptedColumn      # e.g. intake.parties.id_number_enc
+    prefix: str = ""             # what the service puts before the value ("lawyer-licence:")
+
+    def __post_init__(self) -> None:
+        if not _IDENT.match(self.column):
+            raise ValueError(f"{self.column!r} is not a plain SQL identifier")
+
+    @property
+    def name(self) -> str:
+        return f"{self.source.schema}.{self.source.table}.{self.column}"
+
+
+async def refingerprint_column(dsn: str, cipher: PiiCipher, fp: FingerprintColumn, *, batch: int = 500,
+                               schema: str | None = None) -> tuple[int, list[str]]:
+    """Recomputes every fingerprint of ``fp`` under the current fingerprint key from the
+    decrypted source value, in batches (each its own transaction, rows locked). Values
+    already under it are left alone: safe to run again. Returns (rewritten, unreadable ids)."""
+    import asyncpg
+
+    col = fp.source
+    table = f"{schema or col.schema}.{col.table}"
+    conn = await asyncpg.connect(dsn)
+    done, unreadable, after = 0, [], None
+    try:
+        while True:
+            async with conn.transaction():
+                rows = await conn.fetch(
+                    f"select {col.id_column}::text as id, {col.column} as v, {fp.column} as fp from {table} "
+                    f"where {col.column} is not null and ($1::text is null or {col.id_column}::text > $1) "
+                    f"order by {col.id_column}::text limit $2 for update", after, batch)
+                for r in rows:
+                    try:
+                        plain = col.decrypt(cipher, bytes(r["v"]), r["id"])
+                    except UnreadableValue:
+                        unreadable.append(r["id"])
+                        continue
+                    fresh = cipher.fingerprint(fp.prefix + (plain or ""))
+                    if fresh != r["fp"]:
+                        await conn.execute(f"update {table} set {fp.column} = $1 where {col.id_column}::text = $2",
+                                           fresh, r["id"])
+                        done += 1
+            if len(rows) < batch:
+                return done, unreadable
+            after = rows[-1]["id"]
+    finally:
+        await conn.close()
+
+
+async def refingerprint_service(dsn: str, cipher: PiiCipher, service: str, schema: str | None = None) -> int:
+    """Every FINGERPRINT_COLUMNS of the service, then its ``after_refingerprint(conn)``
+    (what it derives from fingerprints, e.g. intake's duplicate keys), if it has one."""
+    import asyncpg
+
+    module = importlib.import_module(f"services.{service}.store")
+    failed = 0
+    for fp in getattr(module, "FINGERPRINT_COLUMNS", ()):
+        n, unreadable = await refingerprint_column(dsn, cipher, fp, schema=schema)
+        print(f"{fp.name}: {n} fingerprint(s) recomputed under the current fingerprint key")
+        if unreadable:
+            failed += len(unreadable)
+            print(f"{fp.name}: {len(unreadable)} value(s) unreadable, rows {', '.join(unreadable[:20])}",
+                  file=sys.stderr)
+    after = getattr(module, "after_refingerprint", None)
+    if after is not None:
+        conn = await asyncpg.connect(dsn, server_settings={"search_path": schema or service})
+        try:
+            async with conn.transaction():
+                print(f"{service}: {await after(conn)}")
+        finally:
+            await conn.close()
+    for note in getattr(module, "FINGERPRINTS_KEPT", ()):
+        print(f"{service}: not recomputable: {note}", file=sys.stderr)
+    return 1 if failed else 0
+
+
 def service_columns(service: str) -> Sequence[EncryptedColumn | EncryptedDocument]:
     """The encrypted columns a service declares (``PII_COLUMNS`` in its store module)."""
     if not _IDENT.match(service):
@@ -385,11 +468,17 @@ def main() -> None:
         re_.add_argument(f"--{name}")
     rb = sub.add_parser("rebind", help="once: bind values stored before row binding to their rows")
     rb.add_argument("--service", required=True)
+    rf = sub.add_parser("refingerprint", help="recompute a service's stored fingerprints under the current "
+                                              "LIANDIAO_FINGERPRINT_KEY (a fingerprint key rotation)")
+    rf.add_argument("--service", required=True)
     args = parser.parse_args()
     try:
         settings = load_settings("pii")
     except SettingsError as exc:
         raise SystemExit(f"configuration error: {exc}") from None
+    if args.command == "refingerprint":
+        raise SystemExit(asyncio.run(refingerprint_service(settings.database_url, settings.pii_cipher(),
+                                                            args.service)))
     if args.service:
         raise SystemExit(asyncio.run(_run_service(settings.database_url, settings.pii_cipher(), args.service,
                                                   args.command)))

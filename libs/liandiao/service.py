@@ -137,7 +137,8 @@ class ServiceApp:
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
         if settings.metrics_port:
-            start_http_server(settings.metrics_port, addr=settings.metrics_host)
+            cert, key = settings.metrics_tls or (None, None)
+            start_http_server(settings.metrics_port, addr=settings.metrics_host, certfile=cert, keyfile=key)
 
         # The pool connects on demand (min_size=0), so the runtime and the
         # servicers exist before the database answers; the server starts at once

@@ -4,13 +4,18 @@
   through `cryptography` (already a dependency, C speed, incremental for large documents);
   the tests pin it to the standard's vectors and to gmssl's pure-Python SM3.
 - SM2 (GB/T 32918.2-2016) signature with SM3, distinguishing id "1234567812345678"
-  (GM/T 0009-2012 default): the signature math is gmssl's (PyPI gmssl 3.2.2). OpenSSL
-  verifies these signatures only when told the same id (`-pkeyopt distid:1234567812345678`).
-  gmssl is used through this module only, because its raw API has traps this module closes:
-  it draws the signing nonce k from `random` (not a CSPRNG: a predictable k reveals the private
-  key), it strips every leading "0"/"4" character of a public key given with the 04 prefix,
-  and it accepts r or s outside [1, n-1]. Pure Python is not constant-time; it signs a
-  committee seal in about 15 ms, which is what the platform needs, not a hardware module.
+  (GM/T 0009-2012 default): signing and verification run in C, in the GmSSL library through
+  PyPI gmssl-pyx (a compiled binding, GmSSL statically linked; the nonce k from GmSSL's own
+  CSPRNG). OpenSSL verifies these signatures only when told the same id
+  (`-pkeyopt distid:1234567812345678`). Until issue 12 the signature math was pure-Python gmssl
+  3.2.2, about 16 ms a signature and 16 ms a check; the whole-flow profile found it a quarter of
+  mediation's CPU (sealing checks every party's signature). GmSSL does it in about 2 ms and
+  0.5 ms, and the tests still check both ways against pure-Python gmssl and against OpenSSL, so a
+  seal signed before the change verifies after it. gmssl stays for what GmSSL's binding does not
+  offer: the public half of a private key (once per key, cached). Its raw API has traps this
+  module closes: its own nonce comes from `random` (not a CSPRNG), it strips every leading
+  "0"/"4" character of a public key given with the 04 prefix, and it accepts r or s outside
+  [1, n-1]; none of that is reached now.
 - Keys: a `KeyRing` maps key id -> (organization, public key) for verification and keeps every
   key ever used, retired or not, so an agreement sealed with last year's key still verifies
   after a rotation. A `Signer` holds one organization's active private key; private keys are
@@ -26,9 +31,11 @@ import re
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
+import gmssl_pyx
 from Cryptodome.Util.asn1 import DerBitString, DerInteger, DerObjectId, DerOctetString, DerSequence
 from cryptography.hazmat.primitives import hashes
 from gmssl import sm2 as _gmssl_sm2
@@ -82,6 +89,17 @@ def sm3_digest(data: bytes) -> bytes:
 def sm3_hex(data: bytes) -> str:
     """SM3 as 64 lowercase hex digits: how digests are stored and shown."""
     return sm3_digest(data).hex()
+
+
+# A signed ruling as a file anyone can hold and check offline (services.confirmation.verify):
+# the canonical document, the key id and the SM2 signature, base64 in JSON. Here, not in the
+# service, because the demo and operators' tools write such files too.
+SIGNED_RULING_FORMAT = "liandiao-signed-ruling/1"
+
+
+def signed_ruling_file(document: bytes, key_id: str, signature: bytes) -> str:
+    return json.dumps({"format": SIGNED_RULING_FORMAT, "key_id": key_id, "document": base64.b64encode(document).decode(),
+                       "signature": base64.b64encode(signature).decode(), "sm3": sm3_hex(document)}, indent=1)
 
 
 class Sm3Hasher:
@@ -165,8 +183,7 @@ class PrivateKey:
         return "PrivateKey(<hidden>)"
 
     def public_key(self) -> PublicKey:
-        point = _gmssl_sm2.CryptSM2(private_key="", public_key="")._kg(self.d, _G)
-        return PublicKey.from_hex(point)
+        return _public_of(self.d)
 
     @classmethod
     def generate(cls) -> PrivateKey:
@@ -251,24 +268,21 @@ def _unpem(text: str, label: str) -> bytes:
 # ---- SM2 signatures ----------------------------------------------------------------------
 
 
-def _engine(private: PrivateKey | None, public: PublicKey) -> _gmssl_sm2.CryptSM2:
-    engine = _gmssl_sm2.CryptSM2(private_key=f"{private.d:064x}" if private else "", public_key="")
-    # Set after construction: gmssl's constructor lstrip("04")s a prefixed key, eating digits of x.
-    engine.public_key = public._xy_hex()
-    return engine
+@lru_cache(maxsize=256)
+def _public_of(d: int) -> PublicKey:
+    """d·G, in pure-Python gmssl (about 4 ms): once per key, as a signer signs with few keys."""
+    return PublicKey.from_hex(_gmssl_sm2.CryptSM2(private_key="", public_key="")._kg(d, _G))
+
+
+def _raw(public: PublicKey) -> bytes:
+    return public.x.to_bytes(32, "big") + public.y.to_bytes(32, "big")
 
 
 def sm2_sign(private: PrivateKey, message: bytes) -> bytes:
     """SM2 signature of `message` (e = SM3(Z || message), default signer id), DER-encoded
     SEQUENCE {r, s} (GB/T 35276), what OpenSSL reads."""
-    engine = _engine(private, private.public_key())
-    while True:
-        # k from the OS CSPRNG, never gmssl's own `random.choice` nonce.
-        k = secrets.randbelow(_N - 1) + 1
-        raw = engine.sign_with_sm3(message, f"{k:064x}")
-        if raw is not None:  # None when r = 0 or r + k = n: draw again (GB/T 32918.2 §6.1)
-            r, s = int(raw[:64], 16), int(raw[64:], 16)
-            return bytes(DerSequence([DerInteger(r), DerInteger(s)]).encode())
+    return bytes(gmssl_pyx.sm2_sign(private.d.to_bytes(32, "big"), _raw(private.public_key()), message,
+                                    signer_id=DEFAULT_SIGNER_ID))
 
 
 def sm2_verify(public: PublicKey, message: bytes, signature: bytes) -> bool:
@@ -279,9 +293,11 @@ def sm2_verify(public: PublicKey, message: bytes, signature: bytes) -> bool:
         return False
     if not (1 <= r < _N and 1 <= s < _N):  # GB/T 32918.2 §7.1 B1, B2
         return False
+    # Re-encoded from r and s, so GmSSL reads the DER form it expects whatever the input's encoding.
+    canonical = bytes(DerSequence([DerInteger(r), DerInteger(s)]).encode())
     try:
-        return bool(_engine(None, public).verify_with_sm3(f"{r:064x}{s:064x}", message))
-    except TypeError:  # an intermediate point at infinity: gmssl returns None and slicing fails
+        return bool(gmssl_pyx.sm2_verify(_raw(public), message, canonical, signer_id=DEFAULT_SIGNER_ID))
+    except gmssl_pyx.GmsslInnerError:   # InvalidValueError included: not a signature GmSSL can check
         return False
 
 
@@ -303,6 +319,9 @@ class KeyEntry:
     organization_id: str
     public_key: PublicKey
     retired: bool = False  # verifies old signatures, signs nothing new
+    # Compromised or withdrawn from use: verifies nothing, not even what it signed before (the
+    # signing data was no longer under the signer's sole control, Electronic Signature Law Art.13).
+    revoked: bool = False
 
     def __post_init__(self) -> None:
         if not _KEY_ID.fullmatch(self.key_id):
@@ -345,6 +364,10 @@ class KeyRing:
         except KeyError:
             raise UnknownKeyId(key_id) from None
 
+    def entries(self) -> tuple[KeyEntry, ...]:
+        """Every key, in the order listed: what an organization publishes (public halves only)."""
+        return tuple(self._entries.values())
+
     def with_entry(self, entry: KeyEntry) -> KeyRing:
         """This ring plus a new key (a rotation adds the new key and keeps the old)."""
         return KeyRing([*self._entries.values(), entry])
@@ -353,7 +376,7 @@ class KeyRing:
         """True when the named key exists, belongs to `organization_id` (when given) and the
         signature verifies. A retired key still verifies what it signed before retirement."""
         entry = self._entries.get(signature.key_id)
-        if entry is None or signature.algorithm != ALGORITHM:
+        if entry is None or entry.revoked or signature.algorithm != ALGORITHM:
             return False
         if organization_id is not None and entry.organization_id != organization_id:
             return False
@@ -402,8 +425,10 @@ def parse_keys(doc: Mapping[str, Any], base: Path | None = None) -> tuple[KeyRin
         except (KeyError, TypeError):
             raise KeyConfigError(f"a key needs key_id, organization_id and public_key: {item!r}") from None
         public = PublicKey.from_pem(text) if "BEGIN" in text else PublicKey.from_hex(text)
-        active = bool(item.get("active", False))
-        entries.append(KeyEntry(key_id, org, public, retired=not active))
+        active, revoked = bool(item.get("active", False)), bool(item.get("revoked", False))
+        if active and revoked:
+            raise KeyConfigError(f"key {key_id} is both active and revoked")
+        entries.append(KeyEntry(key_id, org, public, retired=not active, revoked=revoked))
         if not active:
             continue
         if org in signers:

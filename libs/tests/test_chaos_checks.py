@@ -44,7 +44,8 @@ def test_the_short_plan_kills_every_service_and_intake_and_routing_twice_a_few_a
     kills = [f.targets for f in plan if f.kind is Kind.KILL]
     victims = [s for t in kills for s in t]
     assert {s: victims.count(s) for s in set(victims)} == {"intake": 2, "routing": 2, "personnel": 1, "mediation": 1,
-                                                           "confirmation": 1, "notification": 1}
+                                                           "confirmation": 1, "notification": 1,
+                                                           "statistics": 1}
     assert all(len(set(t)) == len(t) <= 3 for t in kills)
 
 
@@ -94,6 +95,15 @@ def test_dead_letters_hold_each_poison_copy_once_per_consumer_and_nothing_else()
     # Replayed once: a second copy on the topic, so each consumer owes a second dead letter.
     replayed = topic + [msg(ASSIGNED, 1, chaos_poison="truncated-protobuf-1")]
     assert not checks.dead_letters(snap, replayed + dlq, pills)[0].ok
+    # Written twice by a consumer killed between publishing it and recording it: the same
+    # original record, one dead letter (as the dead_letters table says); another record is not.
+    named = [msg(dlq_topic(ASSIGNED, c), chaos_poison="truncated-protobuf-1", dlq_original_partition="0",
+                 dlq_original_offset="7") for c in ("mediation.assignments", "notification.assignments")]
+    twice, _ = checks.dead_letters(snap, topic + named + named[:1], pills)
+    assert twice.ok and "1 written twice" in twice.detail, twice.detail
+    other = msg(dlq_topic(ASSIGNED, "mediation.assignments"), chaos_poison="truncated-protobuf-1",
+                dlq_original_partition="0", dlq_original_offset="8")
+    assert not checks.dead_letters(snap, topic + named + [other], pills)[0].ok
 
 
 def test_published_only_committed_finds_a_phantom_and_a_row_marked_sent_that_is_not_on_its_topic():

@@ -8,6 +8,7 @@ from collections import Counter
 import pytest
 
 from liandiao.devtools.metrics import FlowState, drained
+from liandiao.devtools.notices import Notices, Told
 from liandiao.devtools.otlp_sink import OtlpSink
 from liandiao.devtools.summary import Run, problems, render
 from liandiao.intake.v1 import intake_pb2
@@ -26,8 +27,8 @@ def assignment(n: int, status=routing_pb2.ASSIGNMENT_STATUS_ACCEPTED, reason="co
     return routing_pb2.Assignment(dispute_id=f"d{n}", status=status, reason=reason)
 
 
-def case(n: int) -> mediation_pb2.Case:
-    c = mediation_pb2.Case(dispute_id=f"d{n}")
+def case(n: int, status=mediation_pb2.CASE_STATUS_OPEN) -> mediation_pb2.Case:
+    c = mediation_pb2.Case(dispute_id=f"d{n}", status=status)
     c.deadline.period_name = "peoples_mediation"
     return c
 
@@ -58,11 +59,27 @@ def test_summary_counts_what_the_services_answered():
     assert _row(text, " 邻里 neighbours")[-2:] == ["2", "1"]
     assert "4 of 4 answered, 3 registered, 1 refused consent" in text
     assert "2 accepted (0 the parties' joint choice), 1 declined and re-offered, 1 unplaced" in text
-    assert "cases open:   peoples_mediation 2 (total 2)" in text
+    assert "cases open:   peoples_mediation 2 (total 2 of 2 opened)" in text
     assert "placed at:    township 1, county (widened) 1" in text
     assert "tracing:      2/2" in text and "registration 1.2s" in text
     assert "result:       the whole flow worked" in text
     assert problems(a_run()) == []
+
+
+def test_cases_open_leaves_out_the_cases_that_ended():
+    ended = [case(3, mediation_pb2.CASE_STATUS_AGREEMENT_EFFECTIVE), case(4, mediation_pb2.CASE_STATUS_TERMINATED),
+             case(5, mediation_pb2.CASE_STATUS_RETURNED_TO_COURT), case(6, mediation_pb2.CASE_STATUS_CLOSED)]
+    text = render(a_run(cases=[case(1), case(2, mediation_pb2.CASE_STATUS_IN_SESSION), *ended]))
+    assert "cases open:   peoples_mediation 2 (total 2 of 6 opened)" in text
+
+
+def test_summary_shows_what_each_audience_received_by_channel():
+    told = {("party", "sms"): Told(10, 8, 1, 1, 3), ("party", "email"): Told(2), ("court", "webhook"): Told(1, 1)}
+    text = render(a_run(notices=Notices(told, sms_received=10, sms_requests=13, receipts=9, mails=2)))
+    assert _row(text, " party             sms") == ["party", "sms", "10", "8", "1", "3", "1"]
+    assert _row(text, " court") == ["court", "webhook", "1", "1", "0", "0", "0"]
+    assert "10 messages accepted of 13 requests" in text and "9 receipts" in text and "2 e-mails received" in text
+    assert "told" not in render(a_run())                       # no real channels: no table
 
 
 @pytest.mark.parametrize("changes, problem", [

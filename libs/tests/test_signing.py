@@ -105,6 +105,28 @@ def test_sign_then_verify_and_every_tamper_fails():
     assert not sm2_verify(key.public_key(), message, bytes(flipped))
 
 
+def test_signatures_of_the_pure_python_gmssl_of_before_still_verify_and_ours_verify_there():
+    """Seals and rulings signed before issue 12 were made by pure-Python gmssl; they must verify
+    after the switch to GmSSL, and what GmSSL signs must verify in an independent implementation."""
+    import secrets
+
+    from Cryptodome.Util.asn1 import DerSequence
+    from gmssl import sm2 as gmssl_sm2
+
+    key = PrivateKey.generate()
+    public = key.public_key()
+    engine = gmssl_sm2.CryptSM2(private_key=f"{key.d:064x}", public_key="")
+    engine.public_key = f"{public.x:064x}{public.y:064x}"
+    message = sm3_digest("调解协议书".encode())
+    raw = engine.sign_with_sm3(message, f"{secrets.randbelow(2**255) + 1:064x}")
+    before = DerSequence([int(raw[:64], 16), int(raw[64:], 16)]).encode()
+    assert sm2_verify(public, message, before)
+    assert not sm2_verify(public, message + b"!", before)
+    r, s = DerSequence().decode(sm2_sign(key, message))
+    assert engine.verify_with_sm3(f"{r:064x}{s:064x}", message)
+    assert not engine.verify_with_sm3(f"{r:064x}{s:064x}", message + b"!")
+
+
 def test_nonces_are_fresh():
     key = PrivateKey.generate()
     assert sm2_sign(key, b"m") != sm2_sign(key, b"m")

@@ -1,9 +1,10 @@
 """Who sees and who acts on an application for judicial confirmation, in the terms of the one
 access policy (liandiao.access, issue 7; issue 9 "Access").
 
-- The court applied to (a tribunal, or the basic court it belongs to) sees its applications;
-  its people accept, refuse, ask for materials and rule. The token says COURT for judges and
-  court clerks alike, so "judge rules, clerk accepts" is one grant here (see the report).
+- The court applied to (a tribunal, or the basic court it belongs to) sees its applications.
+  Its clerks (Role.COURT) docket: accept or refuse, ask for materials, record what is brought;
+  the judge (Role.JUDGE) does that too and alone rules, asks for the extension, and departs
+  from the admissibility proposal (only with a recorded reason, enforced in app.py). Both read.
 - The parties' agents (lawyers) and the parties themselves see their own applications and apply,
   supplement, object.
 - The mediation organization that made the agreement (its clerks, its mediators) sees them and
@@ -16,7 +17,8 @@ from __future__ import annotations
 from liandiao.access import Columns, Facts, Relation, Rule, grant
 from liandiao.auth import Role
 
-_SEE = (grant(Role.COURT, via=[Relation.COURT]), grant(Role.LAWYER, via=[Relation.AGENT]),
+_SEE = (grant(Role.COURT, via=[Relation.COURT]), grant(Role.JUDGE, via=[Relation.COURT]),
+        grant(Role.LAWYER, via=[Relation.AGENT]),
         grant(Role.CLERK, via=[Relation.HOLDER, Relation.AGENT]),
         grant(Role.MEDIATOR, via=[Relation.HOLDER, Relation.AGENT]), grant(Role.OPERATOR))
 
@@ -25,14 +27,16 @@ APPLICATION = Rule(see=_SEE)
 APPLY = Rule(see=_SEE, act=(grant(Role.LAWYER, via=[Relation.AGENT]),
                             grant(Role.CLERK, via=[Relation.HOLDER, Relation.AGENT]),
                             grant(Role.MEDIATOR, via=[Relation.HOLDER, Relation.AGENT])))
-# The court's acts: accept, refuse, ask for materials, extend, rule.
-COURT_ACT = Rule(see=_SEE, act=(grant(Role.COURT, via=[Relation.COURT]),))
+# Docketing: accept, refuse, ask for materials (the court's clerks and its judges).
+COURT_ACT = Rule(see=_SEE, act=(grant(Role.COURT, via=[Relation.COURT]), grant(Role.JUDGE, via=[Relation.COURT])))
+# The judge's acts: rule (SPC-2011 Art.5; a sole judge, CPL 2023 Art.185) and extend the review.
+JUDGE_ACT = Rule(see=_SEE, act=(grant(Role.JUDGE, via=[Relation.COURT]),))
 # Bringing materials: the applicants' side, or the court recording what was handed in.
 SUPPLEMENT = Rule(see=_SEE, act=(*APPLY.act, grant(Role.COURT, via=[Relation.COURT])))
 # An objection: a party's agent, the organization for a party, or the court recording one (a
 # third party has no account; the court records its objection).
 OBJECT = Rule(see=_SEE, act=(grant(Role.LAWYER, via=[Relation.AGENT]), grant(Role.CLERK, via=[Relation.AGENT]),
-                             grant(Role.COURT, via=[Relation.COURT])))
+                             grant(Role.COURT, via=[Relation.COURT]), grant(Role.JUDGE, via=[Relation.COURT])))
 
 COLUMNS = Columns(region="region_code", related={
     Relation.COURT: "court_ids", Relation.HOLDER: "organization_id", Relation.AGENT: "agent_ids"},

@@ -13,7 +13,15 @@ from liandiao.rpc import paging
 from liandiao.rpc.convert import timestamp
 from liandiao.rpc.enums import EnumMap
 from liandiao.rpc.server import caller
-from services.confirmation.app import GROUND_NUMBERS, OUTCOME_NUMBERS, REFUSAL_NUMBERS, Confirmation, View, deadline_pb
+from services.confirmation.app import (
+    GROUND_NUMBERS,
+    OUTCOME_NUMBERS,
+    REFUSAL_NUMBERS,
+    Confirmation,
+    View,
+    deadline_pb,
+    objection_window_pb,
+)
 from services.confirmation.app import material_item as _item
 from services.confirmation.domain.admissibility import InadmissibleGround
 from services.confirmation.domain.model import Applicant
@@ -24,14 +32,16 @@ POLICY = {
     "Apply": frozenset({Role.CLERK, Role.MEDIATOR, Role.LAWYER}),
     "GetApplication": PEOPLE,
     "ListApplications": PEOPLE,
-    "AcceptApplication": frozenset({Role.COURT}),
-    "RefuseApplication": frozenset({Role.COURT}),
-    "RequestSupplement": frozenset({Role.COURT}),
+    "AcceptApplication": frozenset({Role.COURT, Role.JUDGE}),
+    "RefuseApplication": frozenset({Role.COURT, Role.JUDGE}),
+    "RequestSupplement": frozenset({Role.COURT, Role.JUDGE}),
     "SupplementMaterials": frozenset({Role.CLERK, Role.MEDIATOR, Role.LAWYER, Role.COURT}),
-    "ExtendReview": frozenset({Role.COURT}),
-    "Rule": frozenset({Role.COURT}),
-    "Object": frozenset({Role.CLERK, Role.LAWYER, Role.COURT}),
+    "ExtendReview": frozenset({Role.JUDGE}),
+    "Rule": frozenset({Role.JUDGE}),
+    "Object": frozenset({Role.CLERK, Role.LAWYER, Role.COURT, Role.JUDGE}),
     "VerifyRuling": PEOPLE,
+    "WithdrawApplication": frozenset({Role.CLERK, Role.MEDIATOR, Role.LAWYER, Role.COURT}),
+    "ListCourtKeys": PEOPLE,
 }
 
 STATUS = EnumMap({
@@ -86,7 +96,24 @@ def to_proto(v: View) -> pb.Application:
         advice=refusal.get("advice", ""), withdrawal_reason=v.withdrawal_reason,
         ruling=ruling_pb(v.ruling) if v.ruling is not None else None,
         organization_id=a.agreement.organization.organization_id, days_overdue=v.days_overdue,
+        signals=[pb.FalseMediationSignal(kind=x.kind.value, summary=x.summary, measured=x.measured,
+                                         threshold=x.threshold, evidence_application_ids=list(x.evidence))
+                 for x in v.signals],
+        required=_items(sorted(a.required, key=_order)), submitted=_items(sorted(a.submitted, key=_order)),
+        override_reason=(v.admission or {}).get("override_reason", ""),
+        decision_reasons=(v.admission or {}).get("reasons", ""),
+        objections=[objection_pb(o) for o in v.objections],
     )
+
+
+def objection_pb(o: dict) -> pb.Objection:
+    return pb.Objection(objection_id=str(o["objection_id"]), ruling_id=str(o["ruling_id"]), objector=o["objector"],
+                        third_party=o["third_party"], filed_at=timestamp(o["filed_at"]),
+                        window=objection_window_pb(o["third_party"], o["window_last_day"]))
+
+
+def _order(i) -> tuple[str, str, int]:
+    return i.material.value, i.party_id, i.term_no
 
 
 def _materials(field: str, items) -> list:
@@ -168,10 +195,19 @@ class ConfirmationApi(confirmation_pb2_grpc.ConfirmationServiceServicer):
 
     async def Object(self, request, context):
         o = await self.c.object(request.ruling_id, request.objector, request.third_party, request.grounds,
-                                _iso("received_on", request.received_on), _iso("knew_on", request.knew_on), caller())
+                                _iso("received_on", request.received_on), _iso("knew_on", request.knew_on), caller(),
+                                request.objection_id)
         return pb.Objection(objection_id=str(o["objection_id"]), ruling_id=str(o["ruling_id"]), objector=o["objector"],
                             third_party=o["third_party"], filed_at=timestamp(o["filed_at"]),
                             window=deadline_pb(o["window"]))
+
+    async def WithdrawApplication(self, request, context):
+        return to_proto(await self.c.withdraw(request.application_id, request.party_id, request.reason, caller()))
+
+    async def ListCourtKeys(self, request, context):
+        return pb.ListCourtKeysResponse(keys=[
+            pb.CourtKey(key_id=e.key_id, court_org_id=e.organization_id, public_key_pem=e.public_key.to_pem(),
+                        active=not e.retired, revoked=e.revoked) for e in self.c.court_keys(request.court_org_id)])
 
     async def VerifyRuling(self, request, context):
         genuine, reason, row = await self.c.verify(request.case_number, request.content_digest, request.signature)

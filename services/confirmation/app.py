@@ -4,37 +4,42 @@ the agreement projection's record (ConfirmableAgreement) and the events it publi
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from liandiao import access, audit
-from liandiao.auth import Claims
+from liandiao.auth import Claims, Role
 from liandiao.common.v1 import common_pb2
+from liandiao.config import _DEV_PII_KEY
 from liandiao.confirmation.v1 import confirmation_pb2 as pb
 from liandiao.errors import FieldViolation, InvalidInput, NotFound, RuleViolation, parse_uuid
 from liandiao.events import catalog
 from liandiao.events.consumer import ConsumedEvent
 from liandiao.events.outbox import enqueue
-from liandiao.legaltime import Deadline, HolidayCalendar, load_calendar
+from liandiao.legaltime import Deadline, HolidayCalendar, load_calendar, start_of_china_day, statutory, to_china_date
+from liandiao.pii import PiiCipher
 from liandiao.rpc.convert import aware, timestamp
-from liandiao.signing import KeyConfigError, Signature, sm3_hex
+from liandiao.signing import KeyConfigError, KeyEntry, Signature, sm3_hex
 from liandiao.uuid7 import uuid7
 from services.confirmation import access as policy
 from services.confirmation import store
 from services.confirmation.domain import application as appl
 from services.confirmation.domain import events as ev
 from services.confirmation.domain import rules
-from services.confirmation.domain.admissibility import InadmissibleGround
+from services.confirmation.domain.admissibility import AdmissionDecision, InadmissibleGround
 from services.confirmation.domain.clock import (
+    ReminderPolicy,
     acceptance_deadline,
     ceiling_deadline,
     decision_deadline,
+    next_reminder_at,
     overdue,
     overdue_list,
 )
@@ -47,7 +52,9 @@ from services.confirmation.domain.commands import (
     RequestSupplement,
     Rule,
     SubmitMaterials,
+    Withdraw,
 )
+from services.confirmation.domain.integrity import check_terms_as_signed
 from services.confirmation.domain.materials import Material, MaterialItem, required_materials, supplement_deadline
 from services.confirmation.domain.model import (
     Agent,
@@ -74,6 +81,14 @@ from services.confirmation.domain.ruling import (
     RejectionGround,
     parse_ruling,
     sign_ruling,
+)
+from services.confirmation.domain.signals import (
+    PartyTrace,
+    PastConfirmation,
+    Signal,
+    SignalKind,
+    SignalPolicy,
+    detect_signals,
 )
 from services.confirmation.domain.states import Status
 from services.confirmation.keys import CourtKeys
@@ -114,22 +129,32 @@ def _term(t: Any, names: dict[str, str]) -> pb.AgreementTerm:
 def from_agreement_effective(e: Any) -> pb.ConfirmableAgreement:
     """mediation.AgreementEffective -> the projection's record.
 
-    mediation's contract names no party's domicile and no place of the subject matter, so
-    jurisdiction rests on the mediation organization's seat, taken as the dispute's region
-    (the committee mediates where the dispute is registered), and on the delegating court.
+    The places that make a court competent (CPL 2023 Art.205 item 2; SPC-Interp Art.352): each
+    party's domicile and the subject matter's location as the agreement records them, and the
+    mediation organization's seat, taken as the dispute's region (the committee mediates where
+    the dispute is registered); a delegating court is the only competent one (item 1).
     Its terms are money, acts and things: an identity-relationship or ownership term cannot
     be carried, so the Art.355 proposal sees only what those say (see the report)."""
     content = e.content
     out = pb.ConfirmableAgreement(
         agreement_id=e.agreement_id, dispute_id=e.dispute_id, case_id=e.case_id, dispute_type=e.dispute_type,
         organization_id=e.organization_id, organization_region=e.region_code, region_code=e.region_code,
-        delegating_court_id=e.referring_court_id, content_digest=e.digest, level="basic")
+        delegating_court_id=e.referring_court_id, content_digest=e.digest, level="basic",
+        subject_matter_region=content.subject_matter_region, terms_document=e.terms_document,
+        terms_digest=e.terms_digest)
     if e.HasField("effective_at"):
         out.effective_at.CopyFrom(e.effective_at)
+    out.mediator_ids.extend(e.mediator_ids)
+    registered = registered_at_of(e.dispute_id)
+    if registered is not None:
+        out.registered_at.CopyFrom(timestamp(registered))
     if content.parties:
         for p in content.parties:
             out.parties.append(pb.AgreementParty(party_id=p.party_id, name=p.name, side=_SIDES.get(p.side, ""),
-                                                 kind=_KINDS.get(p.kind, "person"), id_fingerprint=p.id_fingerprint))
+                                                 kind=_KINDS.get(p.kind, "person"), id_fingerprint=p.id_fingerprint,
+                                                 domicile_region=p.domicile_region,
+                                                 phone_fingerprint=p.phone_fingerprint,
+                                                 address_fingerprint=p.address_fingerprint))
     else:
         for r in e.parties:
             out.parties.append(pb.AgreementParty(party_id=r.party_id, name=r.display_name, side=_SIDES.get(r.side, ""),
@@ -137,6 +162,19 @@ def from_agreement_effective(e: Any) -> pb.ConfirmableAgreement:
     names = {p.party_id: p.name for p in out.parties}
     out.terms.extend(_term(t, names) for t in content.terms)
     return out
+
+
+def registered_at_of(dispute_id: str) -> datetime | None:
+    """When intake registered the dispute: it mints the dispute id as a UUIDv7 at registration
+    (services/intake/app.py), whose first 48 bits are that instant in Unix milliseconds (RFC 9562
+    §5.7). The "agreed unusually fast" signal measures from it; None for an id of another kind."""
+    try:
+        u = UUID(dispute_id)
+    except ValueError:
+        return None
+    if u.version != 7:
+        return None
+    return datetime.fromtimestamp((u.int >> 80) / 1000, UTC)
 
 
 def _date(text: str) -> date | None:
@@ -148,6 +186,7 @@ def agreement_of(a: pb.ConfirmableAgreement) -> Agreement:
     parties = tuple(Party(
         party_id=p.party_id, name=p.name or p.party_id, side=Side(p.side),
         kind=PartyKind(p.kind or "person"), domicile_region=p.domicile_region, id_fingerprint=p.id_fingerprint,
+        phone_fingerprint=p.phone_fingerprint, address_fingerprint=p.address_fingerprint,
         agents=tuple(Agent(g.agent_id, g.name, AgentAuthority(g.authority or "special")) for g in p.agents),
     ) for p in a.parties)
     terms = tuple(Term(
@@ -163,7 +202,8 @@ def agreement_of(a: pb.ConfirmableAgreement) -> Agreement:
         organization=MediationOrganization(a.organization_id, a.organization_name or a.organization_id,
                                            a.organization_region),
         delegating_court_id=a.delegating_court_id or None, subject_matter_region=a.subject_matter_region or None,
-        level=DisputeLevel(a.level or "basic"))
+        level=DisputeLevel(a.level or "basic"), mediator_ids=tuple(a.mediator_ids),
+        registered_at=aware(a.registered_at) if a.HasField("registered_at") else None)
 
 
 def court_of(rows: dict[str, asyncpg.Record], court_id: str) -> Court | None:
@@ -195,6 +235,46 @@ def material_item(field: str, material: str, party_id: str, term_no: int) -> Mat
                                                  f"{', '.join(m.value for m in Material)}")) from None
 
 
+# ---- false-mediation signals and their evidence in rows -----------------------------------------
+
+SIGNAL_READERS = frozenset({Role.JUDGE, Role.COURT, Role.OPERATOR})
+
+
+def signal_json(x: Signal) -> dict[str, Any]:
+    return {"kind": x.kind.value, "summary": x.summary, "measured": x.measured, "threshold": x.threshold,
+            "evidence": list(x.evidence)}
+
+
+def signals_of(rows: Sequence[dict[str, Any]]) -> tuple[Signal, ...]:
+    return tuple(Signal(SignalKind(r["kind"]), r["summary"], r["measured"], r["threshold"], tuple(r["evidence"]))
+                 for r in rows)
+
+
+def trace_values(application_id: UUID, a: Agreement, filed_at: datetime) -> dict[str, Any]:
+    """What a later application's signals need of this one: fingerprints, never personal data."""
+    ps = a.parties
+    return {"application_id": application_id, "agreement_id": a.agreement_id, "filed_at": filed_at,
+            "dispute_type": a.dispute_type, "prefecture": a.organization.region_code[:4],
+            "region_code": a.organization.region_code, "amount_fen": a.total_amount_fen,
+            "parties": [[p.id_fingerprint, p.phone_fingerprint, p.address_fingerprint] for p in ps],
+            "id_fps": sorted({p.id_fingerprint for p in ps} - {""}),
+            "phone_fps": sorted({p.phone_fingerprint for p in ps} - {""}),
+            "address_fps": sorted({p.address_fingerprint for p in ps} - {""}),
+            "mediator_ids": list(a.mediator_ids)}
+
+
+def past_of(r: asyncpg.Record) -> PastConfirmation:
+    parties = json.loads(r["parties"]) if isinstance(r["parties"], str) else r["parties"]
+    return PastConfirmation(application_id=str(r["application_id"]), filed_at=r["filed_at"],
+                            dispute_type=r["dispute_type"], region_code=r["region_code"], amount_fen=r["amount_fen"],
+                            parties=tuple(PartyTrace(*p) for p in parties), mediator_ids=tuple(r["mediator_ids"]))
+
+
+def admission_json(d: AdmissionDecision) -> dict[str, Any]:
+    return {"accept": d.accept, "reasons": d.reasons, "override_reason": d.override_reason,
+            "proposed_admissible": d.proposed.admissible}
+
+
 @dataclass(frozen=True)
 class View:
     """An application as the API shows it: the domain state and what the rows add."""
@@ -204,16 +284,35 @@ class View:
     withdrawal_reason: str
     ruling: asyncpg.Record | None
     days_overdue: int = 0
+    signals: tuple[Signal, ...] = ()
+    admission: dict[str, Any] | None = None
+    objections: tuple[dict[str, Any], ...] = ()
 
 
 class Confirmation:
     def __init__(self, pool: asyncpg.Pool, keys: CourtKeys, clock: Callable[[], datetime] | None = None,
-                 calendar: HolidayCalendar | None = None):
+                 calendar: HolidayCalendar | None = None, reminders: ReminderPolicy | None = None,
+                 cipher: PiiCipher | None = None, signals: SignalPolicy | None = None):
         self.pool, self.keys = pool, keys
+        self.signal_policy = signals or SignalPolicy()
+        # Development's key when none is given (tests); the service always passes the runtime's.
+        self.cipher = cipher or PiiCipher(_DEV_PII_KEY)
+        self.reminders = reminders or ReminderPolicy()
         self.calendar = (calendar or load_calendar()).with_weekend_fallback()
         self.clock = clock or (lambda: datetime.now(UTC))
 
     # ---- events in -----------------------------------------------------------------------------
+    async def on_delivery_succeeded(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+        """A ruling served on a party (送达): notification's message with it reached the party's
+        electronic address (CPL Art.90); the party's objection window runs from that day."""
+        e = event.payload
+        # Not a delivery notification publishes (its ids are UUIDs): ValueError, a dead letter.
+        delivery_id, dispute_id = UUID(e.delivery_id), UUID(e.dispute_id)
+        if e.template != RULING_SERVED_TEMPLATE or not e.HasField("served_at") or not e.recipient_id:
+            return
+        await store.record_service(conn, delivery_id, dispute_id, e.recipient_id,
+                                   e.served_at.ToDatetime(tzinfo=UTC))
+
     async def on_agreement_effective(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
         record = from_agreement_effective(event.payload)
         if not record.region_code:
@@ -229,7 +328,16 @@ class Confirmation:
         party_ids = [p.party_id for p in a.parties]
         agent_ids = [*party_ids, *(g.agent_id for p in a.parties for g in p.agents)]
         return await store.upsert_agreement(conn, a.agreement_id, UUID(a.dispute_id), region, a.organization_id,
-                                            party_ids, agent_ids, a.SerializeToString(), received_at)
+                                            party_ids, agent_ids,
+                                            store.seal_payload(self.cipher, a.agreement_id, a.SerializeToString()),
+                                            received_at)
+
+    def _record(self, row: asyncpg.Record) -> pb.ConfirmableAgreement:
+        return pb.ConfirmableAgreement.FromString(store.open_payload(self.cipher, row["agreement_id"], row["payload"]))
+
+    async def encrypt_plain_agreements(self) -> int:
+        async with self.pool.acquire() as conn, conn.transaction():
+            return await store.encrypt_plain_agreements(conn, self.cipher)
 
     # ---- loading and saving ------------------------------------------------------------------
     async def _courts(self, conn: asyncpg.Connection) -> dict[str, asyncpg.Record]:
@@ -263,7 +371,7 @@ class Confirmation:
         if row is None:
             return None
         agreement_row = await store.get_agreement(conn, row["agreement_id"])
-        agreement = agreement_of(pb.ConfirmableAgreement.FromString(agreement_row["payload"]))
+        agreement = agreement_of(self._record(agreement_row))
         court = court_of(await self._courts(conn), row["court_id"])
         assert court is not None
         app = self._to_domain(row, agreement, court, await store.objection_ids(conn, application_id))
@@ -299,14 +407,25 @@ class Confirmation:
             "decide_by": app.decide_by.expires_at if app.decide_by else None, "extended": app.extended,
             "accept_by": app.accept_by.expires_at,
             "reminders_sent": sorted(list(x) for x in app.reminders_sent), "updated_at": self.clock(),
+            "remind_at": next_reminder_at(app, self.reminders, self.calendar, self.clock()),
         }
 
-    async def view(self, conn: asyncpg.Connection, row: dict[str, Any], app: appl.Application) -> View:
+    async def view(self, conn: asyncpg.Connection, row: dict[str, Any], app: appl.Application,
+                   caller: Claims | None = None) -> View:
         fresh = await store.get_application(conn, UUID(app.application_id)) or row
         late = overdue(app, self.clock())
+        # The signals are for the court (its judges and clerks) and the provincial operator; a
+        # mediator or agent whose own conduct they may concern does not see them.
+        shown = caller is not None and caller.role in SIGNAL_READERS
         return View(app, fresh["region_code"], fresh["refusal"], fresh["withdrawal_reason"],
                     await store.ruling_of_application(conn, UUID(app.application_id)),
-                    late.days_overdue if late else 0)
+                    late.days_overdue if late else 0,
+                    signals_of(fresh.get("signals") or []) if shown else (), fresh.get("admission"),
+                    tuple(await self.objections(conn, UUID(app.application_id))))
+
+    async def objections(self, conn: asyncpg.Connection, application_id: UUID) -> list[dict[str, Any]]:
+        """The objections to the application's ruling, each with its window (SPC-Interp Art.372)."""
+        return [dict(r) for r in await store.objections_of(conn, application_id)]
 
     # ---- filing ------------------------------------------------------------------------------
     async def apply(self, agreement_id: str, court_id: str, applicants: list[Applicant],
@@ -331,12 +450,13 @@ class Confirmation:
             access.check_act(policy.APPLY, caller, facts, "agreement", "apply for confirmation of")
             assert row is not None
             await store.lock_agreement(conn, agreement_id)
-            record = pb.ConfirmableAgreement.FromString(row["payload"])
+            record = self._record(row)
             try:
                 agreement = agreement_of(record)
             except (ValueError, TypeError) as exc:
                 raise RuleViolation("confirmation.agreement-content",
                                     f"the agreement's content has not reached confirmation: {exc}") from None
+            check_terms_as_signed(agreement, record.content_digest, record.terms_document, record.terms_digest)
             courts = await self._courts(conn)
             court = court_of(courts, court_id)
             if court is None:
@@ -354,6 +474,7 @@ class Confirmation:
                 prior, now, self.calendar)
             required = required_materials(agreement, filed.applicants)
             app = appl.start(filed, agreement, court, required)
+            signals = await self._signals(conn, agreement, now)
             await store.insert_application(conn, {
                 "application_id": application_id, "agreement_id": agreement_id, "dispute_id": UUID(agreement.dispute_id),
                 "court_id": court.court_id, "court_ids": sorted({court.court_id, court.seat.court_id}),
@@ -361,8 +482,9 @@ class Confirmation:
                 "party_ids": list(row["party_ids"]), "agent_ids": list(row["agent_ids"]),
                 "filed_at": now, "applicants": [[a.party_id, a.agent_id] for a in filed.applicants],
                 "required": sorted(item_json(i) for i in required), "accept_clock_from": now,
-                **self._state_columns(app),
+                "signals": [signal_json(x) for x in signals], **self._state_columns(app),
             })
+            await store.insert_trace(conn, trace_values(application_id, agreement, now))
             await enqueue(conn, catalog.APPLICATION_FILED, pb.ApplicationFiled(
                 application_id=str(application_id), dispute_id=agreement.dispute_id, court_org_id=court.court_id,
                 filed_at=timestamp(now), agreement_id=agreement_id,
@@ -373,14 +495,30 @@ class Confirmation:
                                row["region_code"])
             loaded = await self._load(conn, application_id)
             assert loaded is not None
-            return await self.view(conn, *loaded)
+            return await self.view(conn, *loaded, caller)
+
+    async def _signals(self, conn: asyncpg.Connection, agreement: Agreement, now: datetime) -> tuple[Signal, ...]:
+        """The false-mediation signals (domain/signals.py) from the earlier applications the store
+        finds related to this agreement: the same party, phone, address or mediator within the
+        period, and the amounts of its dispute type in its prefecture."""
+        p = self.signal_policy
+        parties = agreement.parties
+        related = await store.related_traces(
+            conn, agreement.agreement_id, now - p.period,
+            [x.id_fingerprint for x in parties if x.id_fingerprint],
+            [x.phone_fingerprint for x in parties if x.phone_fingerprint],
+            [x.address_fingerprint for x in parties if x.address_fingerprint], list(agreement.mediator_ids))
+        peers = await store.amount_peers(conn, agreement.agreement_id, agreement.dispute_type,
+                                         agreement.organization.region_code[:4])
+        history = {r["application_id"]: past_of(r) for r in [*related, *peers]}
+        return detect_signals(agreement, list(history.values()), now, p)
 
     # ---- reads -------------------------------------------------------------------------------
     async def get(self, application_id: str, caller: Claims) -> View:
         async with self.pool.acquire() as conn:
             row, app = await self._visible(conn, application_id, caller, policy.APPLICATION, None)
             await audit.record(conn, caller, audit.Action.READ, "application", app.application_id, row["region_code"])
-            return await self.view(conn, row, app)
+            return await self.view(conn, row, app, caller)
 
     async def list(self, court_id: str, statuses: Sequence[str], limit: int, offset: int, caller: Claims,
                    overdue_only: bool = False) -> list[View]:
@@ -391,7 +529,7 @@ class Confirmation:
             for row in rows:
                 loaded = await self._load(conn, row["application_id"])
                 if loaded is not None:
-                    views.append(await self.view(conn, *loaded))
+                    views.append(await self.view(conn, *loaded, caller))
             await audit.record(conn, caller, audit.Action.READ, "application",
                                [v.app.application_id for v in views])
             return views
@@ -405,12 +543,15 @@ class Confirmation:
             await audit.record(conn, caller, audit.Action.CHANGE, "application", app.application_id, row["region_code"])
             loaded = await self._load(conn, UUID(app.application_id))
             assert loaded is not None
-            return await self.view(conn, *loaded)
+            return await self.view(conn, *loaded, caller)
 
     async def accept(self, application_id: str, reasons: str, override_reason: str, caller: Claims,
                      judge_id: str = "") -> View:
         """A court clerk dockets and names the judge; a judge accepting without naming one takes it."""
-        judge = judge_id or caller.subject
+        judge = judge_id or (caller.subject if caller.role is Role.JUDGE else "")
+        if not judge:
+            raise InvalidInput(FieldViolation("judge_id", "a clerk accepting names the judge who will rule"))
+        _only_the_judge_overrides(caller, override_reason)
 
         async def decide(conn, row, app, now):
             # Check before drawing a number, so a refused acceptance leaves no row locked for long.
@@ -422,7 +563,8 @@ class Confirmation:
             accepted = rules.decide_accept(app, Accept(judge_id=judge, sequence=sequence, reasons=reasons,
                                                        override_reason=override_reason), now, self.calendar)
             new = appl.evolve(app, accepted)
-            await store.update_application(conn, UUID(app.application_id), self._state_columns(new))
+            await store.update_application(conn, UUID(app.application_id), {
+                **self._state_columns(new), "admission": admission_json(accepted.decision)})
             await self._close_competitors(conn, row, app, now)
             await enqueue(conn, catalog.APPLICATION_ACCEPTED, pb.ApplicationAccepted(
                 application_id=app.application_id, dispute_id=app.agreement.dispute_id, court_org_id=app.court.court_id,
@@ -447,6 +589,8 @@ class Confirmation:
 
     async def refuse(self, application_id: str, grounds: list[InadmissibleGround], reasons: str,
                      override_reason: str, caller: Claims) -> View:
+        _only_the_judge_overrides(caller, override_reason)
+
         async def decide(conn, row, app, now):
             refused = rules.decide_refuse(app, Refuse(judge_id=caller.subject, grounds=tuple(grounds), reasons=reasons,
                                                       override_reason=override_reason), now)
@@ -454,12 +598,13 @@ class Confirmation:
             refusal = {"grounds": sorted(g.value for g in refused.decision.grounds),
                        "reasons": refused.decision.reasons, "advice": refused.advice,
                        "override_reason": refused.decision.override_reason, "late": refused.late}
-            await store.update_application(conn, UUID(app.application_id), {**self._state_columns(new),
-                                                                             "refusal": refusal})
+            await store.update_application(conn, UUID(app.application_id), {
+                **self._state_columns(new), "refusal": refusal, "admission": admission_json(refused.decision)})
             await enqueue(conn, catalog.APPLICATION_REFUSED, pb.ApplicationRefused(
                 application_id=app.application_id, dispute_id=app.agreement.dispute_id, court_org_id=app.court.court_id,
                 grounds=[REFUSAL_NUMBERS[g] for g in sorted(refused.decision.grounds)],
                 reasons=refused.decision.reasons, advice=refused.advice, refused_at=timestamp(now),
+                advice_code=ADVICE_NUMBERS[refused.advice_code],
                 party_ids=[p.party_id for p in app.agreement.parties],
                 organization_id=app.agreement.organization.organization_id),
                 dispute_id=app.agreement.dispute_id, region_code=row["region_code"])
@@ -496,13 +641,35 @@ class Confirmation:
             extended = rules.decide_extend(app, Extend(approved_by=approved_by, reason=reason), now, self.calendar)
             await store.update_application(conn, UUID(app.application_id),
                                            self._state_columns(appl.evolve(app, extended)))
-        return await self._decide(application_id, caller, policy.COURT_ACT, "extend the review of", decide)
+        return await self._decide(application_id, caller, policy.JUDGE_ACT, "extend the review of", decide)
+
+    async def withdraw(self, application_id: str, party_id: str, reason: str, caller: Claims) -> View:
+        """An applicant withdraws before the ruling (SPC-Interp Art.357; SPC-2011 Art.5): the joint
+        application ends, whoever of the parties withdraws."""
+        if not party_id:
+            raise InvalidInput(FieldViolation("party_id", "the applicant who withdraws"))
+
+        async def decide(conn, row, app, now):
+            withdrawn = rules.decide_withdraw(app, Withdraw(party_id=party_id, reason=reason), now)
+            new = appl.evolve(app, withdrawn)
+            await store.update_application(conn, UUID(app.application_id), {
+                **self._state_columns(new), "withdrawal_reason": withdrawn.reason or f"withdrawn by {party_id}"})
+            await self._publish_withdrawn(conn, row, new, withdrawn)
+        return await self._decide(application_id, caller, policy.SUPPLEMENT, "withdraw", decide)
+
+    def court_keys(self, court_id: str = "") -> list[KeyEntry]:
+        """Every court key that signed or signs rulings (the published ring: public halves only)."""
+        self.keys.refresh()
+        return [e for e in self.keys.ring.entries() if not court_id or e.organization_id == court_id]
 
     async def rule(self, application_id: str, outcome: Outcome, ground: RejectionGround | None, reasons: str,
                    caller: Claims) -> asyncpg.Record:
         ruled: list[asyncpg.Record] = []
 
         async def decide(conn, row, app, now):
+            record = self._record(await store.get_agreement(conn, row["agreement_id"]))
+            # The ruling confirms the terms (CPL 2023 Art.206): they must be the ones signed.
+            check_terms_as_signed(app.agreement, record.content_digest, record.terms_document, record.terms_digest)
             if app.judge_id and app.judge_id != caller.subject:
                 # A sole judge (CPL 2023 Art.185): the judge who accepted the case rules on it.
                 raise RuleViolation("confirmation.sole-judge", "the application is before another judge")
@@ -538,12 +705,14 @@ class Confirmation:
             got = await store.ruling_of_application(conn, UUID(app.application_id))
             assert got is not None
             ruled.append(got)
-        await self._decide(application_id, caller, policy.COURT_ACT, "rule on", decide)
+        await self._decide(application_id, caller, policy.JUDGE_ACT, "rule on", decide)
         return ruled[0]
 
     async def object(self, ruling_id: str, objector: str, third_party: bool, grounds: str,
-                     received_on: date | None, knew_on: date | None, caller: Claims) -> dict[str, Any]:
+                     received_on: date | None, knew_on: date | None, caller: Claims,
+                     objection_id: str = "") -> dict[str, Any]:
         rid = parse_uuid("ruling_id", ruling_id)
+        chosen = parse_uuid("objection_id", objection_id) if objection_id else None
         if not objector:
             raise InvalidInput(FieldViolation("objector", "required"))
         async with self.pool.acquire() as conn:
@@ -553,14 +722,28 @@ class Confirmation:
         out: list[dict[str, Any]] = []
 
         async def decide(conn, row, app, now):
-            objection_id = uuid7()
+            if chosen is not None and await store.objection_exists(conn, chosen):
+                raise InvalidInput(FieldViolation("objection_id", "already used"))
+            objection_id = chosen or uuid7()
+            # Served on the platform: the window runs from the day the ruling reached the party's
+            # electronic address, not from a later day the party states (SPC-Interp Art.372, CPL Art.90).
+            served = None if third_party else await store.first_service(
+                conn, UUID(app.agreement.dispute_id), objector, ruling["issued_at"])
+            received = to_china_date(served) if served is not None else received_on
             filed = rules.decide_object(app, Object(objection_id=str(objection_id), objector=objector,
-                                                    third_party=third_party, grounds=grounds, received_on=received_on,
+                                                    third_party=third_party, grounds=grounds, received_on=received,
                                                     knew_on=knew_on), now, self.calendar)
             values = {"objection_id": objection_id, "ruling_id": rid, "application_id": UUID(app.application_id),
                       "objector": objector, "third_party": third_party, "grounds": filed.grounds, "filed_at": now,
                       "window_last_day": filed.window.last_day}
             await store.insert_objection(conn, values)
+            await enqueue(conn, catalog.OBJECTION_FILED, pb.ObjectionFiled(
+                objection_id=str(objection_id), ruling_id=str(rid), application_id=app.application_id,
+                dispute_id=app.agreement.dispute_id, court_org_id=app.court.court_id,
+                case_number=app.case_number.text if app.case_number else "", objector=objector,
+                third_party=third_party, filed_at=timestamp(now), window=deadline_pb(filed.window),
+                region_code=row["region_code"]),
+                dispute_id=app.agreement.dispute_id, region_code=row["region_code"])
             out.append({**values, "window": filed.window})
         await self._decide(str(ruling["application_id"]), caller, policy.OBJECT, "object to", decide)
         return out[0]
@@ -583,6 +766,8 @@ class Confirmation:
         if digest.hex() != row["document_digest"]:
             return False, "the document differs from the ruling issued under this case number", None
         self.keys.refresh()
+        if row["key_id"] in self.keys.ring and self.keys.ring.entry(row["key_id"]).revoked:
+            return False, f"the ruling was signed with key {row['key_id']}, which the court has revoked", None
         given = Signature(row["key_id"], signature or row["signature"])
         court = await self._seat_of(row["court_id"])
         if not self.keys.ring.verify(given, row["document"], organization_id=court):
@@ -601,7 +786,9 @@ class Confirmation:
     # ---- deadlines -----------------------------------------------------------------------------
     async def sweep(self, batch: int = 100) -> int:
         """Applications past the court's supplement deadline count as withdrawn (SPC-Interp
-        Art.357). Locked rows are skipped, so two replicas share the work."""
+        Art.357); deadlines drawing near are reminded, once each (clock.due_reminders). Rows are
+        locked FOR UPDATE SKIP LOCKED, so two replicas share the work and never take the same
+        application twice. Returns the decisions made."""
         now = self.clock()
         done = 0
         async with self.pool.acquire() as conn, conn.transaction():
@@ -609,14 +796,48 @@ class Confirmation:
                 loaded = await self._load(conn, application_id)
                 if loaded is None:
                     continue
-                _, app = loaded
-                for lapsed in rules.decide_lapse(app, now):
+                row, app = loaded
+                lapsed = rules.decide_lapse(app, now)
+                for event in lapsed:
+                    app = appl.evolve(app, event)
                     await store.update_application(conn, application_id, {
-                        **self._state_columns(appl.evolve(app, lapsed)), "withdrawal_reason": lapsed.reason})
+                        **self._state_columns(app), "withdrawal_reason": event.reason})
+                    await self._publish_withdrawn(conn, row, app, event)
                     done += 1
+                if lapsed:
+                    continue
+                reminders = rules.decide_reminders(app, now, self.reminders, self.calendar)
+                for reminder in reminders:
+                    app = appl.evolve(app, reminder)
+                    await self._publish_reminder(conn, row, app, reminder)
+                    done += 1
+                # Saved even with no reminder: remind_at moves to the next one due (or none).
+                await store.update_application(conn, application_id, self._state_columns(app))
         if done:
-            log.info("applications deemed withdrawn", extra={"count": done})
+            log.info("deadline sweep", extra={"count": done})
         return done
+
+    async def _publish_withdrawn(self, conn: asyncpg.Connection, row: dict[str, Any], app: appl.Application,
+                                 e: ev.ApplicationWithdrawn) -> None:
+        await enqueue(conn, catalog.APPLICATION_WITHDRAWN, pb.ApplicationWithdrawn(
+            application_id=app.application_id, dispute_id=app.agreement.dispute_id, court_org_id=app.court.court_id,
+            by_party_id=e.by_party_id, deemed=e.deemed, reason=e.reason, withdrawn_at=timestamp(e.at),
+            party_ids=[p.party_id for p in app.agreement.parties],
+            organization_id=app.agreement.organization.organization_id, region_code=row["region_code"]),
+            dispute_id=app.agreement.dispute_id, region_code=row["region_code"])
+
+    async def _publish_reminder(self, conn: asyncpg.Connection, row: dict[str, Any], app: appl.Application,
+                                r: ev.ReminderDue) -> None:
+        court = r.audience == "court"
+        await enqueue(conn, catalog.COURT_DEADLINE_REMINDER if court else catalog.SUPPLEMENT_DEADLINE_REMINDER,
+                      pb.ConfirmationDeadlineReminder(
+                          application_id=app.application_id, dispute_id=app.agreement.dispute_id,
+                          court_org_id=app.court.court_id, judge_id=r.judge_id, deadline_kind=r.deadline,
+                          deadline=deadline_pb(r.due), working_days_left=r.working_days_left,
+                          case_number=app.case_number.text if app.case_number else "",
+                          party_ids=[] if court else [a.party_id for a in app.applicants],
+                          outstanding=[i.material.value for i in r.outstanding], region_code=row["region_code"]),
+                      dispute_id=app.agreement.dispute_id, region_code=row["region_code"])
 
     async def overdue_list(self) -> list[Any]:
         """For the tribunal's head: applications past the 3 days to accept or the 15 (+10) to rule."""
@@ -628,6 +849,15 @@ class Confirmation:
                 if loaded is not None:
                     apps.append(loaded[1])
         return list(overdue_list(apps, now))
+
+
+def _only_the_judge_overrides(caller: Claims, override_reason: str) -> None:
+    """The admissibility proposal (SPC-Interp Art.355) is the judge's to depart from, with a
+    recorded reason (issue 9); a clerk dockets what the proposal says or passes it to the judge.
+    Whether a departure needs the reason is the domain's rule (decide_admission)."""
+    if override_reason.strip() and caller.role is not Role.JUDGE:
+        raise RuleViolation("confirmation.override-by-judge",
+                            "only the judge may depart from the admissibility proposal, with a recorded reason")
 
 
 class _DomainSigner:
@@ -644,6 +874,14 @@ class _DomainSigner:
         return self._signer.sign(message).value
 
 
+def objection_window_pb(third_party: bool, last_day: date) -> common_pb2.Deadline:
+    """An objection's window as stored (its last day), named by its period (SPC-Interp Art.372)."""
+    period = statutory.THIRD_PARTY_OBJECTION_TO_CONFIRMATION if third_party else \
+        statutory.PARTY_OBJECTION_TO_CONFIRMATION
+    return common_pb2.Deadline(period_name=period.name, source=period.source, last_day=last_day.isoformat(),
+                               expires_at=timestamp(start_of_china_day(last_day + timedelta(days=1))))
+
+
 def deadline_pb(d: Deadline | None) -> common_pb2.Deadline | None:
     if d is None:
         return None
@@ -654,3 +892,6 @@ def deadline_pb(d: Deadline | None) -> common_pb2.Deadline | None:
 OUTCOME_NUMBERS = {Outcome.VALID: pb.RULING_OUTCOME_VALID, Outcome.REJECTED: pb.RULING_OUTCOME_REJECTED}
 GROUND_NUMBERS = {g: i + 1 for i, g in enumerate(RejectionGround)}
 REFUSAL_NUMBERS = {g: i + 1 for i, g in enumerate(InadmissibleGround)}
+RULING_SERVED_TEMPLATE = "ruling-issued/party"   # notification's message that serves a ruling on a party
+ADVICE_NUMBERS = {ev.RefusalAdvice.MEDIATE_AGAIN_OR_SUE: pb.REFUSAL_ADVICE_MEDIATE_AGAIN_OR_SUE,
+                  ev.RefusalAdvice.APPLY_TO_COMPETENT_COURT: pb.REFUSAL_ADVICE_APPLY_TO_COMPETENT_COURT}

@@ -14,6 +14,7 @@ from liandiao.events.consumer import ConsumedEvent
 from services.confirmation.app import Confirmation
 
 AGREEMENTS = (catalog.AGREEMENT_EFFECTIVE,)
+SERVICE = (catalog.DELIVERY_SUCCEEDED,)
 
 
 def agreements_handler(confirmation: Confirmation):
@@ -21,5 +22,13 @@ def agreements_handler(confirmation: Confirmation):
         if event.envelope.event_type != catalog.AGREEMENT_EFFECTIVE.key:
             raise ValueError(f"agreements handler got {event.envelope.event_type}")
         await confirmation.on_agreement_effective(conn, event)
+
+    return handle
+
+
+def service_handler(confirmation: Confirmation):
+    """Notification's delivery-succeeded: a ruling's service on a party is recorded (the rest ignored)."""
+    async def handle(conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+        await confirmation.on_delivery_succeeded(conn, event)
 
     return handle

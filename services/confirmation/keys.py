@@ -9,6 +9,8 @@ default .state/confirmation-dev-keys), key ids starting "dev-". Production refus
 in a developer's folder proves nothing.
 
     python -m services.confirmation.keys public <keys.json> <court_id>   the court's public key (PEM)
+    python -m services.confirmation.keys publish <keys.json> <out.json>  every court's public keys, as a key
+                                                                         file `verify --keys` reads
 """
 
 from __future__ import annotations
@@ -96,7 +98,19 @@ def ensure_dev_key(folder: Path, court_id: str) -> None:
         tmp.replace(index)
 
 
+def published(ring: KeyRing) -> dict:
+    """The ring without its private halves: every key that signed rulings, rotated ones inactive,
+    revoked ones marked (what the courts publish; liandiao.signing's key-file format)."""
+    return {"format": 1, "keys": [{"key_id": e.key_id, "organization_id": e.organization_id,
+                                   "public_key": e.public_key.to_pem(), "revoked": e.revoked}
+                                  for e in ring.entries()]}
+
+
 def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[0] == "publish":
+        ring, _ = load_keys(argv[1])
+        Path(argv[2]).write_text(json.dumps(published(ring), ensure_ascii=False, indent=1), "utf-8")
+        return 0
     if len(argv) != 3 or argv[0] != "public":
         print(__doc__, file=sys.stderr)
         return 2

@@ -38,4 +38,8 @@ LIMITS = Limits({
     "ObjectRequest.grounds": Size(chars=TEXT),
     "VerifyRulingRequest.case_number": Size(chars=ID),
     "VerifyRulingRequest.content_digest": Size(chars=DIGEST),
+    "ObjectRequest.objection_id": Size(chars=ID),
+    "WithdrawApplicationRequest.party_id": Size(chars=ID),
+    "WithdrawApplicationRequest.reason": Size(chars=TEXT),
+    "ListCourtKeysRequest.court_org_id": Size(chars=ID),
 })

@@ -3,6 +3,7 @@ the domain's Application and back."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Sequence
 from datetime import datetime
@@ -13,6 +14,7 @@ import asyncpg
 
 from liandiao import access
 from liandiao.auth import Claims
+from liandiao.pii import EncryptedColumn, PiiCipher, UnreadableValue
 
 # ---- courts --------------------------------------------------------------------------------
 
@@ -39,6 +41,47 @@ async def courts(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 
 # ---- the agreements projection ----------------------------------------------------------------
 
+# The projection holds the parties' names (and terms that name them): personal data, encrypted
+# at rest, bound to its row (python -m liandiao.pii reencrypt --service confirmation). The value
+# is the ConfirmableAgreement's bytes in base64 (the platform cipher encrypts text).
+AGREEMENT_PAYLOAD = EncryptedColumn("confirmation", "agreements", "payload", "agreement_id")
+PII_COLUMNS = (AGREEMENT_PAYLOAD,)
+
+
+def seal_payload(cipher: PiiCipher, agreement_id: str, payload: bytes) -> bytes:
+    sealed = AGREEMENT_PAYLOAD.encrypt(cipher, base64.b64encode(payload).decode(), agreement_id)
+    assert sealed is not None
+    return sealed
+
+
+def _is_plain(blob: bytes) -> bool:
+    """A payload stored before encryption: a serialized ConfirmableAgreement, whose first
+    field (agreement_id, always set) starts with tag 0x0a; a ciphertext never does."""
+    return blob[:1] == b"\x0a"
+
+
+def open_payload(cipher: PiiCipher, agreement_id: str, blob: bytes) -> bytes:
+    blob = bytes(blob)
+    try:
+        plain = AGREEMENT_PAYLOAD.decrypt(cipher, blob, agreement_id)
+    except UnreadableValue:
+        if _is_plain(blob):
+            return blob  # until encrypt_plain_agreements has run
+        raise
+    assert plain is not None
+    return base64.b64decode(plain)
+
+
+async def encrypt_plain_agreements(conn: asyncpg.Connection, cipher: PiiCipher, limit: int = 500) -> int:
+    """Encrypts payloads stored in plain text before the projection was encrypted; safe to run again and concurrently."""
+    rows = await conn.fetch("select agreement_id, payload from agreements where substring(payload from 1 for 1) = "
+                            "'\\x0a'::bytea limit $1 for update skip locked", limit)
+    for r in rows:
+        await conn.execute("update agreements set payload = $2 where agreement_id = $1", r["agreement_id"],
+                           seal_payload(cipher, r["agreement_id"], bytes(r["payload"])))
+    return len(rows)
+
+
 
 async def upsert_agreement(conn: asyncpg.Connection, agreement_id: str, dispute_id: UUID, region_code: str,
                            organization_id: str, party_ids: list[str], agent_ids: list[str], payload: bytes,
@@ -58,7 +101,8 @@ async def get_agreement(conn: asyncpg.Connection, agreement_id: str) -> asyncpg.
 
 # ---- applications -----------------------------------------------------------------------------
 
-_JSON = ("applicants", "required", "submitted", "supplement_items", "refusal", "reminders_sent")
+_JSON = ("applicants", "required", "submitted", "supplement_items", "refusal", "reminders_sent", "signals",
+         "admission")
 
 
 def _jsonify(values: dict[str, Any]) -> dict[str, Any]:
@@ -135,7 +179,8 @@ async def due_for_sweep(conn: asyncpg.Connection, now: datetime, limit: int) -> 
     rows = await conn.fetch(
         """select application_id from applications
            where (status in ('awaiting_supplement', 'review_awaiting_supplement') and supplement_by <= $1)
-           order by supplement_by limit $2 for update skip locked""", now, limit)
+              or remind_at <= $1
+           order by least(supplement_by, remind_at) limit $2 for update skip locked""", now, limit)
     return [r["application_id"] for r in rows]
 
 
@@ -190,8 +235,68 @@ async def objection_ids(conn: asyncpg.Connection, application_id: UUID) -> list[
     return [str(r["objection_id"]) for r in rows]
 
 
+async def objection_exists(conn: asyncpg.Connection, objection_id: UUID) -> bool:
+    return bool(await conn.fetchval("select 1 from objections where objection_id = $1", objection_id))
+
+
+async def objections_of(conn: asyncpg.Connection, application_id: UUID) -> list[asyncpg.Record]:
+    return await conn.fetch("select * from objections where application_id = $1 order by filed_at, objection_id",
+                            application_id)
+
+
 async def insert_objection(conn: asyncpg.Connection, values: dict[str, Any]) -> None:
     cols = list(values)
     await conn.execute(
         f"insert into objections ({', '.join(cols)}) values ({', '.join(f'${i + 1}' for i in range(len(cols)))})",
         *values.values())
+
+
+async def record_service(conn: asyncpg.Connection, delivery_id: UUID, dispute_id: UUID, party_id: str,
+                         served_at: datetime) -> None:
+    """One row per delivery (a repeated delivery-succeeded keeps the first moment)."""
+    await conn.execute("insert into rulings_served (delivery_id, dispute_id, party_id, served_at) "
+                       "values ($1, $2, $3, $4) on conflict (delivery_id) do nothing",
+                       delivery_id, dispute_id, party_id, served_at)
+
+
+async def first_service(conn: asyncpg.Connection, dispute_id: UUID, party_id: str,
+                        issued_at: datetime) -> datetime | None:
+    """When the ruling issued at ``issued_at`` first reached the party, on any channel."""
+    return await conn.fetchval("select min(served_at) from rulings_served where dispute_id = $1 and party_id = $2 "
+                               "and served_at >= $3", dispute_id, party_id, issued_at)
+
+
+# ---- traces of earlier applications, for the false-mediation signals -------------------------
+
+
+async def insert_trace(conn: asyncpg.Connection, values: dict[str, Any]) -> None:
+    values = {**values, "parties": json.dumps(values["parties"])}
+    cols = list(values)
+    await conn.execute(
+        f"insert into application_traces ({', '.join(cols)}) "
+        f"values ({', '.join(f'${i + 1}' for i in range(len(cols)))}) on conflict (application_id) do nothing",
+        *values.values())
+
+
+async def related_traces(conn: asyncpg.Connection, agreement_id: str, since: datetime, id_fps: list[str],
+                         phone_fps: list[str], address_fps: list[str], mediator_ids: list[str],
+                         limit: int = 500) -> list[asyncpg.Record]:
+    """Earlier applications within the period that share a party, a phone, an address or a
+    mediator with this one (another application for the same agreement is not another case)."""
+    return await conn.fetch(
+        """select * from application_traces
+           where filed_at >= $2 and agreement_id <> $1
+             and (id_fps && $3::text[] or phone_fps && $4::text[] or address_fps && $5::text[]
+                  or mediator_ids && $6::text[])
+           order by filed_at desc limit $7""",
+        agreement_id, since, id_fps, phone_fps, address_fps, mediator_ids, limit)
+
+
+async def amount_peers(conn: asyncpg.Connection, agreement_id: str, dispute_type: str, prefecture: str,
+                       limit: int = 500) -> list[asyncpg.Record]:
+    """The latest earlier applications of the same dispute type and prefecture with an amount:
+    the pattern an amount is compared with."""
+    return await conn.fetch(
+        """select * from application_traces
+           where dispute_type = $2 and prefecture = $3 and amount_fen > 0 and agreement_id <> $1
+           order by filed_at desc limit $4""", agreement_id, dispute_type, prefecture, limit)

@@ -18,15 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from liandiao.signing import KeyEntry, KeyRing, PublicKey, Signature, SigningError, load_keys, sm3_hex
+from liandiao.signing import SIGNED_RULING_FORMAT as FORMAT
+from liandiao.signing import KeyEntry, KeyRing, PublicKey, Signature, SigningError, load_keys, signed_ruling_file
 from services.confirmation.domain.ruling import InvalidRulingDocument, RulingDocument, parse_ruling
 
-FORMAT = "liandiao-signed-ruling/1"
-
-
-def signed_ruling_file(document: bytes, key_id: str, signature: bytes) -> str:
-    return json.dumps({"format": FORMAT, "key_id": key_id, "document": base64.b64encode(document).decode(),
-                       "signature": base64.b64encode(signature).decode(), "sm3": sm3_hex(document)}, indent=1)
+__all__ = ["FORMAT", "check", "main", "signed_ruling_file"]
 
 
 def check(doc: dict[str, Any], ring: KeyRing) -> tuple[RulingDocument | None, str]:
@@ -39,6 +35,9 @@ def check(doc: dict[str, Any], ring: KeyRing) -> tuple[RulingDocument | None, st
         return None, f"malformed file: {exc}"
     if signature.key_id not in ring:
         return None, f"the ruling was signed with key {signature.key_id!r}, which is not the key given"
+    if ring.entry(signature.key_id).revoked:
+        return None, (f"the ruling was signed with key {signature.key_id!r}, which the court has revoked: "
+                      "ask the court for a ruling signed again")
     if not ring.verify(signature, content):
         return None, "the signature does not verify: the document was changed or not signed by this court"
     try:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from liandiao.auth import PEOPLE, Role
+from liandiao.errors import Unavailable
 from liandiao.intake.v1 import intake_pb2, intake_pb2_grpc
 from liandiao.rpc.convert import aware, timestamp
 from liandiao.rpc.server import caller
@@ -19,6 +20,7 @@ from services.intake.codes import (
     SOURCE,
     STATUS,
 )
+from services.intake.domain import casecode
 from services.intake.domain.model import (
     AgentAuthority,
     AgentIn,
@@ -34,6 +36,7 @@ from services.intake.domain.model import (
     Side,
     Source,
 )
+from services.intake.domain.status import Stage, View
 from services.intake.domain.warnings import REQUIRED_OFFICES
 
 _ALL = PEOPLE
@@ -42,6 +45,13 @@ POLICY = {
     "GetDispute": _ALL,
     "ListDisputes": _ALL,
     "AcknowledgeWarning": frozenset({Role.LIAISON, Role.POLICE, Role.CLERK, Role.COURT}),
+    # No person's role: only the notification service's identity (liandiao.auth.SERVICE_METHODS).
+    "GetDisputeContacts": frozenset(),
+    # The parties' case code (issue 11). The receipt: whoever registers, for a dispute they
+    # may see. The status: no person role at all; only the console's service identity
+    # (liandiao.auth.SERVICE_METHODS), which asks for an anonymous party.
+    "GetReceipt": frozenset({Role.CLERK, Role.POLICE, Role.COURT, Role.MEDIATOR, Role.LAWYER, Role.OPERATOR}),
+    "GetCaseStatus": frozenset(),
 }
 
 
@@ -80,6 +90,7 @@ def to_registration(r: intake_pb2.RegisterDisputeRequest) -> Registration:
             people_involved=r.risk_factors.people_involved, vulnerable_party=r.risk_factors.vulnerable_party,
             repeat_petitions=r.risk_factors.repeat_petitions,
         ),
+        referring_system_id=r.referring_system_id,
     )
 
 
@@ -162,7 +173,7 @@ def to_proto(r: store.DisputeRecord) -> intake_pb2.Dispute:
                                g.court_procedure, g.referral_department),
         ) for g in r.registrations],
         warning=warning_view(r.warning, r.acknowledgements) if r.warning else None,
-        closed_at=timestamp(d.closed_at),
+        closed_at=timestamp(d.closed_at), referring_system_id=d.referring_system_id,
         **_referral_fields(d.source, d.referring_org_id, d.referring_person_id, d.referral_reference,
                            d.court_procedure, d.referral_department),
     )
@@ -184,11 +195,24 @@ class IntakeApi(intake_pb2_grpc.IntakeServiceServicer):
 
     async def RegisterDispute(self, request, context):
         result = await self.intake.register(to_registration(request), caller())
-        return intake_pb2.RegisterDisputeResponse(dispute=to_proto(result.record), warnings=list(result.warnings),
-                                                  linked_to_existing=result.linked)
+        codes = self.intake.codes
+        return intake_pb2.RegisterDisputeResponse(
+            dispute=to_proto(result.record), warnings=list(result.warnings), linked_to_existing=result.linked,
+            case_code=casecode.shown(result.case_code) if result.case_code else "",
+            status_url=codes.status_url(result.case_code) if codes and result.case_code else "")
 
     async def GetDispute(self, request, context):
         return to_proto(await self.intake.get(request.dispute_id, caller()))
+
+    async def GetDisputeContacts(self, request, context):
+        parties, systems = await self.intake.contacts(request.dispute_id, caller())
+        return intake_pb2.DisputeContacts(dispute_id=request.dispute_id, parties=[
+            intake_pb2.PartyContact(party_id=p.party_id, phone=p.phone, email=p.email, language=p.language,
+                                    agents=[intake_pb2.AgentContact(agent_id=a.agent_id, name=a.name, phone=a.phone)
+                                            for a in p.agents]) for p in parties], referring_systems=[
+            intake_pb2.ReferringSystem(system_id=r.system_id, organization_id=r.organization_id,
+                                       reference=r.reference, source=SOURCE.to_proto(r.source))
+            for r in systems])
 
     async def ListDisputes(self, request, context):
         rows, token = await self.intake.list(caller(), to_query(request))
@@ -200,3 +224,38 @@ class IntakeApi(intake_pb2_grpc.IntakeServiceServicer):
             acknowledged_at=timestamp(answer.acknowledgement.at),
             warning=warning_view(answer.warning, answer.acknowledgements))
 
+
+    # ---- the parties' case code (issue 11) -------------------------------------------
+    async def GetReceipt(self, request, context):
+        r = await self._codes().receipt(request.dispute_id, caller())
+        return intake_pb2.Receipt(dispute_id=str(r.dispute_id), case_code=casecode.shown(r.code),
+                                  status_url=r.status_url, qr_svg=r.qr_svg, qr_png=r.qr_png, pdf=r.pdf,
+                                  registered_at=timestamp(r.registered_at))
+
+    async def GetCaseStatus(self, request, context):
+        view = await self._codes().status(request.case_code, request.phone_last4, request.client_address,
+                                          request.language, caller())
+        return status_view(view)
+
+    def _codes(self):
+        if self.intake.codes is None:
+            raise Unavailable("case codes are not configured")
+        return self.intake.codes
+
+
+_STAGE = {s: getattr(intake_pb2, f"CASE_STAGE_{s.name}") for s in Stage}
+
+
+def status_view(v: View) -> intake_pb2.CaseStatus:
+    n = v.next_session
+    return intake_pb2.CaseStatus(
+        stage=_STAGE[v.stage], headline=v.headline, explanation=v.explanation, your_name=v.your_name,
+        mediator_name=v.mediator_name, mediator_organization_id=v.organization_id,
+        next_session=intake_pb2.NextSession(scheduled_for=timestamp(n.scheduled_for), place=n.place,
+                                            video_link=n.video_link, number=n.number) if n else None,
+        to_do=list(v.to_do),
+        deadlines=[intake_pb2.StatusDeadline(what=d.what, last_day=d.last_day.isoformat(), source=d.source,
+                                             for_you=d.for_you) for d in v.deadlines],
+        case_number=v.case_number, registered_on=v.registered_on.isoformat(), dispute_type=v.dispute_type,
+        updated_at=timestamp(v.updated_at) if v.updated_at else None, language=v.language,
+    )

@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from liandiao import access, audit, telemetry
+from liandiao import access, audit, dutyrota, telemetry
 from liandiao.auth import Claims, Role
 from liandiao.errors import FieldViolation, InvalidInput, NotFound, PermissionDenied, RuleViolation, parse_uuid
 from liandiao.events import catalog
@@ -26,6 +26,7 @@ from liandiao.rpc.convert import aware
 from liandiao.uuid7 import uuid7
 from services.intake import access as policy
 from services.intake import events, store
+from services.intake.casecodes import CaseCodes
 from services.intake.codes import ORGANIZATION_OFFICE
 from services.intake.domain.model import (
     Acknowledgement,
@@ -56,6 +57,8 @@ from services.intake.domain.warnings import (
 from services.intake.limits import SEARCH_TEXT
 
 log = logging.getLogger(__name__)
+# The service identity of the court and police systems' HTTP adapter (services/intake/external).
+EXTERNAL_SYSTEMS = "external-systems"
 
 
 
@@ -65,6 +68,7 @@ class Registered:
     warnings: tuple[str, ...]
     replayed: bool   # True when the request id was seen before: nothing new happened
     linked: bool     # True when the registration was linked to an open dispute of the same parties
+    case_code: str = ""   # the parties' case code (一案一码), canonical form
 
 
 @dataclass(frozen=True)
@@ -80,8 +84,9 @@ class _Replay(Exception):
 
 class Intake:
     def __init__(self, pool: asyncpg.Pool, pii: PiiCipher, risk_policy: RiskPolicy | None = None,
-                 warning_policy: WarningPolicy | None = None):
+                 warning_policy: WarningPolicy | None = None, codes: CaseCodes | None = None):
         self.pool, self.pii = pool, pii
+        self.codes = codes   # the parties' case codes (issue 11); None: registrations get none
         self.risk_policy = risk_policy or RiskPolicy()
         self.warning_policy = warning_policy or WarningPolicy()
 
@@ -124,6 +129,7 @@ class Intake:
                         if not await store.insert_registration(conn, first):
                             raise _Replay
                         warning = await self._publish(conn, dispute, parties, agents, decision)
+                        code = await self.codes.issue(conn, dispute.dispute_id, now) if self.codes else ""
                         await audit.record(conn, caller, audit.Action.CHANGE, "dispute", str(dispute.dispute_id),
                                            dispute.region_code)
                         linked_to = None
@@ -136,12 +142,14 @@ class Intake:
                 assert record is not None
                 telemetry.BUSINESS.labels("intake", "registration_linked", record.dispute.prefecture,
                                           reg.dispute_type).inc()
-                return Registered(record, (*decision.warnings, _linked_note(record)), replayed=False, linked=True)
+                code = await self.codes.code_for(conn, linked_to) if self.codes else ""
+                return Registered(record, (*decision.warnings, _linked_note(record)), replayed=False, linked=True,
+                                  case_code=code)
         # What was just written, as a read would return it (no second round of queries).
         record = store.DisputeRecord(dispute, parties, store.agents_by_party(agents), [first], warning, [])
         telemetry.BUSINESS.labels("intake", f"dispute_{decision.status.value}", dispute.prefecture,
                                   reg.dispute_type).inc()
-        return Registered(record, (*decision.warnings, *notes), replayed=False, linked=False)
+        return Registered(record, (*decision.warnings, *notes), replayed=False, linked=False, case_code=code)
 
     async def _may_see(self, conn: asyncpg.Connection, dispute_id: UUID, caller: Claims, reg: Registration) -> bool:
         """Whether ``caller`` may see the open dispute a registration would be linked
@@ -152,17 +160,21 @@ class Intake:
         if found is None:
             return False
         orgs = {g.referring_org_id for g in found.registrations} | {reg.referral.org_id}
-        return policy.DISPUTE.may_see(caller, policy.facts(found.dispute.region_code, orgs))
+        offices = policy.offices({g.registering_org_id for g in found.registrations} | {reg.registering_org_id}, orgs)
+        return policy.DISPUTE.may_see(caller, policy.facts(found.dispute.region_code, orgs,
+                                                           await dutyrota.caller_on_duty(conn, caller, offices)))
 
     async def _replayed(self, conn: asyncpg.Connection, dispute_id: UUID, linked: bool,
                         caller: Claims) -> Registered:
         """The stored answer to a retried request id, after the same check as
         GetDispute: a caller who may not see the dispute learns nothing of it."""
         found = await store.get_dispute(conn, dispute_id)
-        access.check_see(policy.DISPUTE, caller, _facts(found) if found else None, "registration")
+        access.check_see(policy.DISPUTE, caller, await _facts(conn, caller, found) if found else None, "registration")
         assert found is not None
         await audit.record(conn, caller, audit.Action.READ, "dispute", str(dispute_id), found.dispute.region_code)
-        return Registered(found, (_linked_note(found),) if linked else (), replayed=True, linked=linked)
+        code = await self.codes.code_for(conn, dispute_id) if self.codes else ""
+        return Registered(found, (_linked_note(found),) if linked else (), replayed=True, linked=linked,
+                          case_code=code)
 
     async def _link(self, conn: asyncpg.Connection, reg: Registration, decision: Decision, dispute_id: UUID,
                     now: datetime) -> None:
@@ -191,6 +203,7 @@ class Intake:
             risk_reasons=list(decision.risk.reasons), registering_person_id=reg.registering_person_id,
             registering_org_id=reg.registering_org_id, chosen_mediator_id=reg.chosen_mediator_id,
             trace_parent=telemetry.current_traceparent(), registered_at=now,
+            referring_system_id=reg.referring_system_id,
         )
         pii = self.pii
         parties, agents = [], []
@@ -259,10 +272,40 @@ class Intake:
         key = parse_uuid("dispute_id", dispute_id)
         async with self.pool.acquire() as conn:
             found = await store.get_dispute(conn, key)
-            access.check_see(policy.DISPUTE, caller, _facts(found) if found else None, f"dispute {dispute_id}")
+            access.check_see(policy.DISPUTE, caller, await _facts(conn, caller, found) if found else None,
+                             f"dispute {dispute_id}")
             assert found is not None
             await audit.record(conn, caller, audit.Action.READ, "dispute", str(key), found.dispute.region_code)
         return found
+
+    async def contacts(self, dispute_id: str, caller: Claims) -> tuple[list[PartyContact], list[ReferringSystem]]:
+        """The parties' and agents' real phones and confirmed e-mail service addresses,
+        for the service that must reach them (notification's identity only, by the
+        method's policy), and every case system that referred the dispute (a duplicate
+        referral linked to it included: each hears the results). One audit entry per
+        party read (``party_contact``)."""
+        key = parse_uuid("dispute_id", dispute_id)
+        async with self.pool.acquire() as conn:
+            found = await store.get_dispute(conn, key)
+            access.check_see(policy.DISPUTE, caller, await _facts(conn, caller, found) if found else None, f"dispute {dispute_id}")
+            assert found is not None
+            await audit.record(conn, caller, audit.Action.READ, "party_contact",
+                               [str(p.party_id) for p in found.parties], found.dispute.region_code)
+        out = []
+        for p in found.parties:
+            address = store.PARTY_SERVICE_ADDRESS.decrypt(self.pii, p.service_address_enc, p.party_id) or ""
+            email = address if p.service_address_confirmed and "@" in address else ""
+            agents = tuple(AgentContact(str(a.agent_id), a.name,
+                                        store.AGENT_PHONE.decrypt(self.pii, a.phone_enc, a.agent_id) or "")
+                           for a in found.agents.get(p.party_id, []))
+            out.append(PartyContact(str(p.party_id), store.PARTY_PHONE.decrypt(self.pii, p.phone_enc, p.party_id)
+                                    or "", email, p.language, agents))
+        systems: dict[str, ReferringSystem] = {}
+        for r in sorted(found.registrations, key=lambda r: (r.linked, r.registered_at)):
+            if r.referring_system_id and r.referring_system_id not in systems:
+                systems[r.referring_system_id] = ReferringSystem(r.referring_system_id, r.referring_org_id or "",
+                                                                 r.referral_reference or "", r.source)
+        return out, list(systems.values())
 
     async def list(self, caller: Claims, query: DisputeQuery) -> tuple[list[store.DisputeRecord], str]:
         limit = paging.page_size(query.page_size)
@@ -324,6 +367,9 @@ class Intake:
                 done = not unacknowledged(after)
                 await store.settle_warning(conn, key, next_escalation_at(after, self.warning_policy),
                                            now if done else None)
+                # Statistics counts acknowledgement times from this (issue 11).
+                await enqueue(conn, catalog.WARNING_ACKNOWLEDGED, events.warning_acknowledged(w, stored, done),
+                              dispute_id=str(key), region_code=w.region_code, now=now)
                 w = await store.warning_for_update(conn, key)
                 assert w is not None
                 telemetry.BUSINESS.labels("intake", "warning_acknowledged", d.prefecture, ack.office.value).inc()
@@ -361,6 +407,7 @@ class Intake:
         changed: personnel_pb2.PersonChanged = event.payload
         p = changed.person
         updated = aware(p.updated_at) if p.HasField("updated_at") else event.envelope.occurred_at
+        await dutyrota.project(conn, p, event.envelope.occurred_at)
         office = ORGANIZATION_OFFICE.to_domain(changed.organization_kind)
         if office is None:
             await store.retire_liaison(conn, p.person_id, updated)
@@ -399,7 +446,7 @@ def _registration(reg: Registration, risk: RiskAssessment, dispute_id: UUID, lin
         referring_org_id=r.org_id, referring_person_id=r.person_id, referral_reference=r.reference,
         referral_department=r.department_name.strip(), registering_person_id=reg.registering_person_id,
         registering_org_id=reg.registering_org_id, risk_score=risk.score, risk_reasons=list(risk.reasons),
-        registered_at=now,
+        registered_at=now, referring_system_id=reg.referring_system_id,
     )
 
 
@@ -425,8 +472,34 @@ def _liaison(row: store.LiaisonRow | None) -> LiaisonOfficer | None:
 
 
 
-def _facts(r: store.DisputeRecord) -> access.Facts:
-    return policy.facts(r.dispute.region_code, {g.referring_org_id for g in r.registrations})
+@dataclass(frozen=True)
+class AgentContact:
+    agent_id: str
+    name: str
+    phone: str
+
+
+@dataclass(frozen=True)
+class ReferringSystem:
+    system_id: str
+    organization_id: str
+    reference: str
+    source: str
+
+
+@dataclass(frozen=True)
+class PartyContact:
+    party_id: str
+    phone: str
+    email: str
+    language: str
+    agents: tuple[AgentContact, ...]
+
+
+async def _facts(conn: asyncpg.Connection, caller: Claims, r: store.DisputeRecord) -> access.Facts:
+    referrers = {g.referring_org_id for g in r.registrations}
+    offices = policy.offices({g.registering_org_id for g in r.registrations}, referrers)
+    return policy.facts(r.dispute.region_code, referrers, await dutyrota.caller_on_duty(conn, caller, offices))
 
 
 def _own_referral(reg: Registration, caller: Claims) -> Registration:
@@ -434,6 +507,9 @@ def _own_referral(reg: Registration, caller: Claims) -> Registration:
     dispute is the caller's own when the caller is one (issue 7): taken from the token
     when the request leaves it blank, refused when it names another. A clerk recording
     a paper referral names the station or court; the clerk's region scope bounds it."""
+    if reg.referring_system_id and not (caller.role is Role.SERVICE and caller.subject == EXTERNAL_SYSTEMS):
+        # Results go back to the named system: only the adapter that authenticated it may name one.
+        raise InvalidInput(FieldViolation("referring_system_id", "set only by the external-systems adapter"))
     kind = {Role.POLICE: ReferralKind.POLICE, Role.COURT: ReferralKind.COURT}.get(caller.role)
     if kind is None:
         return reg

@@ -33,6 +33,8 @@ def dispute_registered(d: store.DisputeRow, parties: list[store.PartyRow],
         referring_org_id=d.referring_org_id, parties=[party_ref(p, by_party.get(p.party_id, ())) for p in parties],
         amount_in_dispute_fen=d.amount_fen, registered_at=timestamp(d.registered_at),
         chosen_mediator_id=d.chosen_mediator_id, risk_score=d.risk_score,
+        referral_reference=d.referral_reference, referring_system_id=d.referring_system_id,
+        registering_org_id=d.registering_org_id,
     )
 
 
@@ -41,4 +43,12 @@ def risk_flagged(w: store.WarningRow, level: int, unacknowledged: Sequence[Offic
         dispute_id=str(w.dispute_id), region_code=w.region_code, risk_score=w.risk_score,
         reasons=w.reasons, flagged_at=timestamp(w.flagged_at), escalation_level=level,
         unacknowledged_offices=[o.value for o in unacknowledged],
+    )
+
+
+def warning_acknowledged(w: store.WarningRow, ack: store.AckRow, all_acknowledged: bool) -> intake_pb2.WarningAcknowledged:
+    return intake_pb2.WarningAcknowledged(
+        dispute_id=str(w.dispute_id), region_code=w.region_code, office=ack.office,
+        organization_id=ack.organization_id, flagged_at=timestamp(w.flagged_at),
+        acknowledged_at=timestamp(ack.acknowledged_at), all_acknowledged=all_acknowledged,
     )

@@ -47,4 +47,9 @@ LIMITS = Limits({
     "ListDisputesRequest.region_prefix": Size(chars=CODE),
     "ListDisputesRequest.dispute_type": Size(chars=CODE),
     "ListDisputesRequest.text": Size(chars=SEARCH_TEXT),
+    # The parties' case code (issue 11): a code with room for spaces and hyphens, an IPv6 address.
+    "GetCaseStatusRequest.case_code": Size(chars=CODE),
+    "GetCaseStatusRequest.phone_last4": Size(chars=CODE),
+    "GetCaseStatusRequest.client_address": Size(chars=64),
+    "GetCaseStatusRequest.language": Size(chars=CODE),
 })

@@ -8,7 +8,9 @@ from uuid import UUID
 
 import asyncpg
 
-from liandiao.pii import EncryptedColumn
+from liandiao.pii import EncryptedColumn, FingerprintColumn
+from services.intake.domain.casecode import lookup_input
+from services.intake.status_store import CASE_CODE
 
 # Intake's encrypted personal data, each value bound to its row (liandiao.pii).
 PARTY_ID_NUMBER = EncryptedColumn("intake", "parties", "id_number_enc", "party_id", legacy_context="party.id_number")
@@ -18,7 +20,35 @@ PARTY_SERVICE_ADDRESS = EncryptedColumn("intake", "parties", "service_address_en
                                         legacy_context="party.service_address")
 AGENT_ID_NUMBER = EncryptedColumn("intake", "agents", "id_number_enc", "agent_id", legacy_context="agent.id_number")
 AGENT_PHONE = EncryptedColumn("intake", "agents", "phone_enc", "agent_id", legacy_context="agent.phone")
-PII_COLUMNS = (PARTY_ID_NUMBER, PARTY_PHONE, PARTY_ADDRESS, PARTY_SERVICE_ADDRESS, AGENT_ID_NUMBER, AGENT_PHONE)
+PII_COLUMNS = (PARTY_ID_NUMBER, PARTY_PHONE, PARTY_ADDRESS, PARTY_SERVICE_ADDRESS, AGENT_ID_NUMBER, AGENT_PHONE,
+               CASE_CODE)
+# Fingerprints of ID numbers (duplicate detection, recusal), and the case codes' keyed hashes
+# (the parties' look-up key), recomputable from the values kept beside them under a new
+# fingerprint key (python -m liandiao.pii refingerprint --service intake).
+FINGERPRINT_COLUMNS = (FingerprintColumn("id_fp", PARTY_ID_NUMBER), FingerprintColumn("id_fp", AGENT_ID_NUMBER),
+                       FingerprintColumn("code_fp", CASE_CODE, prefix=lookup_input("")))
+
+
+async def after_refingerprint(conn: asyncpg.Connection) -> str:
+    """The duplicate keys of open disputes, from the recomputed party fingerprints, as
+    services.intake.domain.rules.duplicate_key makes them (and migration 0002 did)."""
+    await conn.execute("delete from dispute_keys")
+    made = await conn.execute("""
+        insert into dispute_keys (duplicate_key, dispute_id)
+        select distinct on (k.duplicate_key) k.duplicate_key, k.dispute_id
+        from (
+            select d.dispute_id, d.registered_at,
+                   encode(sha256(convert_to(d.dispute_type || '|' ||
+                          string_agg(f.id_fp, ',' order by f.id_fp collate "C"), 'UTF8')), 'hex') as duplicate_key
+            from disputes d
+            join (select distinct dispute_id, id_fp from parties where coalesce(id_fp, '') <> '') f
+              on f.dispute_id = d.dispute_id
+            where d.status = 'registered' and d.closed_at is null
+            group by d.dispute_id
+            having count(*) >= 2
+        ) k
+        order by k.duplicate_key, k.registered_at, k.dispute_id""")
+    return f"{made.split()[-1]} duplicate key(s) of open disputes made again"
 
 
 @dataclass(frozen=True)
@@ -90,6 +120,7 @@ class DisputeRow:
     trace_parent: str
     registered_at: datetime
     closed_at: datetime | None = None
+    referring_system_id: str = ""    # a court or police case system (external-systems API)
 
 
 @dataclass(frozen=True)
@@ -109,6 +140,7 @@ class RegistrationRow:
     risk_score: int
     risk_reasons: list[str]
     registered_at: datetime
+    referring_system_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -411,3 +443,5 @@ async def get_liaison(conn: asyncpg.Connection, person_id: str) -> LiaisonRow | 
         "select person_id, organization_id, office, office_region, active, updated_at "
         "from liaison_officers where person_id = $1", person_id)
     return LiaisonRow(**row) if row else None
+
+

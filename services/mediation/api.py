@@ -6,6 +6,7 @@ from datetime import datetime
 
 from liandiao.auth import PEOPLE, Role
 from liandiao.errors import FieldViolation, InvalidInput
+from liandiao.ids import lookup
 from liandiao.mediation.v1 import mediation_pb2 as pb
 from liandiao.mediation.v1 import mediation_pb2_grpc
 from liandiao.rpc import paging
@@ -14,13 +15,14 @@ from liandiao.rpc.server import caller
 from liandiao.uuid7 import uuid7
 from services.mediation import access as case_access
 from services.mediation import casefile, convert
-from services.mediation.app import Mediation
+from services.mediation.app import Mediation, facts
 from services.mediation.domain import agreement as ag
 from services.mediation.domain import clock as ck
 from services.mediation.domain import content as c
 from services.mediation.domain import ending as en
 from services.mediation.domain import model as m
 from services.mediation.domain import sessions as se
+from services.mediation.domain.signing_code import MAX_ATTEMPTS
 from services.mediation.store import DocumentRow, MessageRow
 
 _MEDIATOR = frozenset({Role.MEDIATOR, Role.LAWYER})
@@ -33,7 +35,7 @@ POLICY = {
         "ScheduleSession", "RescheduleSession", "CancelSession", "RecordSession", "RecordNoShow",
         "RecordPublicityChoice", "AddMediator", "RemoveMediator", "SetPresiding", "RequestExtension",
         "RecordExtensionConsent", "SuspendForAppraisal", "ResumeFromAppraisal", "DraftAgreement", "EditAgreement",
-        "DiscardDraft", "SignAgreement", "ApplySeal", "RecordOralAgreement", "Terminate", "RecordFollowUp",
+        "DiscardDraft", "SignAgreement", "RequestSigningCode", "ApplySeal", "RecordOralAgreement", "Terminate", "RecordFollowUp",
         "RecordPerformance", "FlagFalseMediation", "UploadDocument", "PostMessage")},
     "ClearFalseMediation": frozenset({Role.CLERK}),
 }
@@ -79,7 +81,17 @@ def _party(p: pb.AgreementParty, i: int) -> c.PartyDetails:
         party_id=p.party_id, name=p.name, side=_enum(convert.SIDE, p.side, f"{f}.side", c.PartySide),
         kind=c.PartyKind(convert.KIND.to_domain(p.kind) or c.PartyKind.NATURAL_PERSON.value), gender=p.gender,
         ethnicity=p.ethnicity, birth_date=_day(p.birth_date, f"{f}.birth_date"), id_number=p.id_number,
-        address=p.address, phone=p.phone, legal_representative=p.legal_representative, credit_code=p.credit_code)
+        address=p.address, phone=p.phone, legal_representative=p.legal_representative, credit_code=p.credit_code,
+        domicile_region=_region(p.domicile_region, f"{f}.domicile_region"))
+
+
+def _region(code: str, field: str) -> str:
+    """A place that may found a court's competence (CPL 2023 Art.205): a county or finer code of
+    the shipped GB/T 2260 list, or empty."""
+    code = code.strip()
+    if code and (len(code) < 6 or lookup(code) is None):
+        raise InvalidInput(FieldViolation(field, "a county (6 digits) or finer GB/T 2260 code from the shipped list"))
+    return code
 
 
 def _term(t: pb.Term, i: int) -> c.Term:
@@ -102,7 +114,8 @@ def content(x: pb.AgreementContent) -> c.AgreementContent:
     return c.AgreementContent(
         parties=tuple(_party(p, i) for i, p in enumerate(x.parties)), facts=x.facts, issues=tuple(x.issues),
         responsibilities=tuple(c.Responsibility(r.party_id, r.text) for r in x.responsibilities),
-        terms=tuple(_term(t, i) for i, t in enumerate(x.terms)), other_terms=x.other_terms)
+        terms=tuple(_term(t, i) for i, t in enumerate(x.terms)), other_terms=x.other_terms,
+        subject_matter_region=_region(x.subject_matter_region, "content.subject_matter_region"))
 
 
 def _document(d: DocumentRow) -> pb.Document:
@@ -119,10 +132,16 @@ def _message(x: MessageRow) -> pb.CaseMessage:
                           posted_at=timestamp(x.posted_at))
 
 
-def _agreement(case: m.Case, agreement_id: str = "") -> pb.Agreement:
+def _agreement(case: m.Case, agreement_id: str = "", full: bool = True) -> pb.Agreement:
     a = next((x for x in case.agreements if x.agreement_id == agreement_id), None) if agreement_id else case.agreement
     assert a is not None
-    return convert.agreement(a, case, ag.missing_signers(a, case) if a.mode is not c.AgreementMode.ORAL else ())
+    return convert.agreement(a, case, ag.missing_signers(a, case) if a.mode is not c.AgreementMode.ORAL else (),
+                             full=full)
+
+
+def _full(case: m.Case) -> bool:
+    """Whether the caller reads the agreement's personal data unmasked (access.PERSONAL_DATA)."""
+    return case_access.PERSONAL_DATA.may_see(caller(), facts(case))
 
 
 class MediationApi(mediation_pb2_grpc.MediationServiceServicer):
@@ -132,13 +151,14 @@ class MediationApi(mediation_pb2_grpc.MediationServiceServicer):
     # ---- reading ----------------------------------------------------------------------------
 
     async def GetCase(self, request, context):
-        return convert.case(await self.mediation.get(caller(), request.case_id, request.dispute_id))
+        found = await self.mediation.get(caller(), request.case_id, request.dispute_id)
+        return convert.case(found, full=_full(found))
 
     async def ListCases(self, request, context):
         size, offset = paging.page_size(request.page.page_size), paging.offset(request.page.page_token)
         rows = await self.mediation.list(caller(), request.mediator_id, request.region_prefix,
                                          convert.CASE_STATE.to_domain(request.status) or "", size, offset)
-        return pb.ListCasesResponse(cases=[convert.case(x) for x in rows],
+        return pb.ListCasesResponse(cases=[convert.case(x, full=_full(x)) for x in rows],
                                     next_page_token=paging.next_offset(offset, size, len(rows)))
 
     async def GetTimeline(self, request, context):
@@ -147,8 +167,9 @@ class MediationApi(mediation_pb2_grpc.MediationServiceServicer):
 
     async def GetAgreement(self, request, context):
         case, document = await self.mediation.agreement(caller(), request.agreement_id)
-        out = _agreement(case, request.agreement_id)
-        out.document = document
+        full = _full(case)
+        out = _agreement(case, request.agreement_id, full)
+        out.document = document if full else b""   # the signed text holds the personal data
         return out
 
     # ---- sessions ---------------------------------------------------------------------------
@@ -273,9 +294,15 @@ class MediationApi(mediation_pb2_grpc.MediationServiceServicer):
         method = _enum(convert.METHOD, request.method, "method", c.SignatureMethod)
         if not request.digest:
             raise InvalidInput(FieldViolation("digest", "the digest of the text the signer was shown"))
-        case = await self.mediation.agreement_command(caller(), request.agreement_id, "sign", self.mediation.sign(
-            request.signer_id, role, method, request.digest, request.one_time_code))
+        case = await self.mediation.sign_agreement(caller(), request.agreement_id, request.signer_id, role, method,
+                                                   request.digest, request.one_time_code)
         return _agreement(case, request.agreement_id)
+
+    async def RequestSigningCode(self, request, context):
+        challenge = await self.mediation.request_signing_code(caller(), request.agreement_id, request.party_id)
+        return pb.SigningChallenge(challenge_id=challenge.challenge_id, agreement_id=challenge.agreement_id,
+                                   party_id=challenge.party_id, expires_at=timestamp(challenge.expires_at),
+                                   attempts_allowed=MAX_ATTEMPTS)
 
     async def ApplySeal(self, request, context):
         case = await self.mediation.agreement_command(caller(), request.agreement_id, "seal",

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
@@ -15,13 +16,14 @@ from uuid import UUID
 
 import asyncpg
 
-from liandiao import access, audit, telemetry
+from liandiao import access, audit, dutyrota, telemetry
 from liandiao.auth import Claims, Role
 from liandiao.errors import FieldViolation, InvalidInput, NotFound, parse_uuid
-from liandiao.events import outbox
+from liandiao.events import catalog, outbox
 from liandiao.events.consumer import ConsumedEvent
 from liandiao.ids import prefecture_of
 from liandiao.legaltime import HolidayCalendar, load_calendar, start_of_china_day, to_china_date
+from liandiao.mediation.v1 import mediation_pb2
 from liandiao.pii import PiiCipher
 from liandiao.routing.v1 import routing_pb2
 from liandiao.rpc.convert import aware
@@ -34,9 +36,12 @@ from services.mediation import convert
 from services.mediation.domain import agreement as ag
 from services.mediation.domain import clock as ck
 from services.mediation.domain import ending as en
+from services.mediation.domain import false_mediation as fm
 from services.mediation.domain import sessions as se
-from services.mediation.domain.content import PartyKind, PartySide
+from services.mediation.domain import signing_code as sc
+from services.mediation.domain.content import PartyKind, PartySide, SignatureMethod, SignerRole
 from services.mediation.domain.document import canonical_document
+from services.mediation.domain.events import AgreementEffective
 from services.mediation.domain.model import (
     Actor,
     ActorRole,
@@ -69,6 +74,7 @@ class Settings:
     sweep_seconds: float = 30.0
     retention_years: int = 30   # case files (卷宗) kept this long after closing
     policy: Policy = field(default_factory=Policy)
+    false_mediation: fm.FalseMediationRules = field(default_factory=fm.FalseMediationRules)
 
 
 class SigningKeys:
@@ -100,9 +106,16 @@ def actor_of(caller: Claims) -> Actor:
     return Actor(caller.subject, caller.organization_id, role)
 
 
-def facts(case: Case) -> access.Facts:
+def facts(case: Case, on_duty: frozenset[str] = frozenset()) -> access.Facts:
     return case_access.facts(case.region_code, case.organization_id, case.referring_org_id,
-                             *(m.person_id for m in case.mediators))
+                             *(m.person_id for m in case.mediators), on_duty=on_duty)
+
+
+async def facts_of(conn: asyncpg.Connection, caller: Claims, loaded: Loaded | None) -> access.Facts | None:
+    """What the policy knows of a loaded case for ``caller``, the duty rota included."""
+    if loaded is None:
+        return None
+    return facts(loaded.case, await dutyrota.caller_on_duty(conn, caller, loaded.offices))
 
 
 def _date(value: str, field_name: str) -> date | None:
@@ -125,6 +138,7 @@ class Mediation:
                               reminder_working_days=self.settings.reminder_working_days,
                               follow_up_months=self.settings.follow_up_months)
         self.store = Store(cipher)
+        self.cipher = cipher
         self.keys = keys or SigningKeys(generate=True)
         self.now = now
 
@@ -148,7 +162,7 @@ class Mediation:
                            accepted_at=aware(a.accepted_at))
         decision = self._open(command)
         if await self.store.insert_case(conn, decision.case, event.envelope.traceparent,
-                                        self._next_sweep(decision.case)):
+                                        self._next_sweep(decision.case), a.registering_org_id):
             telemetry.BUSINESS.labels("mediation", "case_opened", prefecture_of(a.region_code), a.dispute_type).inc()
 
     def _open(self, command: OpenCase) -> Decision:
@@ -175,8 +189,9 @@ class Mediation:
             raise InvalidInput(FieldViolation(column, "is not a UUID" if value else "required: give case_id or dispute_id")) from None
         async with self.pool.acquire() as conn:
             loaded = await (self.store.load(conn, case_id=key) if case_id else self.store.load(conn, dispute_id=key))
+            seen = await facts_of(conn, caller, loaded)
         found = loaded.case if loaded else None
-        access.check_see(case_access.CASE, caller, found and facts(found), f"case for {column} {value}")
+        access.check_see(case_access.CASE, caller, seen, f"case for {column} {value}")
         assert found is not None
         await audit.record(self.pool, caller, audit.Action.READ, "case", str(found.case_id), found.region_code)
         return found
@@ -199,8 +214,9 @@ class Mediation:
         async with self.pool.acquire() as conn:
             case_id = await self.store.case_of_agreement(conn, agreement_id)
             loaded = await self.store.load(conn, case_id=case_id) if case_id else None
+            seen = await facts_of(conn, caller, loaded)
         found = loaded.case if loaded else None
-        access.check_see(case_access.CASE, caller, found and facts(found), f"agreement {agreement_id}")
+        access.check_see(case_access.CASE, caller, seen, f"agreement {agreement_id}")
         assert found is not None
         a = next(x for x in found.agreements if x.agreement_id == agreement_id)
         await audit.record(self.pool, caller, audit.Action.READ, "case", str(found.case_id), found.region_code)
@@ -215,10 +231,9 @@ class Mediation:
         async with self.pool.acquire() as conn, conn.transaction():
             key = await self._resolve(conn, case_id, session_id, agreement_id, what)
             loaded = await self.store.load(conn, case_id=key, for_update=True) if key else None
-            access.check_act(rule, caller, loaded and facts(loaded.case), what, action)
+            access.check_act(rule, caller, await facts_of(conn, caller, loaded), what, action)
             assert loaded is not None
-            decision = decide(loaded.case, actor_of(caller), now)
-            await self._commit(conn, loaded, decision)
+            decision = await self._commit(conn, loaded, decide(loaded.case, actor_of(caller), now))
             await audit.record(conn, caller, audit.Action.CHANGE, "case", str(loaded.case.case_id),
                                loaded.case.region_code)
         return decision.case
@@ -238,11 +253,14 @@ class Mediation:
             raise InvalidInput(FieldViolation("case_id", "required"))
         return parse_uuid("case_id", case_id)
 
-    async def _commit(self, conn: asyncpg.Connection, loaded: Loaded, decision: Decision) -> None:
+    async def _commit(self, conn: asyncpg.Connection, loaded: Loaded, decision: Decision) -> Decision:
+        """Store the case and its events; returns what was stored (the false-mediation rule
+        may have added to the decision)."""
+        decision = await self._false_mediation_rule(conn, decision)
         case = decision.case
         await self.store.save(conn, loaded, case, self._next_sweep(case))
         for event in decision.events:
-            out = convert.published(case, event)
+            out = convert.published(case, event, self.cipher.fingerprint)
             if out is not None:
                 kind, message = out
                 await outbox.enqueue(conn, kind, message, dispute_id=str(case.dispute_id),  # type: ignore[arg-type]
@@ -251,6 +269,27 @@ class Mediation:
             name = type(event).__name__
             if name in ("AgreementEffective", "MediationTerminated", "CaseReturnedToCourt", "SessionHeld"):
                 telemetry.BUSINESS.labels("mediation", name, prefecture_of(case.region_code), case.dispute_type).inc()
+        return decision
+
+    async def _false_mediation_rule(self, conn: asyncpg.Connection, decision: Decision) -> Decision:
+        """Every way an agreement takes effect (seal, the last e-signature, an oral agreement's
+        date) passes here: the rule (domain/false_mediation.py) may hold and report it at once,
+        in the same transaction, so no effective agreement escapes the check."""
+        effective = next((e for e in decision.events if isinstance(e, AgreementEffective)), None)
+        if effective is None:
+            return decision
+        case, rules = decision.case, self.settings.false_mediation
+        others: list[fm.CaseOfParty] = []
+        if rules.repeat_cases and rules.repeat_days:
+            others = await self.store.cases_of_parties(
+                conn, case.organization_id, [p.id_fingerprint for p in case.parties],
+                effective.at - timedelta(days=rules.repeat_days + 1))
+        flagged = fm.decide_false_mediation_rule(case, effective, others, rules, effective.at)
+        if flagged is None:
+            return decision
+        log.warning("false-mediation rule flagged a case",
+                    extra={"case_id": str(case.case_id), "rule": flagged.case.timeline[-1].actor.person_id})
+        return Decision(flagged.case, (*decision.events, *flagged.events))
 
     def _next_sweep(self, case: Case) -> datetime | None:
         """When the sweep must look at this case again: the reminder day, the period's end,
@@ -308,16 +347,88 @@ class Mediation:
 
     # ---- signing ----------------------------------------------------------------------------
 
-    def sign(self, signer_id: str, role, method, digest: str, one_time_code: str):
+    def sign(self, signer_id: str, role, method, digest: str, challenge_id: str):
         """A party's or mediator's signature. Online, the party's one-time code is its consent:
-        the signature is the party's own (recorded with the code's SM3, never the code)."""
+        the signature is the party's own (recorded with the id of the challenge it answered,
+        never the code; sign_agreement checks the code first)."""
         def decide(c: Case, actor: Actor, now: datetime) -> Decision:
-            ref = sm3_hex(one_time_code.strip().encode()) if one_time_code.strip() else ""
+            ref = challenge_id.strip()
             if ref and role.value == "party":
                 actor = Actor(signer_id, c.organization_id, ActorRole.PARTY)
             return ag.decide_sign(c, ag.SignAgreement(signer_id=signer_id, role=role, method=method, digest=digest,
                                                       actor=actor, one_time_code_ref=ref), now)
         return decide
+
+    async def request_signing_code(self, caller: Claims, agreement_id: str, party_id: str) -> sc.Challenge:
+        """Send the party a one-time code for its online e-signature of the current text: a
+        random code (secrets), kept as a salted hash, sent through the outbox to notification,
+        which texts it to the party's phone. Refused when that party could not e-sign now."""
+        if not party_id.strip():
+            raise InvalidInput(FieldViolation("party_id", "the party who will e-sign"))
+        now = self.now()
+        async with self.pool.acquire() as conn, conn.transaction():
+            key = await self._resolve(conn, "", "", agreement_id, f"agreement {agreement_id}")
+            loaded = await self.store.load(conn, case_id=key, for_update=True) if key else None
+            access.check_act(case_access.CASE, caller, await facts_of(conn, caller, loaded), f"agreement {agreement_id}",
+                             "send a signing code for")
+            assert loaded is not None
+            case = loaded.case
+            current = case.agreement
+            if current is None or current.agreement_id != agreement_id:
+                raise NotFound(f"agreement {agreement_id} is not the case's current agreement")
+            # Would this party's online signature of this text be accepted now? (state, party, signed)
+            ag.decide_sign(case, ag.SignAgreement(
+                signer_id=party_id, role=SignerRole.PARTY, method=SignatureMethod.ONLINE_E_SIGNATURE,
+                digest=current.digest, actor=Actor(party_id, case.organization_id, ActorRole.PARTY),
+                one_time_code_ref="pending"), now)
+            code = sc.make_code(secrets.randbelow(10**sc.CODE_DIGITS))
+            challenge = sc.issue(str(uuid7()), agreement_id, party_id, current.digest, code, now)
+            await self.store.insert_challenge(conn, challenge)
+            message = mediation_pb2.SigningCodeIssued(
+                case_id=str(case.case_id), dispute_id=str(case.dispute_id), agreement_id=agreement_id,
+                region_code=case.region_code, organization_id=case.organization_id, party_ids=[party_id], code=code,
+                valid_minutes=sc.VALID_MINUTES, challenge_id=challenge.challenge_id, digest=current.digest)
+            message.expires_at.FromDatetime(challenge.expires_at)
+            await outbox.enqueue(conn, catalog.SIGNING_CODE_ISSUED, message, dispute_id=str(case.dispute_id),
+                                 region_code=case.region_code, journey_traceparent=loaded.trace_parent, now=now)
+            await audit.record(conn, caller, audit.Action.CHANGE, "case", str(case.case_id), case.region_code)
+        return challenge
+
+    async def sign_agreement(self, caller: Claims, agreement_id: str, signer_id: str, role, method, digest: str,
+                             one_time_code: str) -> Case:
+        """A signature; a party's online e-signature only with the code sent to it (checked
+        here, used up with the signature in one transaction; a wrong entry is counted even
+        though the signature is refused)."""
+        if not (role is SignerRole.PARTY and method is SignatureMethod.ONLINE_E_SIGNATURE):
+            return await self.agreement_command(caller, agreement_id, "sign",
+                                                self.sign(signer_id, role, method, digest, ""))
+        if not one_time_code.strip():
+            raise InvalidInput(FieldViolation("one_time_code", "an online e-signature is confirmed with the code "
+                                                               "sent to the party (RequestSigningCode)"))
+        now = self.now()
+        refused: Exception | None = None
+        async with self.pool.acquire() as conn, conn.transaction():
+            what = f"agreement {agreement_id}"
+            key = await self._resolve(conn, "", "", agreement_id, what)
+            loaded = await self.store.load(conn, case_id=key, for_update=True) if key else None
+            access.check_act(case_access.CASE, caller, await facts_of(conn, caller, loaded), what, "sign")
+            assert loaded is not None
+            challenge = await self.store.latest_challenge(conn, agreement_id, signer_id)
+            checked = sc.check_code(challenge, one_time_code, digest, now)
+            if checked is None:
+                raise sc.CodeRefused("no code was sent to this party for this agreement; ask for one")
+            if checked.error is None:
+                decision = self.sign(signer_id, role, method, digest, checked.challenge.challenge_id)(
+                    loaded.case, actor_of(caller), now)
+                await self.store.save_challenge(conn, checked.challenge)
+                decision = await self._commit(conn, loaded, decision)
+                await audit.record(conn, caller, audit.Action.CHANGE, "case", str(loaded.case.case_id),
+                                   loaded.case.region_code)
+                return decision.case
+            if checked.challenge != challenge:
+                await self.store.save_challenge(conn, checked.challenge)  # the wrong entry counts
+            refused = checked.error
+        raise refused
 
     def apply_seal(self):
         def decide(c: Case, actor: Actor, now: datetime) -> Decision:
@@ -434,7 +545,7 @@ class Mediation:
         key = parse_uuid("case_id", case_id)
         async with self.pool.acquire() as conn, conn.transaction():
             loaded = await self.store.load(conn, case_id=key, for_update=True)
-            access.check_act(case_access.CASE, caller, loaded and facts(loaded.case), f"case {case_id}",
+            access.check_act(case_access.CASE, caller, await facts_of(conn, caller, loaded), f"case {case_id}",
                              "upload a document to")
             if replaces_id is not None:
                 old = await self.store.document(conn, replaces_id)
@@ -466,7 +577,7 @@ class Mediation:
         key = parse_uuid("case_id", case_id)
         async with self.pool.acquire() as conn, conn.transaction():
             loaded = await self.store.load(conn, case_id=key)
-            access.check_act(case_access.CASE, caller, loaded and facts(loaded.case), f"case {case_id}",
+            access.check_act(case_access.CASE, caller, await facts_of(conn, caller, loaded), f"case {case_id}",
                              "post a message in")
             assert loaded is not None
             if loaded.case.party(party_id) is None:

@@ -4,6 +4,7 @@ events"), replies to a caller allowed to read the case carry the agreement's ful
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 from liandiao.common.v1 import common_pb2
@@ -14,10 +15,11 @@ from liandiao.legaltime import Deadline
 from liandiao.mediation.v1 import mediation_pb2 as pb
 from liandiao.rpc.convert import timestamp
 from liandiao.rpc.enums import CASE_SOURCE, COURT_PROCEDURE, EnumMap
-from liandiao.signing import ALGORITHM
+from liandiao.signing import ALGORITHM, sm3_hex
 from services.mediation.domain import content as c
 from services.mediation.domain import events as ev
 from services.mediation.domain import model as m
+from services.mediation.domain.document import terms_document
 from services.mediation.domain.states import AgreementState, CaseState, SessionState
 
 CASE_STATE = EnumMap({
@@ -73,7 +75,7 @@ def agreement_party(p: c.PartyDetails, case: m.Case | None, full: bool) -> pb.Ag
         gender=p.gender, ethnicity=p.ethnicity, birth_date=iso(p.birth_date),
         masked_id_number=mask_id(p.id_number) if p.id_number else (own.masked_id_number if own else ""),
         id_fingerprint=own.id_fingerprint if own else "", legal_representative=p.legal_representative,
-        credit_code=p.credit_code)
+        credit_code=p.credit_code, domicile_region=p.domicile_region)
     if full:
         out.id_number, out.address, out.phone = p.id_number, p.address, p.phone
     return out
@@ -95,7 +97,7 @@ def agreement_content(x: c.AgreementContent, case: m.Case | None, full: bool) ->
     return pb.AgreementContent(
         parties=[agreement_party(p, case, full) for p in x.parties], facts=x.facts, issues=list(x.issues),
         responsibilities=[pb.Responsibility(party_id=r.party_id, text=r.text) for r in x.responsibilities],
-        terms=[term(t) for t in x.terms], other_terms=x.other_terms)
+        terms=[term(t) for t in x.terms], other_terms=x.other_terms, subject_matter_region=x.subject_matter_region)
 
 
 def signature(s: c.PartySignature) -> pb.AgreementSignature:
@@ -119,13 +121,15 @@ def _term_line(t: c.Term) -> str:
     return f"{t.obligor_id} -> {t.obligee_id}: {what}; {t.manner}; by {iso(t.deadline)}"
 
 
-def agreement(a: c.Agreement, case: m.Case, waiting_for: tuple[str, ...] = (), document: bytes = b"") -> pb.Agreement:
+def agreement(a: c.Agreement, case: m.Case, waiting_for: tuple[str, ...] = (), document: bytes = b"",
+              full: bool = True) -> pb.Agreement:
+    """``full``: with the parties' ID numbers, addresses and phones (access.PERSONAL_DATA)."""
     return pb.Agreement(
         agreement_id=a.agreement_id, case_id=a.case_id, facts_and_responsibility=a.content.facts,
         terms=[_term_line(t) for t in a.content.terms], oral=a.mode is c.AgreementMode.ORAL,
         effective_at=timestamp(a.effective_at), signed_by=[s.signer_id for s in a.signatures if s.digest == a.digest],
         version=a.version, mode=MODE.to_proto(a.mode.value), state=AGREEMENT_STATE.to_proto(a.state.value),
-        content=agreement_content(a.content, case, full=True), template_key=a.template_key, digest=a.digest,
+        content=agreement_content(a.content, case, full=full), template_key=a.template_key, digest=a.digest,
         signatures=[signature(s) for s in a.signatures], seal=seal(a.seal), agreed_on=iso(a.agreed_on),
         effective_on=iso(a.effective_on), waiting_for=list(waiting_for), copies=a.copies, document=document,
         organization_id=a.organization_id)
@@ -159,7 +163,7 @@ def session(s: m.Session, case_id: str) -> pb.Session:
     return out
 
 
-def case(x: m.Case, waiting_for: tuple[str, ...] = ()) -> pb.Case:
+def case(x: m.Case, waiting_for: tuple[str, ...] = (), full: bool = True) -> pb.Case:
     out = pb.Case(
         case_id=str(x.case_id), dispute_id=str(x.dispute_id), region_code=x.region_code, dispute_type=x.dispute_type,
         source=CASE_SOURCE.to_proto(x.source.value), mediator_id=x.presiding.person_id,
@@ -184,7 +188,7 @@ def case(x: m.Case, waiting_for: tuple[str, ...] = ()) -> pb.Case:
                     for f in x.follow_ups],
         summary=x.summary, closing_reason=x.closure.reason.value if x.closure else "")
     if x.agreements:
-        out.agreement.CopyFrom(agreement(x.agreements[-1], x, waiting_for))
+        out.agreement.CopyFrom(agreement(x.agreements[-1], x, waiting_for, full=full))
     t = x.termination
     if t is not None:
         out.termination.CopyFrom(pb.Termination(
@@ -203,9 +207,27 @@ def timeline_entry(e: m.TimelineEntry) -> pb.TimelineEntry:
 
 # ---- events out ---------------------------------------------------------------------------
 
-def published(x: m.Case, e: ev.MediationEvent) -> tuple[EventType, object] | None:
+def contact_fingerprints(content: pb.AgreementContent, details: c.AgreementContent,
+                         fingerprint: Callable[[str], str]) -> None:
+    """Each party's phone and address as keyed fingerprints, for confirmation's false-mediation
+    signals (parties sharing contact details, issue 9); the text itself never leaves (the "no
+    raw personal data in events" decision). Whitespace does not make two addresses differ."""
+    by_id = {p.party_id: p for p in details.parties}
+    for out in content.parties:
+        p = by_id.get(out.party_id)
+        if p is None:
+            continue
+        if p.phone:
+            out.phone_fingerprint = fingerprint(p.phone.strip().removeprefix("+86"))
+        if p.address:
+            out.address_fingerprint = fingerprint("".join(p.address.split()))
+
+
+def published(x: m.Case, e: ev.MediationEvent,
+              fingerprint: Callable[[str], str] | None = None) -> tuple[EventType, object] | None:
     """The contract message for a domain event that leaves the service; None for those kept
-    on the case's timeline only."""
+    on the case's timeline only. `fingerprint`: the platform's keyed hash, for the contact
+    fingerprints agreement-effective carries."""
     ids = {"case_id": str(e.case_id), "dispute_id": str(e.dispute_id)}
     parties = [party_ref(p) for p in x.parties]
     if isinstance(e, ev.SessionScheduled | ev.SessionRescheduled):
@@ -217,17 +239,29 @@ def published(x: m.Case, e: ev.MediationEvent) -> tuple[EventType, object] | Non
             participants=[participant(p) for p in s.participants], publicity=PUBLICITY.to_proto(s.publicity.value),
             number=s.number, region_code=x.region_code, organization_id=x.organization_id,
             rescheduled=isinstance(e, ev.SessionRescheduled), reason=getattr(e, "reason", ""))
+    if isinstance(e, ev.SessionCancelled):
+        s = next(s for s in x.sessions if s.session_id == e.session_id)
+        v = s.venue
+        return catalog.SESSION_CANCELLED, pb.SessionCancelled(
+            **ids, session_id=s.session_id, scheduled_for=timestamp(s.scheduled_for),
+            place=v.place if isinstance(v, m.InPerson) else "", video_link=v.link if isinstance(v, m.Video) else "",
+            participants=[participant(p) for p in e.participants], number=s.number, region_code=x.region_code,
+            organization_id=x.organization_id, reason=e.reason, cancelled_at=timestamp(e.at))
     if isinstance(e, ev.AgreementEffective):
         court = e.referring_org_id if e.source.court_related else ""
+        content = agreement_content(e.content, x, full=False)
+        if fingerprint is not None:
+            contact_fingerprints(content, e.content, fingerprint)
         return catalog.AGREEMENT_EFFECTIVE, pb.AgreementEffective(
             **ids, agreement_id=e.agreement_id, effective_at=timestamp(e.effective_at),
             organization_id=e.organization_id, referring_org_id=e.referring_org_id, parties=parties,
             region_code=e.region_code, referring_court_id=court,
-            content=agreement_content(e.content, x, full=False), digest=e.digest, digest_algorithm="SM3",
+            content=content, digest=e.digest, digest_algorithm="SM3",
             effective_on=iso(e.effective_on), mode=MODE.to_proto(e.mode.value), version=e.version,
             source=CASE_SOURCE.to_proto(e.source.value), dispute_type=e.dispute_type,
             signatures=[signature(s) for s in e.signatures], seal=seal(e.seal), copies=e.copies,
-            mediator_ids=list(e.mediator_ids), court_procedure=COURT_PROCEDURE.to_proto(x.court_procedure.value))
+            mediator_ids=list(e.mediator_ids), court_procedure=COURT_PROCEDURE.to_proto(x.court_procedure.value),
+            terms_document=(terms := terms_document(e.agreement_id, e.digest, e.content)), terms_digest=sm3_hex(terms))
     if isinstance(e, ev.MediationTerminated):
         return catalog.MEDIATION_FAILED, pb.MediationFailed(
             **ids, ground=GROUND.to_proto(e.ground.value), details=e.reason, source=CASE_SOURCE.to_proto(e.source.value),

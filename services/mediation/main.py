@@ -14,7 +14,8 @@ from liandiao.service import Runtime, ServiceApp, periodically
 from liandiao.signing import KEYS_FILE_ENV, KeyConfigError, load_keys
 from services.mediation.api import POLICY, MediationApi
 from services.mediation.app import Mediation, Settings, SigningKeys
-from services.mediation.handlers import assignments
+from services.mediation.domain.false_mediation import FalseMediationRules
+from services.mediation.handlers import assignments, duty_rota
 from services.mediation.limits import LIMITS
 
 
@@ -23,13 +24,24 @@ def load_config(env: Mapping[str, str]) -> Settings:
     "about one month", unconfirmed), default 30. LIANDIAO_MEDIATION_REMINDER_WORKING_DAYS: the
     expiry reminder this many working days before the last day (default 3).
     LIANDIAO_MEDIATION_FOLLOW_UP_MONTHS (default 3), LIANDIAO_MEDIATION_SWEEP_SECONDS (default 30),
-    LIANDIAO_CASE_FILE_RETENTION_YEARS (default 30)."""
+    LIANDIAO_CASE_FILE_RETENTION_YEARS (default 30). The false-mediation rule (DOMAIN §4 names no
+    thresholds): LIANDIAO_FALSE_MEDIATION_FAST_AMOUNT_YUAN (100000) agreed within
+    LIANDIAO_FALSE_MEDIATION_FAST_MINUTES (120) of opening; a party in
+    LIANDIAO_FALSE_MEDIATION_REPEAT_CASES (3) cases of the committee within
+    LIANDIAO_FALSE_MEDIATION_REPEAT_DAYS (90); 0 turns a sign off."""
     days = whole_number(env, "PEOPLES_MEDIATION_DAYS", 0, 0, 365)
     return Settings(peoples_mediation_days=days or None,
                     reminder_working_days=whole_number(env, "MEDIATION_REMINDER_WORKING_DAYS", 3, 1, 20),
                     follow_up_months=whole_number(env, "MEDIATION_FOLLOW_UP_MONTHS", 3, 1, 36),
                     sweep_seconds=float(whole_number(env, "MEDIATION_SWEEP_SECONDS", 30, 1, 3600)),
-                    retention_years=whole_number(env, "CASE_FILE_RETENTION_YEARS", 30, 1, 100))
+                    retention_years=whole_number(env, "CASE_FILE_RETENTION_YEARS", 30, 1, 100),
+                    # The false-mediation rule's signs (domain/false_mediation.py); 0 turns one off.
+                    false_mediation=FalseMediationRules(
+                        fast_amount_fen=100 * whole_number(env, "FALSE_MEDIATION_FAST_AMOUNT_YUAN", 100000, 0,
+                                                           10**9),
+                        fast_minutes=whole_number(env, "FALSE_MEDIATION_FAST_MINUTES", 120, 0, 60 * 24 * 30),
+                        repeat_cases=whole_number(env, "FALSE_MEDIATION_REPEAT_CASES", 3, 0, 1000),
+                        repeat_days=whole_number(env, "FALSE_MEDIATION_REPEAT_DAYS", 90, 0, 3650)))
 
 
 log = logging.getLogger(__name__)
@@ -37,7 +49,8 @@ log = logging.getLogger(__name__)
 app = ServiceApp("mediation", Path(__file__).parent / "migrations", POLICY,
                  publishes=[catalog.SESSION_SCHEDULED, catalog.AGREEMENT_EFFECTIVE, catalog.MEDIATION_FAILED,
                             catalog.CASE_RETURNED_TO_COURT, catalog.EXPIRY_REMINDER_DUE,
-                            catalog.FALSE_MEDIATION_REPORTED],
+                            catalog.FALSE_MEDIATION_REPORTED, catalog.SIGNING_CODE_ISSUED,
+                            catalog.SESSION_CANCELLED],
                  config=load_config)
 
 _KEYS: dict[int, SigningKeys] = {}
@@ -73,6 +86,7 @@ def register(rt: Runtime, server):
 
 
 app.consume("assignments", [catalog.DISPUTE_ASSIGNED], lambda rt: assignments(_mediation(rt)))
+app.consume("duty", [catalog.PERSON_CHANGED], lambda rt: duty_rota)
 
 
 @app.once

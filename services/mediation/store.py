@@ -16,7 +16,9 @@ import asyncpg
 from liandiao.ids.masking import mask_name
 from liandiao.pii import EncryptedColumn, EncryptedDocument, PiiCipher
 from services.mediation.codec import CASE_AGGREGATE, Codec, reencrypt_document
+from services.mediation.domain.false_mediation import CaseOfParty
 from services.mediation.domain.model import Case, InPerson
+from services.mediation.domain.signing_code import Challenge
 from services.mediation.domain.states import CaseState
 
 T = TypeVar("T")
@@ -46,6 +48,9 @@ class Loaded:
     case: Case
     row_version: int
     trace_parent: str
+    # The offices whose lawyers on duty follow the case (the registering office, the
+    # referring station; liandiao.access.Relation.ON_DUTY): a fact of access, not of the case.
+    offices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -87,21 +92,21 @@ class Store:
     # ---- cases ----------------------------------------------------------------------------
 
     async def insert_case(self, conn: asyncpg.Connection, case: Case, trace_parent: str,
-                          next_sweep_at: datetime | None) -> bool:
+                          next_sweep_at: datetime | None, registering_org_id: str = "") -> bool:
         due = case.clock.current
         inserted = await conn.fetchval(
             """insert into cases (case_id, dispute_id, region_code, dispute_type, source, court_procedure,
                    mediator_id, organization_id, referring_org_id, status, state, opened_at, period_name,
                    period_source, deadline_last_day, deadline_at, deadline_provisional, parties, trace_parent,
-                   aggregate, row_version, mediator_ids, next_sweep_at)
+                   aggregate, row_version, mediator_ids, next_sweep_at, registering_org_id)
                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11, $12, $13, $14, $15, $16, null, $17,
-                       $18::jsonb, 1, $19, $20)
+                       $18::jsonb, 1, $19, $20, $21)
                on conflict (dispute_id) do nothing returning true""",
             case.case_id, case.dispute_id, case.region_code, case.dispute_type, case.source.value,
             case.court_procedure.value, case.presiding.person_id, case.organization_id, case.referring_org_id,
             case.state.value, case.clock.accepted_at, due.period.name, due.period.source, due.last_day,
             due.expires_at, due.provisional, trace_parent, json.dumps(self.codec.dump(case)),
-            [m.person_id for m in case.mediators], next_sweep_at)
+            [m.person_id for m in case.mediators], next_sweep_at, registering_org_id)
         if inserted:
             await self._parties(conn, case)
             await self._project(conn, case, 0)
@@ -121,11 +126,12 @@ class Store:
                    for_update: bool = False) -> Loaded | None:
         column, key = ("case_id", case_id) if case_id is not None else ("dispute_id", dispute_id)
         row = await conn.fetchrow(
-            f"""select aggregate, row_version, trace_parent from cases where {column} = $1
-                and aggregate is not null {'for update' if for_update else ''}""", key)
+            f"""select aggregate, row_version, trace_parent, registering_org_id, referring_org_id from cases
+                where {column} = $1 and aggregate is not null {'for update' if for_update else ''}""", key)
         if row is None:
             return None
-        return Loaded(self.codec.load(json.loads(row["aggregate"])), row["row_version"], row["trace_parent"])
+        return Loaded(self.codec.load(json.loads(row["aggregate"])), row["row_version"], row["trace_parent"],
+                      (row["registering_org_id"], row["referring_org_id"]))
 
     async def save(self, conn: asyncpg.Connection, before: Loaded, case: Case, next_sweep_at: datetime | None) -> None:
         due = case.clock.current
@@ -204,6 +210,17 @@ class Store:
 
     async def case_of_session(self, conn: asyncpg.Connection, session_id: str) -> UUID | None:
         return await conn.fetchval("select case_id from case_sessions where session_id = $1", session_id)
+
+    async def cases_of_parties(self, conn: asyncpg.Connection, organization_id: str, fingerprints: list[str],
+                               since: datetime) -> list[CaseOfParty]:
+        """The committee's cases opened since `since` with a party of one of these ID fingerprints
+        (the false-mediation rule; the domain decides the exact window)."""
+        rows = await conn.fetch(
+            """select distinct c.case_id, c.opened_at, p.id_fingerprint from case_parties p
+                 join cases c on c.case_id = p.case_id
+                where p.id_fingerprint = any($2::text[]) and c.organization_id = $1 and c.opened_at >= $3""",
+            organization_id, [f for f in fingerprints if f], since)
+        return [CaseOfParty(r["case_id"], r["opened_at"], r["id_fingerprint"]) for r in rows]
 
     async def case_of_agreement(self, conn: asyncpg.Connection, agreement_id: str) -> UUID | None:
         return await conn.fetchval("select case_id from agreements where agreement_id = $1", agreement_id)
@@ -298,6 +315,32 @@ class Store:
                 for r in rows]
 
     # ---- figures for the demo -------------------------------------------------------------
+
+    # ---- one-time codes of online e-signatures ------------------------------------------------
+
+    async def insert_challenge(self, conn: asyncpg.Connection, c: Challenge) -> None:
+        """A new code for a party and an agreement voids the codes sent before it."""
+        await conn.execute("delete from signing_challenges where agreement_id = $1 and party_id = $2 "
+                           "and used_at is null", c.agreement_id, c.party_id)
+        await conn.execute(
+            """insert into signing_challenges (challenge_id, agreement_id, party_id, digest, code_hash, issued_at,
+                                               expires_at, attempts, used_at)
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $9)""",
+            UUID(c.challenge_id), c.agreement_id, c.party_id, c.digest, c.code_hash, c.issued_at, c.expires_at,
+            c.attempts, c.used_at)
+
+    async def latest_challenge(self, conn: asyncpg.Connection, agreement_id: str, party_id: str) -> Challenge | None:
+        r = await conn.fetchrow("select * from signing_challenges where agreement_id = $1 and party_id = $2 "
+                                "order by issued_at desc limit 1 for update", agreement_id, party_id)
+        if r is None:
+            return None
+        return Challenge(challenge_id=str(r["challenge_id"]), agreement_id=r["agreement_id"], party_id=r["party_id"],
+                         digest=r["digest"], code_hash=r["code_hash"], issued_at=r["issued_at"],
+                         expires_at=r["expires_at"], attempts=r["attempts"], used_at=r["used_at"])
+
+    async def save_challenge(self, conn: asyncpg.Connection, c: Challenge) -> None:
+        await conn.execute("update signing_challenges set attempts = $2, used_at = $3 where challenge_id = $1",
+                           UUID(c.challenge_id), c.attempts, c.used_at)
 
     async def figures(self, conn: asyncpg.Connection) -> dict[str, Any]:
         by_state = {r["state"]: r["n"] for r in await conn.fetch(

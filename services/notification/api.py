@@ -28,7 +28,7 @@ def to_proto(d: DeliveryRow) -> notification_pb2.Delivery:
         recipient_display=d.recipient_display, channel=CHANNEL.to_proto(d.channel), status=STATUS.to_proto(d.status),
         body=d.body_masked or d.body, attempts=d.attempts, created_at=timestamp(d.created_at),
         delivered_at=timestamp(d.delivered_at), source_event_id=str(d.source_event_id), locale=d.locale,
-        last_error=d.last_error,
+        last_error=d.last_error, served_at=timestamp(d.served_at),
     )
 
 

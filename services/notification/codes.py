@@ -13,6 +13,8 @@ RECIPIENT = EnumMap({notification_pb2.RECIPIENT_KIND_PARTY: "party", notificatio
                      notification_pb2.RECIPIENT_KIND_LIAISON_OFFICER: "liaison_officer",
                      notification_pb2.RECIPIENT_KIND_COURT: "court",
                      notification_pb2.RECIPIENT_KIND_POLICE_STATION: "police_station",
-                     notification_pb2.RECIPIENT_KIND_ORGANIZATION: "organization"})
+                     notification_pb2.RECIPIENT_KIND_ORGANIZATION: "organization",
+                     notification_pb2.RECIPIENT_KIND_AGENT: "agent",
+                     notification_pb2.RECIPIENT_KIND_JUSTICE_BUREAU: "justice_bureau"})
 # Who referred a dispute, by its source: they are told where it went.
 REFERRER_KIND = {"police_referral": "police_station", "court_delegation": "court", "court_commission": "court"}

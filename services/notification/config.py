@@ -11,13 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from liandiao import transport
+from liandiao.auth import ServiceToken, service_token
 from liandiao.config import SettingsError
+from liandiao.transport import GrpcTls
 from services.notification.channels.email import SmtpSettings
 from services.notification.channels.sms import SmsSettings
 from services.notification.channels.webhook import Receiver
 from services.notification.domain.routing import Routing, RoutingError, parse_routing
 from services.notification.domain.templates import SHIPPED, Catalog, TemplateProblem
-from services.notification.handlers import routed_keys
+from services.notification.handlers import event_fields, routed_keys
 
 HERE = Path(__file__).resolve().parent
 
@@ -31,6 +34,18 @@ class NotificationConfig:
     receivers: Mapping[str, Receiver]
     batch: int
     concurrency: int
+    # Where recipients' real addresses are read (services.notification.contacts): intake's and
+    # personnel's gRPC addresses, the transport and the service token to call them with.
+    intake_address: str = ""
+    personnel_address: str = ""
+    lookup_tls: GrpcTls | None = None
+    token: ServiceToken | None = None
+    contacts_ttl_seconds: int = 900
+    # The SMS provider's status reports (services.notification.receipts): off without a secret.
+    receipt_secret: bytes = b""
+    receipt_host: str = "127.0.0.1"
+    receipt_port: int = 8090
+    delivered_codes: frozenset[str] = frozenset({"DELIVERED"})
 
 
 def _toml(path: Path, what: str) -> dict:
@@ -54,7 +69,8 @@ def load(env: Mapping[str, str]) -> NotificationConfig:
     try:
         templates = Catalog.load(Path(env.get("NOTIFICATION_TEMPLATES_DIR", str(SHIPPED))))
         routing = parse_routing(_toml(routing_file, "LIANDIAO_NOTIFICATION_ROUTING_FILE"),
-                                templates=templates.names, known_events=routed_keys())
+                                templates=templates.names, known_events=routed_keys(),
+                                event_fields=event_fields())
     except (RoutingError, TemplateProblem) as exc:
         raise SettingsError(f"LIANDIAO_NOTIFICATION_ROUTING_FILE ({routing_file}): {exc}") from None
     sms = None
@@ -80,6 +96,29 @@ def load(env: Mapping[str, str]) -> NotificationConfig:
             except (KeyError, binascii.Error):
                 raise SettingsError(f"LIANDIAO_WEBHOOKS_FILE: receiver[{i}] needs organization_id, url and "
                                     "a base64 secret") from None
+    intake, personnel = env.get("INTAKE_ADDRESS", ""), env.get("PERSONNEL_ADDRESS", "")
+    tls, token = None, None
+    if intake or personnel:
+        prefixed = {f"LIANDIAO_{k}": v for k, v in env.items()}
+        production = env.get("ENV") == "production"
+        try:
+            tls = transport.grpc_tls(prefixed, production)
+            token = service_token("notification", prefixed, production=production)
+        except (ValueError, transport.TransportError) as exc:
+            raise SettingsError(f"{exc} (to read contacts from LIANDIAO_INTAKE_ADDRESS/PERSONNEL_ADDRESS)") from None
     return NotificationConfig(routing, templates, sms, smtp, receivers,
                               _int(env, "NOTIFICATION_BATCH", 100, 1, 1000),
-                              _int(env, "NOTIFICATION_CONCURRENCY", 16, 1, 256))
+                              _int(env, "NOTIFICATION_CONCURRENCY", 16, 1, 256), intake, personnel, tls, token,
+                              _int(env, "NOTIFICATION_CONTACTS_TTL_SECONDS", 900, 0, 86400),
+                              *_receipts(env))
+
+
+def _receipts(env: Mapping[str, str]) -> tuple[bytes, str, int, frozenset[str]]:
+    secret = env.get("SMS_RECEIPT_SECRET", "")
+    if secret and len(secret) < 16:
+        raise SettingsError("LIANDIAO_SMS_RECEIPT_SECRET: at least 16 characters (the provider signs receipts with it)")
+    host = env.get("NOTIFICATION_RECEIPTS_HOST", "127.0.0.1")
+    if host == "0.0.0.0":
+        raise SettingsError("LIANDIAO_NOTIFICATION_RECEIPTS_HOST: '0.0.0.0' refused; give the pod's address")
+    codes = frozenset(c for c in env.get("SMS_DELIVERED_CODES", "DELIVERED").split(",") if c)
+    return secret.encode(), host, _int(env, "NOTIFICATION_RECEIPTS_PORT", 8090, 1, 65535), codes

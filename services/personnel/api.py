@@ -10,8 +10,8 @@ from liandiao.rpc import paging
 from liandiao.rpc.server import caller
 from services.personnel import views
 from services.personnel.app import Personnel
-from services.personnel.codes import COMMITTEE_LEVEL, EVALUATION_RESULT, ORG_KIND, RELATION_KIND, ROLE
-from services.personnel.domain.model import NewOrganization, NewPerson, OrgKind, PersonUpdate, Role
+from services.personnel.codes import COMMITTEE_LEVEL, EVALUATION_RESULT, ORG_KIND, RELATION_KIND, REMOVAL_GROUND, ROLE
+from services.personnel.domain.model import NewOrganization, NewPerson, OrgKind, PersonUpdate, RemovalGround, Role
 from services.personnel.domain.performance import EvaluationResult
 from services.personnel.domain.relations import Declaration, RelationKind
 from services.personnel.domain.roster import Listing
@@ -24,6 +24,8 @@ POLICY = {
     "ListOrganizations": _ALL,
     "CreatePerson": _ADMIN,
     "GetPerson": _ALL,
+    # No person's role: only the notification service's identity (liandiao.auth.SERVICE_METHODS).
+    "GetPersonContact": frozenset(),
     "ListPeople": _ALL,
     # 除名: the person's organization's clerks or supervising bureau, a court listing them
     # (services.personnel.access.REMOVE); the operator no longer.
@@ -71,7 +73,7 @@ class PersonnelApi(personnel_pb2_grpc.PersonnelServiceServicer):
             kind=OrgKind(kind) if kind else None, name=request.name, region_code=request.region_code,
             credit_code=request.credit_code, parent_organization_id=request.parent_organization_id,
             committee_level=COMMITTEE_LEVEL.to_domain(request.committee_level) or "", sector=request.sector.strip(),
-        ))
+        ), caller())
         return views.organization(row, warnings)
 
     async def GetOrganization(self, request, context):
@@ -89,12 +91,16 @@ class PersonnelApi(personnel_pb2_grpc.PersonnelServiceServicer):
             name=request.name, organization_id=request.organization_id, roles=_roles(request.roles),
             specialties=tuple(request.specialties), languages=tuple(request.languages) or ("zh",),
             region_codes=tuple(request.region_codes), phone=request.phone, id_number=request.id_number,
-            on_duty=request.on_duty, lawyer_licence_number=request.lawyer_licence_number,
-        ))
+            on_duty=request.on_duty, lawyer_licence_number=request.lawyer_licence_number, email=request.email,
+        ), caller=caller())
         return views.person(snapshot)
 
     async def GetPerson(self, request, context):
         return views.person(await self.p.get_person(request.person_id, caller=caller()))
+
+    async def GetPersonContact(self, request, context):
+        person_id, phone, language, email = await self.p.get_contact(request.person_id, caller())
+        return personnel_pb2.PersonContact(person_id=person_id, phone=phone, language=language, email=email)
 
     async def ListPeople(self, request, context):
         size, offset = _page(request.page)
@@ -104,7 +110,9 @@ class PersonnelApi(personnel_pb2_grpc.PersonnelServiceServicer):
                                                 next_page_token=_next(offset, size, len(rows)))
 
     async def RemoveFromRoster(self, request, context):
-        return views.person(await self.p.remove_from_roster(request.person_id, request.reason, caller=caller()))
+        ground = REMOVAL_GROUND.to_domain(request.ground)
+        return views.person(await self.p.remove_from_roster(
+            request.person_id, RemovalGround(ground) if ground else None, request.reason, caller=caller()))
 
     async def FindEligibleMediators(self, request, context):
         rows = await self.p.eligible(request.region_code, request.dispute_type, request.language)
@@ -116,7 +124,7 @@ class PersonnelApi(personnel_pb2_grpc.PersonnelServiceServicer):
             paths=paths, roles=_roles(request.roles) if "roles" in paths else (),
             specialties=tuple(request.specialties), languages=tuple(request.languages),
             region_codes=tuple(request.region_codes), on_duty=request.on_duty, phone=request.phone,
-            lawyer_licence_number=request.lawyer_licence_number,
+            lawyer_licence_number=request.lawyer_licence_number, email=request.email,
         )
         return views.person(await self.p.update_person(request.person_id, update, caller=caller()))
 
@@ -152,23 +160,26 @@ class PersonnelApi(personnel_pb2_grpc.PersonnelServiceServicer):
 
     async def RecordTraining(self, request, context):
         return views.training(await self.p.record_training(request.person_id, request.course, request.hours,
-                                                           request.date))
+                                                           request.date, caller=caller()))
 
     async def RecordEvaluation(self, request, context):
         result = EVALUATION_RESULT.to_domain(request.result)
         return views.evaluation(await self.p.record_evaluation(
-            request.person_id, request.period, EvaluationResult(result) if result else None, request.notes))
+            request.person_id, request.period, EvaluationResult(result) if result else None, request.notes,
+            caller=caller()))
 
     async def GetPerformanceFile(self, request, context):
-        r = await self.p.performance_file(request.person_id, caller())
-        return views.performance_file(r.person, r.summary, r.cases, r.lapses, r.feedback, r.trainings, r.evaluations)
+        size, offset = _page(request.page)
+        r = await self.p.performance_file(request.person_id, caller(), size, offset)
+        return views.performance_file(r.person, r.summary, r.cases, r.lapses, r.feedback, r.trainings, r.evaluations,
+                                      r.next_page_token)
 
     async def SetDuty(self, request, context):
         return views.person(await self.p.set_duty(request.person_id, request.office_org_id, list(request.dates),
-                                                  request.cancel))
+                                                  request.cancel, caller=caller()))
 
     async def DutyCoverageReport(self, request, context):
-        report = await self.p.duty_coverage(request.region_prefix, request.from_week, request.to_week)
+        report = await self.p.duty_coverage(request.region_prefix, request.from_week, request.to_week, caller())
         return personnel_pb2.DutyCoverageReportResponse(
             offices_checked=report.offices_checked, weeks=[str(w) for w in report.weeks],
             offices=[personnel_pb2.OfficeCoverage(

@@ -22,6 +22,7 @@ from liandiao.legaltime import to_china_date
 from liandiao.personnel.v1 import personnel_pb2
 from liandiao.pii import PiiCipher
 from liandiao.reference import dispute_types
+from liandiao.rpc import paging
 from liandiao.rpc.convert import aware
 from liandiao.rpc.paging import region_filter
 from liandiao.uuid7 import uuid7
@@ -36,6 +37,7 @@ from services.personnel.domain.model import (
     OrgKind,
     Parent,
     PersonUpdate,
+    RemovalGround,
     Role,
     RosterStatus,
     check_organization,
@@ -84,6 +86,7 @@ class PerformanceRecord:
     feedback: list[store.FeedbackRow]
     trainings: list[store.TrainingRow]
     evaluations: list[store.EvaluationRow]
+    next_page_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -107,13 +110,39 @@ async def _check(conn: asyncpg.Connection, rule: access.Rule, caller: Claims | N
         access.check_see(rule, caller, facts, f"person {row.person_id}")
 
 
+async def publish_person(conn: asyncpg.Connection, row: store.PersonRow, org: store.OrgRow, now: datetime,
+                         snapshot: store.PersonSnapshot | None = None) -> store.PersonSnapshot:
+    """The person's whole snapshot as person-changed, in ``conn``'s transaction (the outbox)."""
+    snapshot = snapshot or (await store.snapshots(conn, [row], to_china_date(now)))[0]
+    await enqueue(conn, catalog.PERSON_CHANGED,
+                  personnel_pb2.PersonChanged(person=views.person(snapshot), organization_region_code=org.region_code,
+                                              organization_kind=ORG_KIND.to_proto(org.kind)),
+                  dispute_id="", region_code=org.region_code, partition_key=str(row.person_id), now=now)
+    return snapshot
+
+
+async def announce_relations_again(conn: asyncpg.Connection, now: datetime | None = None) -> int:
+    """After a fingerprint key rotation (python -m liandiao.pii refingerprint): every person
+    with a declared relation is announced again, so that routing's recusal compares the
+    relations' new fingerprints with those of the disputes registered under the new key."""
+    now = now or datetime.now(UTC)
+    people = [r["person_id"] for r in await conn.fetch("select distinct person_id from relations order by 1")]
+    for pid in people:
+        row = await store.touch_person(conn, pid, now)
+        org = await store.get_org(conn, row.organization_id)
+        assert org is not None
+        await publish_person(conn, row, org, now)
+    return len(people)
+
+
 class Personnel:
     def __init__(self, pool: asyncpg.Pool, pii: PiiCipher, review: performance.ReviewPolicy | None = None):
         self.pool, self.pii = pool, pii
         self.review = review or performance.ReviewPolicy()
 
     # ---- organizations ------------------------------------------------------------
-    async def create_organization(self, o: NewOrganization) -> tuple[store.OrgRow, list[str]]:
+    async def create_organization(self, o: NewOrganization,
+                                  caller: Claims | None = None) -> tuple[store.OrgRow, list[str]]:
         parent_id = optional_uuid("parent_organization_id", o.parent_organization_id)
         async with self.pool.acquire() as conn:
             parent_row = await store.get_org(conn, parent_id) if parent_id else None
@@ -123,6 +152,7 @@ class Personnel:
             code, warnings = check_organization(o, parent, sectors())
             division = lookup(o.region_code)
             assert division is not None
+            policy.check_region(caller, division.code, "the new organization")
             row = store.OrgRow(
                 organization_id=uuid7(), kind=o.kind.value if o.kind else "", name=o.name.strip(),
                 # A province-level body (a provincial office) has no prefecture: the province shard.
@@ -146,7 +176,8 @@ class Personnel:
             return await store.list_orgs(conn, prefix, kind, limit, offset)
 
     # ---- people -------------------------------------------------------------------
-    async def create_person(self, p: NewPerson, now: datetime | None = None) -> store.PersonSnapshot:
+    async def create_person(self, p: NewPerson, now: datetime | None = None,
+                            caller: Claims | None = None) -> store.PersonSnapshot:
         now = now or datetime.now(UTC)
         org_id = parse_uuid("organization_id", p.organization_id)
         async with self.pool.acquire() as conn, conn.transaction():
@@ -154,6 +185,7 @@ class Personnel:
             checked = check_person(p, OrgKind(org.kind) if org else None, set(dispute_types()), to_china_date(now))
             if org is None:
                 raise InvalidInput(FieldViolation("organization_id", "no such organization"))
+            policy.check_region(caller, org.region_code, f"organization {org.organization_id}")
             person_id = uuid7()
             row = store.PersonRow(
                 person_id=person_id, name=p.name.strip(), organization_id=org_id, roles=[r.value for r in p.roles],
@@ -165,6 +197,7 @@ class Personnel:
                 id_number_enc=store.PERSON_ID_NUMBER.encrypt(self.pii, checked.id_number, person_id),
                 id_fp=self.pii.fingerprint(checked.id_number) if checked.id_number else None,
                 on_duty=p.on_duty, version=1, updated_at=now, **self._licence_columns(checked.lawyer_licence, person_id),
+                email_enc=store.PERSON_EMAIL.encrypt(self.pii, checked.email, person_id) if checked.email else None,
             )
             if Role.LIAISON_OFFICER in p.roles:
                 await self._one_liaison_per_office(conn, org, row.person_id)
@@ -220,6 +253,9 @@ class Personnel:
             if "phone" in u.paths:
                 changes["phone_enc"] = store.PERSON_PHONE.encrypt(self.pii, checked.phone, pid)
                 changes["phone_masked"] = mask_phone(checked.phone) if checked.phone else ""
+            if "email" in u.paths:
+                changes["email_enc"] = store.PERSON_EMAIL.encrypt(self.pii, checked.email, pid) \
+                    if checked.email else None
             if "lawyer_licence_number" in u.paths or Role.LAWYER not in merged.roles:
                 # A person who is no longer a lawyer keeps no licence number (PIPL: no more than needed).
                 changes.update(self._licence_columns(checked.lawyer_licence, pid))
@@ -248,6 +284,21 @@ class Personnel:
                 await audit.record(conn, caller, audit.Action.READ, "person", str(row.person_id), org.region_code)
             return (await store.snapshots(conn, [row], today))[0]
 
+    async def get_contact(self, person_id: str, caller: Claims) -> tuple[str, str, str, str]:
+        """(person id, real phone, first language, e-mail) for the service that must reach the
+        person (notification); the read is in the audit trail as ``person_contact``."""
+        async with self.pool.acquire() as conn:
+            row = await store.get_person(conn, parse_uuid("person_id", person_id))
+            if row is None:
+                raise NotFound(f"person {person_id} not found")
+            org = await store.get_org(conn, row.organization_id)
+            assert org is not None
+            await _check(conn, policy.PERSON, caller, row, org)
+            await audit.record(conn, caller, audit.Action.READ, "person_contact", str(row.person_id), org.region_code)
+        phone = store.PERSON_PHONE.decrypt(self.pii, row.phone_enc, row.person_id) or ""
+        email = store.PERSON_EMAIL.decrypt(self.pii, row.email_enc, row.person_id) or ""
+        return str(row.person_id), phone, row.languages[0] if row.languages else "", email
+
     async def list_people(self, organization_id: str, role: str, prefix: str, limit: int,
                           offset: int, caller: Claims | None = None) -> list[store.PersonSnapshot]:
         org = optional_uuid("organization_id", organization_id)
@@ -271,12 +322,21 @@ class Personnel:
             rows = await store.eligible_mediators(conn, chain, dispute_type, language)
             return await store.snapshots(conn, rows, to_china_date(datetime.now(UTC)))
 
-    async def remove_from_roster(self, person_id: str, reason: str, now: datetime | None = None,
-                                 caller: Claims | None = None) -> store.PersonSnapshot:
-        """除名: off every roster, and routing stops offering (SPC-Invited Art.10, 28)."""
+    async def remove_from_roster(self, person_id: str, ground: RemovalGround | None, reason: str,
+                                 now: datetime | None = None, caller: Claims | None = None) -> store.PersonSnapshot:
+        """除名: off every roster, and routing stops offering (SPC-Invited Art.10, 28), on
+        one of the grounds of RemovalGround, with what happened in words."""
         now = now or datetime.now(UTC)
+        bad = []
+        if ground is None:
+            bad.append(FieldViolation("ground", "removal (除名) names its ground: forced mediation, bribery, leaking "
+                                      "the process or agreement, or repeatedly refusing assignments without reason "
+                                      "(SPC-Invited Art.10, 28; SPC-Online Art.29)"))
         if not reason.strip():
-            raise InvalidInput(FieldViolation("reason", "removal (除名) needs its reason (SPC-Invited Art.28)"))
+            bad.append(FieldViolation("reason", "removal (除名) needs its reason (SPC-Invited Art.28)"))
+        if bad:
+            raise InvalidInput(bad)
+        assert ground is not None
         pid = parse_uuid("person_id", person_id)
         async with self.pool.acquire() as conn, conn.transaction():
             before = await store.get_person(conn, pid, for_update=True)
@@ -287,12 +347,12 @@ class Personnel:
             await _check(conn, policy.REMOVE, caller, before, holder, "remove from the roster")
             if caller is not None:
                 await audit.record(conn, caller, audit.Action.CHANGE, "person", str(pid), holder.region_code,
-                                   reason=reason.strip())
+                                   reason=f"{ground.value}: {reason.strip()}")
             if before.roster_status == RosterStatus.REMOVED:
                 raise RuleViolation("roster.already-removed", "the person is already removed from the roster")
             entries = await store.active_entries_of_person(conn, pid)
             await store.close_entries(conn, [e.entry_id for e in entries], reason.strip(), now)
-            row = await store.remove_from_roster(conn, pid, reason.strip(), now)
+            row = await store.remove_from_roster(conn, pid, ground.value, reason.strip(), now)
             org = await store.get_org(conn, row.organization_id)
             assert org is not None
             snapshot = await self._person_changed(conn, row, org, now)
@@ -305,12 +365,7 @@ class Personnel:
     async def _person_changed(self, conn: asyncpg.Connection, row: store.PersonRow, org: store.OrgRow,
                               now: datetime, snapshot: store.PersonSnapshot | None = None) -> store.PersonSnapshot:
         """Publishes the person's whole snapshot (person-changed); returns it."""
-        snapshot = snapshot or (await store.snapshots(conn, [row], to_china_date(now)))[0]
-        await enqueue(conn, catalog.PERSON_CHANGED,
-                      personnel_pb2.PersonChanged(person=views.person(snapshot), organization_region_code=org.region_code,
-                                                  organization_kind=ORG_KIND.to_proto(org.kind)),
-                      dispute_id="", region_code=org.region_code, partition_key=str(row.person_id), now=now)
-        return snapshot
+        return await publish_person(conn, row, org, now, snapshot)
 
     async def _touched(self, conn: asyncpg.Connection, pid: UUID, now: datetime) -> store.PersonSnapshot:
         row = await store.touch_person(conn, pid, now)
@@ -327,20 +382,29 @@ class Personnel:
         normalised = relations.related_id(d, to_china_date(now))
         assert d.kind is not None
         async with self.pool.acquire() as conn, conn.transaction():
-            if await store.get_person(conn, pid, for_update=True) is None:
+            person = await store.get_person(conn, pid, for_update=True)
+            if person is None:
                 raise NotFound(f"person {person_id} not found")
+            org = await store.get_org(conn, person.organization_id)
+            assert org is not None
+            await _check(conn, policy.DECLARE, caller, person, org, "declare a relation of")
             # The same keyed fingerprint intake puts on PartyRef.id_fingerprint.
             fingerprint = self.pii.fingerprint(normalised)
             # Every relation travels in each person-changed snapshot: their number is bounded.
             if await store.relation_count(conn, pid, other_than=fingerprint) >= MAX_RELATIONS:
                 raise RuleViolation("relations.at-most", f"a person declares at most {MAX_RELATIONS} relations; "
                                     "ask a clerk to review the existing ones")
-            await store.upsert_relation(conn, store.RelationRow(pid, fingerprint, d.kind.value, d.note.strip(), now))
+            # The normalised ID is kept encrypted beside it (bound to the relation), so that a new
+            # fingerprint key can be applied to it (refingerprint), never shown.
+            relation_id = uuid7()
+            await store.upsert_relation(conn, store.RelationRow(pid, fingerprint, d.kind.value, d.note.strip(), now),
+                                        relation_id, store.RELATION_ID_NUMBER.encrypt(self.pii, normalised,
+                                                                                      relation_id))
             return await self._touched(conn, pid, now)
 
     # ---- rosters (名册) ----------------------------------------------------------------
-    async def _member(self, conn: asyncpg.Connection, person_id: str,
-                      organization_id: str) -> tuple[UUID | None, UUID | None, roster.Member]:
+    async def _member(self, conn: asyncpg.Connection, person_id: str, organization_id: str,
+                      caller: Claims | None = None) -> tuple[UUID | None, UUID | None, roster.Member]:
         if bool(person_id) == bool(organization_id):
             raise InvalidInput(FieldViolation("person_id", "give exactly one of person_id and organization_id"))
         if person_id:
@@ -350,6 +414,7 @@ class Personnel:
                 raise NotFound(f"person {person_id} not found")
             org = await store.get_org(conn, p.organization_id)
             assert org is not None
+            await _check(conn, policy.PERSON, caller, p, org)
             return pid, None, roster.Member(True, OrgKind(org.kind), tuple(Role(r) for r in p.roles),
                                             RosterStatus(p.roster_status))
         oid = parse_uuid("organization_id", organization_id)
@@ -364,6 +429,7 @@ class Personnel:
             raise NotFound(f"organization {court_org_id} not found")
         if caller is not None and caller.role is CallerRole.COURT and caller.organization_id != court_org_id:
             raise PermissionDenied("a court keeps its own roster; this one belongs to another court")
+        policy.check_region(caller, court.region_code, f"court {court_org_id}")
         return court
 
     async def add_to_roster(self, court_org_id: str, person_id: str, organization_id: str, listing: roster.Listing,
@@ -371,7 +437,7 @@ class Personnel:
         now = now or datetime.now(UTC)
         async with self.pool.acquire() as conn, conn.transaction():
             court = await self._court(conn, court_org_id, caller)
-            pid, oid, member = await self._member(conn, person_id, organization_id)
+            pid, oid, member = await self._member(conn, person_id, organization_id, caller)
             roster.check_listing(OrgKind(court.kind), member, listing, set(dispute_types()))
             entry = store.RosterRow(uuid7(), court.organization_id, pid, oid, list(listing.dispute_scope),
                                     listing.fee_charging, listing.fee_standard.strip(), RosterStatus.ACTIVE.value,
@@ -387,7 +453,7 @@ class Personnel:
             raise InvalidInput(FieldViolation("reason", "removal from a roster needs its reason (SPC-Invited Art.28)"))
         async with self.pool.acquire() as conn, conn.transaction():
             court = await self._court(conn, court_org_id, caller)
-            pid, oid, _ = await self._member(conn, person_id, organization_id)
+            pid, oid, _ = await self._member(conn, person_id, organization_id, caller)
             entry = await store.active_entry(conn, court.organization_id, pid, oid, for_update=True)
             if entry is None:
                 raise RuleViolation("roster.not-listed", f"not on the roster of {court.name}")
@@ -440,10 +506,16 @@ class Personnel:
         """mediation's agreement-effective or mediation-failed."""
         await store.record_outcome(conn, UUID(dispute_id), outcome.value, detail, at)
 
-    async def _person_for_record(self, conn: asyncpg.Connection, person_id: str) -> store.PersonRow:
+    async def _person_for_record(self, conn: asyncpg.Connection, person_id: str,
+                                 caller: Claims | None = None) -> store.PersonRow:
+        """The person a record is written for, when the caller may write it (RECORD)."""
         row = await store.get_person(conn, parse_uuid("person_id", person_id))
         if row is None:
             raise NotFound(f"person {person_id} not found")
+        if caller is not None:
+            org = await store.get_org(conn, row.organization_id)
+            assert org is not None
+            await _check(conn, policy.RECORD, caller, row, org, "record in the performance file of")
         return row
 
     async def record_feedback(self, person_id: str, dispute_id: str, score: int, complaint: str,
@@ -452,7 +524,7 @@ class Personnel:
         did = parse_uuid("dispute_id", dispute_id)
         text = performance.check_feedback(score, complaint)
         async with self.pool.acquire() as conn:
-            person = await self._person_for_record(conn, person_id)
+            person = await self._person_for_record(conn, person_id, caller)
             if not await store.has_case(conn, person.person_id, did):
                 raise RuleViolation("performance.own-case", "feedback is recorded on a case the mediator accepted; "
                                     "this dispute is not in their performance file")
@@ -462,28 +534,32 @@ class Personnel:
         return row
 
     async def record_training(self, person_id: str, course: str, hours: float, held_on: str,
-                              now: datetime | None = None) -> store.TrainingRow:
+                              now: datetime | None = None, caller: Claims | None = None) -> store.TrainingRow:
         now = now or datetime.now(UTC)
         day = performance.check_training(course, hours, held_on, to_china_date(now))
         async with self.pool.acquire() as conn:
-            person = await self._person_for_record(conn, person_id)
+            person = await self._person_for_record(conn, person_id, caller)
             row = store.TrainingRow(uuid7(), person.person_id, course.strip(), hours, day, now)
             await store.insert_training(conn, row)
         return row
 
     async def record_evaluation(self, person_id: str, period: str, result: performance.EvaluationResult | None,
-                                notes: str, now: datetime | None = None) -> store.EvaluationRow:
+                                notes: str, now: datetime | None = None,
+                                caller: Claims | None = None) -> store.EvaluationRow:
         now = now or datetime.now(UTC)
         period = performance.check_evaluation(period, result, notes, to_china_date(now))
         assert result is not None
         async with self.pool.acquire() as conn:
-            person = await self._person_for_record(conn, person_id)
+            person = await self._person_for_record(conn, person_id, caller)
             row = store.EvaluationRow(uuid7(), person.person_id, period, result.value, notes.strip(), now)
             if not await store.insert_evaluation(conn, row):
                 raise RuleViolation("evaluation.once-per-period", f"{period} is already evaluated")
         return row
 
-    async def performance_file(self, person_id: str, caller: Claims | None = None) -> PerformanceRecord:
+    async def performance_file(self, person_id: str, caller: Claims | None = None, limit: int = paging.DEFAULT_SIZE,
+                               offset: int = 0) -> PerformanceRecord:
+        """The file with one page (``limit`` from ``offset``) of each list that grows with
+        use (cases, lapsed offers, feedback, trainings); the summary counts the whole file."""
         _own_record(caller, person_id)
         async with self.pool.acquire() as conn:
             person = await self._person_for_record(conn, person_id)
@@ -493,23 +569,26 @@ class Personnel:
             await _check(conn, policy.PERFORMANCE, caller, person, org)
             if caller is not None:
                 await audit.record(conn, caller, audit.Action.READ, "performance_file", str(pid), org.region_code)
-            cases = await store.cases_of(conn, pid)
-            lapses = await store.lapses_of(conn, pid)
-            fb = await store.feedback_of(conn, pid)
-            trainings = await store.trainings_of(conn, pid)
+            cases = await store.cases_of(conn, pid, limit, offset)
+            lapses = await store.lapses_of(conn, pid, limit, offset)
+            fb = await store.feedback_of(conn, pid, limit, offset)
+            trainings = await store.trainings_of(conn, pid, limit, offset)
             evaluations = await store.evaluations_of(conn, pid)
+            counts = await store.performance_counts(conn, pid)
+        longest = max(len(cases), len(lapses), len(fb), len(trainings))
         summary = performance.summarise(performance.Facts(
-            outcomes=[performance.Outcome(c.outcome) for c in cases], offers_lapsed=len(lapses),
-            scores=[f.score for f in fb], complaints=sum(1 for f in fb if f.complaint),
-            training_hours=sum(t.hours for t in trainings),
+            outcomes=[performance.Outcome(o) for o, n in sorted(counts.outcomes.items()) for _ in range(n)],
+            offers_lapsed=counts.lapses, scores=[s for s, n in sorted(counts.scores.items()) for _ in range(n)],
+            complaints=counts.complaints, training_hours=counts.training_hours,
             incompetent_evaluations=[e.period for e in evaluations
                                      if e.result == performance.EvaluationResult.INCOMPETENT],
         ), self.review)
-        return PerformanceRecord(person, summary, cases, lapses, fb, trainings, evaluations)
+        return PerformanceRecord(person, summary, cases, lapses, fb, trainings, evaluations,
+                                 paging.next_offset(offset, limit, longest))
 
     # ---- duty rota ----------------------------------------------------------------------
     async def set_duty(self, person_id: str, office_org_id: str, dates: list[str], cancel: bool,
-                       now: datetime | None = None) -> store.PersonSnapshot:
+                       now: datetime | None = None, caller: Claims | None = None) -> store.PersonSnapshot:
         now = now or datetime.now(UTC)
         pid = parse_uuid("person_id", person_id)
         oid = parse_uuid("office_org_id", office_org_id)
@@ -520,13 +599,18 @@ class Personnel:
             office = await store.get_org(conn, oid)
             if office is None:
                 raise NotFound(f"organization {office_org_id} not found")
+            holder = await store.get_org(conn, person.organization_id)
+            assert holder is not None
+            await _check(conn, policy.DUTY, caller, person, holder, "set the duty of")
+            policy.check_region(caller, office.region_code, f"office {office_org_id}")
             days = duty.check_duty([Role(r) for r in person.roles], OrgKind(office.kind), dates)
             changed = await (store.remove_duty if cancel else store.add_duty)(conn, pid, oid, days)
             if not changed:
                 return (await store.snapshots(conn, [person], to_china_date(now)))[0]
             return await self._touched(conn, pid, now)
 
-    async def duty_coverage(self, region_prefix: str, from_week: str, to_week: str) -> CoverageReport:
+    async def duty_coverage(self, region_prefix: str, from_week: str, to_week: str,
+                            caller: Claims | None = None) -> CoverageReport:
         bad = []
         if not region_prefix or lookup(region_prefix) is None:
             bad.append(FieldViolation("region_prefix", f"a known division code (e.g. 1505), got {shown(region_prefix)}"))
@@ -537,6 +621,7 @@ class Personnel:
         if bad:
             raise InvalidInput(bad)
         prefix = lookup(region_prefix).code  # type: ignore[union-attr]
+        policy.check_region(caller, prefix, "the report's region")
         first, last = weeks[0].monday, date.fromisocalendar(weeks[-1].year, weeks[-1].week, 7)
         async with self.pool.acquire() as conn:
             offices = await store.orgs_of_kinds(conn, prefix, [k.value for k in duty.DUTY_OFFICE_KINDS])

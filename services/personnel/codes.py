@@ -2,7 +2,7 @@
 
 from liandiao.personnel.v1 import personnel_pb2 as p
 from liandiao.rpc.enums import EnumMap
-from services.personnel.domain.model import CommitteeLevel, OrgKind, Role, RosterStatus
+from services.personnel.domain.model import CommitteeLevel, OrgKind, RemovalGround, Role, RosterStatus
 from services.personnel.domain.performance import EvaluationResult, Outcome
 from services.personnel.domain.relations import RelationKind
 
@@ -14,6 +14,7 @@ ORG_KIND = EnumMap({
     p.ORGANIZATION_KIND_LAW_FIRM: OrgKind.LAW_FIRM,
     p.ORGANIZATION_KIND_LEGAL_SERVICE_OFFICE: OrgKind.LEGAL_SERVICE_OFFICE,
     p.ORGANIZATION_KIND_MEDIATION_COMMITTEE: OrgKind.MEDIATION_COMMITTEE,
+    p.ORGANIZATION_KIND_JUSTICE_BUREAU: OrgKind.JUSTICE_BUREAU,
 })
 COMMITTEE_LEVEL = EnumMap({p.COMMITTEE_LEVEL_VILLAGE: CommitteeLevel.VILLAGE,
                            p.COMMITTEE_LEVEL_TOWNSHIP: CommitteeLevel.TOWNSHIP,
@@ -24,6 +25,10 @@ ROLE = EnumMap({
     p.ROLE_LIAISON_OFFICER: Role.LIAISON_OFFICER,
 })
 ROSTER_STATUS = EnumMap({p.ROSTER_STATUS_ACTIVE: RosterStatus.ACTIVE, p.ROSTER_STATUS_REMOVED: RosterStatus.REMOVED})
+REMOVAL_GROUND = EnumMap({
+    p.REMOVAL_GROUND_FORCED_MEDIATION: RemovalGround.FORCED_MEDIATION, p.REMOVAL_GROUND_BRIBERY: RemovalGround.BRIBERY,
+    p.REMOVAL_GROUND_LEAKING: RemovalGround.LEAKING, p.REMOVAL_GROUND_REPEATED_REFUSAL: RemovalGround.REPEATED_REFUSAL,
+})
 RELATION_KIND = EnumMap({p.RELATION_KIND_NEAR_RELATIVE: RelationKind.NEAR_RELATIVE,
                          p.RELATION_KIND_INTEREST: RelationKind.INTEREST, p.RELATION_KIND_OTHER: RelationKind.OTHER})
 EVALUATION_RESULT = EnumMap({

@@ -9,7 +9,7 @@ from uuid import UUID
 
 import asyncpg
 
-from liandiao.pii import EncryptedColumn
+from liandiao.pii import EncryptedColumn, FingerprintColumn
 
 # Personnel's encrypted personal data, each value bound to its row (liandiao.pii).
 PERSON_PHONE = EncryptedColumn("personnel", "people", "phone_enc", "person_id", legacy_context="person.phone")
@@ -17,7 +17,30 @@ PERSON_ID_NUMBER = EncryptedColumn("personnel", "people", "id_number_enc", "pers
                                    legacy_context="person.id_number")
 PERSON_LICENCE = EncryptedColumn("personnel", "people", "licence_enc", "person_id",
                                  legacy_context="person.lawyer_licence")
-PII_COLUMNS = (PERSON_PHONE, PERSON_ID_NUMBER, PERSON_LICENCE)
+# The related person's ID of a declared relation (回避), normalised as it is fingerprinted: kept
+# only so that a new fingerprint key can be applied to it (migration 0004).
+RELATION_ID_NUMBER = EncryptedColumn("personnel", "relations", "id_number_enc", "relation_id")
+# A work e-mail address (issue 10: staff told by e-mail where the routes say so; migration 0005).
+PERSON_EMAIL = EncryptedColumn("personnel", "people", "email_enc", "person_id")
+PII_COLUMNS = (PERSON_PHONE, PERSON_ID_NUMBER, PERSON_LICENCE, RELATION_ID_NUMBER, PERSON_EMAIL)
+# Recomputable under a new fingerprint key (python -m liandiao.pii refingerprint --service personnel).
+FINGERPRINT_COLUMNS = (FingerprintColumn("id_fp", PERSON_ID_NUMBER),
+                       FingerprintColumn("licence_fp", PERSON_LICENCE, prefix="lawyer-licence:"),
+                       FingerprintColumn("id_fingerprint", RELATION_ID_NUMBER))
+
+
+async def after_refingerprint(conn: asyncpg.Connection) -> str:
+    """Every person with a declared relation announced again (routing's recusal holds the
+    relations' fingerprints from person-changed), and what could not be recomputed: relations
+    declared before migration 0004 kept only the fingerprint of the related ID."""
+    from services.personnel.app import announce_relations_again  # the app imports this module
+    announced = await announce_relations_again(conn)
+    kept = await conn.fetchval("select count(*) from relations where id_number_enc is null")
+    said = f"{announced} person(s) with declared relations announced again (person-changed)"
+    if kept:
+        said += (f"; {kept} relation(s) declared before their ID was kept keep the old fingerprint: "
+                 "have them declared again (DeclareRelation), docs/operations.md")
+    return said
 
 
 @dataclass(frozen=True)
@@ -55,6 +78,8 @@ class PersonRow:
     licence_enc: bytes | None = None
     licence_masked: str = ""
     licence_fp: str | None = None
+    removal_ground: str = ""
+    email_enc: bytes | None = None
 
 
 @dataclass(frozen=True)
@@ -241,7 +266,7 @@ async def get_person(conn: asyncpg.Connection, person_id: UUID, *, for_update: b
 _BUMP = "version = version + 1, updated_at = greatest($2::timestamptz, updated_at + interval '1 microsecond')"
 
 UPDATABLE_COLUMNS = frozenset({"roles", "specialties", "languages", "region_codes", "on_duty", "phone_enc",
-                               "phone_masked", "licence_enc", "licence_masked", "licence_fp"})
+                               "phone_masked", "licence_enc", "licence_masked", "licence_fp", "email_enc"})
 
 
 async def update_person(conn: asyncpg.Connection, person_id: UUID, now: datetime, changes: dict[str, object]) -> PersonRow:
@@ -262,10 +287,11 @@ async def touch_person(conn: asyncpg.Connection, person_id: UUID, now: datetime)
     return await update_person(conn, person_id, now, {})
 
 
-async def remove_from_roster(conn: asyncpg.Connection, person_id: UUID, reason: str, now: datetime) -> PersonRow:
+async def remove_from_roster(conn: asyncpg.Connection, person_id: UUID, ground: str, reason: str,
+                             now: datetime) -> PersonRow:
     row = await conn.fetchrow(
-        f"""update people set roster_status = 'removed', removal_reason = $3, {_BUMP}
-            where person_id = $1 returning {_cols(_PERSON)}""", person_id, now, reason)
+        f"""update people set roster_status = 'removed', removal_reason = $3, removal_ground = $4, {_BUMP}
+            where person_id = $1 returning {_cols(_PERSON)}""", person_id, now, reason, ground)
     return PersonRow(**row)
 
 
@@ -340,12 +366,16 @@ async def relation_count(conn: asyncpg.Connection, person_id: UUID, other_than: 
                                person_id, other_than)
 
 
-async def upsert_relation(conn: asyncpg.Connection, r: RelationRow) -> None:
+async def upsert_relation(conn: asyncpg.Connection, r: RelationRow, relation_id: UUID,
+                          id_number_enc: bytes | None) -> None:
+    """A declaration again replaces the row's id with ``relation_id``: ``id_number_enc`` is bound to it."""
     await conn.execute(
-        """insert into relations (person_id, id_fingerprint, kind, note, declared_at) values ($1, $2, $3, $4, $5)
+        """insert into relations (person_id, id_fingerprint, kind, note, declared_at, relation_id, id_number_enc)
+           values ($1, $2, $3, $4, $5, $6, $7)
            on conflict (person_id, id_fingerprint) do update
-               set kind = excluded.kind, note = excluded.note, declared_at = excluded.declared_at""",
-        r.person_id, r.id_fingerprint, r.kind, r.note, r.declared_at)
+               set kind = excluded.kind, note = excluded.note, declared_at = excluded.declared_at,
+                   relation_id = excluded.relation_id, id_number_enc = excluded.id_number_enc""",
+        r.person_id, r.id_fingerprint, r.kind, r.note, r.declared_at, relation_id, id_number_enc)
 
 
 # ---- rosters --------------------------------------------------------------------
@@ -478,20 +508,45 @@ async def record_outcome(conn: asyncpg.Connection, dispute_id: UUID, outcome: st
                where performance_outcomes.outcome_at < excluded.outcome_at""", dispute_id, outcome, detail, at)
 
 
-async def cases_of(conn: asyncpg.Connection, person_id: UUID) -> list[CaseRow]:
-    """Every case the person accepted, newest first; an outcome belongs to the
-    mediator who accepted the dispute last."""
-    rows = await conn.fetch(
-        """select c.dispute_id, c.dispute_type, c.region_code, c.accepted_at,
-                  case when last.person_id = c.person_id then coalesce(o.outcome, 'open') else 'open' end as outcome,
-                  case when last.person_id = c.person_id then coalesce(o.detail, '') else '' end as detail,
-                  case when last.person_id = c.person_id then o.outcome_at end as outcome_at
-           from performance_cases c
-           left join lateral (select person_id from performance_cases l where l.dispute_id = c.dispute_id
-                              order by accepted_at desc limit 1) last on true
-           left join performance_outcomes o on o.dispute_id = c.dispute_id
-           where c.person_id = $1 order by c.accepted_at desc, c.dispute_id""", person_id)
+# The cases a person accepted with their outcome; an outcome belongs to the mediator
+# who accepted the dispute last ($1: the person).
+_CASES = """select c.dispute_id, c.dispute_type, c.region_code, c.accepted_at,
+       case when last.person_id = c.person_id then coalesce(o.outcome, 'open') else 'open' end as outcome,
+       case when last.person_id = c.person_id then coalesce(o.detail, '') else '' end as detail,
+       case when last.person_id = c.person_id then o.outcome_at end as outcome_at
+    from performance_cases c
+    left join lateral (select person_id from performance_cases l where l.dispute_id = c.dispute_id
+                       order by accepted_at desc limit 1) last on true
+    left join performance_outcomes o on o.dispute_id = c.dispute_id
+    where c.person_id = $1"""
+
+
+async def cases_of(conn: asyncpg.Connection, person_id: UUID, limit: int | None = None,
+                   offset: int = 0) -> list[CaseRow]:
+    """The cases the person accepted, newest first, one page (None: all)."""
+    rows = await conn.fetch(f"{_CASES} order by c.accepted_at desc, c.dispute_id limit $2 offset $3",
+                            person_id, limit, offset)
     return [CaseRow(**r) for r in rows]
+
+
+@dataclass(frozen=True)
+class PerformanceCounts:
+    """What the summary of a performance file counts, over the whole file."""
+    outcomes: dict[str, int]          # outcome -> cases
+    lapses: int
+    scores: dict[int, int]            # score -> feedback records
+    complaints: int
+    training_hours: float
+
+
+async def performance_counts(conn: asyncpg.Connection, person_id: UUID) -> PerformanceCounts:
+    outcomes = await conn.fetch(f"select outcome, count(*) as n from ({_CASES}) x group by outcome", person_id)
+    scores = await conn.fetch("select score, count(*) as n, count(*) filter (where complaint <> '') as complaints "
+                              "from feedback where person_id = $1 group by score", person_id)
+    lapses = await conn.fetchval("select count(*) from performance_lapses where person_id = $1", person_id)
+    hours = await conn.fetchval("select coalesce(sum(hours), 0) from trainings where person_id = $1", person_id)
+    return PerformanceCounts({r["outcome"]: r["n"] for r in outcomes}, lapses, {r["score"]: r["n"] for r in scores},
+                             sum(r["complaints"] for r in scores), float(hours))
 
 
 async def has_case(conn: asyncpg.Connection, person_id: UUID, dispute_id: UUID) -> bool:
@@ -500,10 +555,11 @@ async def has_case(conn: asyncpg.Connection, person_id: UUID, dispute_id: UUID) 
         person_id, dispute_id))
 
 
-async def lapses_of(conn: asyncpg.Connection, person_id: UUID) -> list[LapseRow]:
+async def lapses_of(conn: asyncpg.Connection, person_id: UUID, limit: int | None = None,
+                    offset: int = 0) -> list[LapseRow]:
     rows = await conn.fetch(
-        "select dispute_id, expired_at from performance_lapses where person_id = $1 order by expired_at desc",
-        person_id)
+        "select dispute_id, expired_at from performance_lapses where person_id = $1 "
+        "order by expired_at desc, dispute_id limit $2 offset $3", person_id, limit, offset)
     return [LapseRow(**r) for r in rows]
 
 
@@ -512,10 +568,11 @@ async def insert_feedback(conn: asyncpg.Connection, f: FeedbackRow) -> None:
     await conn.execute(_insert_sql("feedback", cols), *(getattr(f, c) for c in cols))
 
 
-async def feedback_of(conn: asyncpg.Connection, person_id: UUID) -> list[FeedbackRow]:
+async def feedback_of(conn: asyncpg.Connection, person_id: UUID, limit: int | None = None,
+                      offset: int = 0) -> list[FeedbackRow]:
     cols = list(FeedbackRow.__dataclass_fields__)
     rows = await conn.fetch(f"select {_cols(cols)} from feedback where person_id = $1 "
-                            "order by recorded_at desc, feedback_id", person_id)
+                            "order by recorded_at desc, feedback_id limit $2 offset $3", person_id, limit, offset)
     return [FeedbackRow(**r) for r in rows]
 
 
@@ -524,10 +581,11 @@ async def insert_training(conn: asyncpg.Connection, t: TrainingRow) -> None:
     await conn.execute(_insert_sql("trainings", cols), *(getattr(t, c) for c in cols))
 
 
-async def trainings_of(conn: asyncpg.Connection, person_id: UUID) -> list[TrainingRow]:
+async def trainings_of(conn: asyncpg.Connection, person_id: UUID, limit: int | None = None,
+                      offset: int = 0) -> list[TrainingRow]:
     cols = list(TrainingRow.__dataclass_fields__)
     rows = await conn.fetch(f"select {_cols(cols)} from trainings where person_id = $1 "
-                            "order by held_on desc, training_id", person_id)
+                            "order by held_on desc, training_id limit $2 offset $3", person_id, limit, offset)
     return [TrainingRow(**{**r, "hours": float(r["hours"])}) for r in rows]
 
 

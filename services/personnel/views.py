@@ -11,6 +11,7 @@ from services.personnel.codes import (
     EVALUATION_RESULT,
     ORG_KIND,
     RELATION_KIND,
+    REMOVAL_GROUND,
     ROLE,
     ROSTER_STATUS,
 )
@@ -33,8 +34,8 @@ def person(s: store.PersonSnapshot) -> personnel_pb2.Person:
         person_id=str(p.person_id), name=p.name, organization_id=str(p.organization_id),
         roles=[ROLE.to_proto(r) for r in p.roles], specialties=p.specialties, languages=p.languages,
         region_codes=p.region_codes, roster_status=ROSTER_STATUS.to_proto(p.roster_status),
-        removal_reason=p.removal_reason, masked_phone=p.phone_masked, on_duty=p.on_duty,
-        updated_at=timestamp(p.updated_at),
+        removal_reason=p.removal_reason, removal_ground=REMOVAL_GROUND.to_proto(p.removal_ground),
+        masked_phone=p.phone_masked, on_duty=p.on_duty, updated_at=timestamp(p.updated_at),
         relations=[personnel_pb2.Relation(kind=RELATION_KIND.to_proto(r.kind), id_fingerprint=r.id_fingerprint,
                                           note=r.note) for r in s.relations],
         roster_court_ids=[str(c) for c in s.roster_court_ids],
@@ -74,12 +75,9 @@ def evaluation(e: store.EvaluationRow) -> personnel_pb2.EvaluationRecord:
                                           notes=e.notes, recorded_at=timestamp(e.recorded_at))
 
 
-SHOWN = 50
-
-
 def performance_file(p: store.PersonRow, summary: Summary, cases: list[store.CaseRow], lapses: list[store.LapseRow],
                      feedback_rows: list[store.FeedbackRow], trainings: list[store.TrainingRow],
-                     evaluations: list[store.EvaluationRow]) -> personnel_pb2.PerformanceFile:
+                     evaluations: list[store.EvaluationRow], next_page_token: str = "") -> personnel_pb2.PerformanceFile:
     return personnel_pb2.PerformanceFile(
         person_id=str(p.person_id), name=p.name, roster_status=ROSTER_STATUS.to_proto(p.roster_status),
         removal_reason=p.removal_reason, cases_accepted=summary.cases_accepted, agreements=summary.agreements,
@@ -89,11 +87,11 @@ def performance_file(p: store.PersonRow, summary: Summary, cases: list[store.Cas
         cases=[personnel_pb2.CaseRecord(dispute_id=str(c.dispute_id), dispute_type=c.dispute_type,
                                         region_code=c.region_code, accepted_at=timestamp(c.accepted_at),
                                         outcome=CASE_OUTCOME.to_proto(c.outcome), outcome_detail=c.detail,
-                                        outcome_at=timestamp(c.outcome_at)) for c in cases[:SHOWN]],
+                                        outcome_at=timestamp(c.outcome_at)) for c in cases],
         lapsed_offers=[personnel_pb2.LapsedOffer(dispute_id=str(x.dispute_id), expired_at=timestamp(x.expired_at))
-                       for x in lapses[:SHOWN]],
-        feedback=[feedback(f) for f in feedback_rows[:SHOWN]],
+                       for x in lapses],
+        feedback=[feedback(f) for f in feedback_rows],
         trainings=[training(t) for t in trainings],
         evaluations=[evaluation(e) for e in evaluations],
-        review_flags=list(summary.review_flags),
+        review_flags=list(summary.review_flags), next_page_token=next_page_token,
     )

@@ -11,7 +11,7 @@ from uuid import UUID
 
 import asyncpg
 
-from liandiao import access, audit, telemetry
+from liandiao import access, audit, dutyrota, telemetry
 from liandiao.auth import Claims
 from liandiao.errors import FieldViolation, InvalidInput, NotFound, RuleViolation, parse_uuid
 from liandiao.events import catalog
@@ -73,6 +73,7 @@ class Routing:
     # ---- events in -----------------------------------------------------------
     async def on_person_changed(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
         p = event.payload.person
+        await dutyrota.project(conn, p, event.envelope.occurred_at)   # the lawyer on duty (access)
         await store.upsert_mediator(conn, {
             "person_id": UUID(p.person_id), "name": p.name, "organization_id": p.organization_id,
             "roles": [_ROLE_NAMES.get(r, str(r)) for r in p.roles], "specialties": list(p.specialties),
@@ -95,6 +96,12 @@ class Routing:
                 a = await store.get_assignment(conn, did, for_update=True)
                 if a is not None and a.status == "unassigned":
                     await self._offer(conn, did, d, a.offer_round + 1, self.clock())
+
+    async def on_case_ended(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
+        """Mediation's agreement-effective or mediation-failed: the mediator's workload (the
+        fewest-open-cases rule) no longer counts the case. Follow-up visits after an agreement
+        are not mediation work in this sense."""
+        await store.end_case(conn, UUID(event.payload.dispute_id), event.envelope.occurred_at)
 
     async def on_dispute_registered(self, conn: asyncpg.Connection, event: ConsumedEvent) -> None:
         d: intake_pb2.DisputeRegistered = event.payload
@@ -277,7 +284,7 @@ class Routing:
                 dispute_type=d.dispute_type, source=d.source, court_procedure=d.court_procedure,
                 mediator_id=str(mid), mediator_name=await store.mediator_name(conn, mid),
                 organization_id=a.organization_id, accepted_at=timestamp(now), parties=d.parties,
-                referring_org_id=d.referring_org_id,
+                referring_org_id=d.referring_org_id, registering_org_id=d.registering_org_id,
             ), dispute_id=d.dispute_id, region_code=d.region_code, journey_traceparent=dispute["trace_parent"], now=now)
             await audit.record(conn, caller, audit.Action.CHANGE, "assignment", str(did), d.region_code)
         return accepted
@@ -398,7 +405,8 @@ async def _dispute(conn: asyncpg.Connection, did: UUID, caller: Claims, rule: ac
     mediators = {str(assignment.mediator_id or "")} if assignment else set()
     if consultation is not None:
         mediators |= {consultation.lead_mediator_id, *consultation.co_mediator_ids}
-    facts = routing_access.facts(d, mediators, assignment.organization_id if assignment else "")
+    facts = routing_access.facts(d, mediators, assignment.organization_id if assignment else "",
+                                 await dutyrota.caller_on_duty(conn, caller, routing_access.offices(d)))
     if action is None:
         access.check_see(rule, caller, facts, f"dispute {did}")
     else:

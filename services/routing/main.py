@@ -59,6 +59,7 @@ def register(rt: Runtime, server):
 
 app.consume("roster", [catalog.PERSON_CHANGED], lambda rt: _routing(rt).on_person_changed)
 app.consume("disputes", [catalog.DISPUTE_REGISTERED], lambda rt: _routing(rt).on_dispute_registered)
+app.consume("outcomes", [catalog.AGREEMENT_EFFECTIVE, catalog.MEDIATION_FAILED], lambda rt: _routing(rt).on_case_ended)
 
 
 @app.once

@@ -73,9 +73,16 @@ async def mediator_name(conn: asyncpg.Connection, person_id: UUID) -> str:
 async def open_cases(conn: asyncpg.Connection, mediator_ids: list[str]) -> dict[str, int]:
     rows = await conn.fetch(
         """select mediator_id, count(*) as n from assignments
-           where status in ('offered', 'accepted') and mediator_id = any($1::uuid[]) group by mediator_id""",
+           where status in ('offered', 'accepted') and case_ended_at is null and mediator_id = any($1::uuid[])
+           group by mediator_id""",
         mediator_ids)
     return {str(r["mediator_id"]): r["n"] for r in rows}
+
+
+async def end_case(conn: asyncpg.Connection, dispute_id: UUID, at: datetime) -> None:
+    """The case of the dispute's accepted assignment ended; the first ending counts."""
+    await conn.execute("update assignments set case_ended_at = $2 where dispute_id = $1 and case_ended_at is null",
+                       dispute_id, at)
 
 
 async def insert_dispute(conn: asyncpg.Connection, dispute_id: UUID, region_code: str, dispute_type: str,

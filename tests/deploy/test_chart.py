@@ -22,24 +22,28 @@ CHART = ROOT / "charts" / "liandiao"
 HELM = ROOT / ".cache" / "bin" / "helm"
 REQUIRED = os.environ.get("LIANDIAO_REQUIRE_HELM") == "1"
 
-SERVICES = ["confirmation", "intake", "mediation", "notification", "personnel", "routing"]
+SERVICES = ["confirmation", "intake", "mediation", "notification", "personnel", "routing", "statistics"]
 REGION_SERVICES = ["intake", "mediation", "notification", "routing"]
+# Read models that consume every prefecture whatever the release excludes (values provinceWide).
+PROVINCE_WIDE = {"personnel", "confirmation", "statistics"}   # region releases run none of them
 # The event contract as DESIGN.md and the services' code state it, written out here on purpose
 # rather than read from the chart, so that a chart that loses an event fails.
 EVENTS = {
-    "intake": ["dispute-registered", "risk-flagged"],
+    "intake": ["dispute-registered", "risk-flagged", "warning-acknowledged"],
     "personnel": ["roster-changed", "person-changed"],
     "routing": ["dispute-assigned", "dispute-escalated", "assignment-expired"],
     "mediation": ["session-scheduled", "agreement-effective", "mediation-failed", "case-returned-to-court",
-                  "expiry-reminder-due", "false-mediation-reported"],
-    "confirmation": ["application-filed", "application-accepted", "application-refused", "ruling-issued"],
+                  "expiry-reminder-due", "false-mediation-reported", "signing-code-issued", "session-cancelled"],
+    "confirmation": ["application-filed", "application-accepted", "application-refused", "ruling-issued",
+                     "court-deadline-reminder", "supplement-deadline-reminder", "application-withdrawn",
+                     "objection-filed"],
     "notification": ["delivery-succeeded", "delivery-failed"],
 }
 def _apps() -> dict:
     """Each service's ServiceApp, as its main module wires it."""
     import importlib
 
-    names = ("intake", "personnel", "routing", "mediation", "confirmation", "notification")
+    names = ("intake", "personnel", "routing", "mediation", "confirmation", "notification", "statistics")
     return {svc: importlib.import_module(f"services.{svc}.main").app for svc in names}
 
 
@@ -66,7 +70,12 @@ def helm() -> Path:
 
 # The provincial identity provider's issuer has no default: the chart refuses to render
 # a production release without it (test_production_needs_the_identity_provider).
-ISSUER = ("--set", "identity.issuer=https://idp.test.invalid/realms/liandiao")
+IDENTITY = ("--set", "identity.issuer=https://idp.test.invalid/realms/liandiao")
+# ... and the console's sign-in with the same provider (OIDC discovery document).
+CONSOLE_OIDC = ("--set", "console.oidc.metadataUrl=https://idp.test.invalid/.well-known/openid-configuration")
+# ... and the console's public address, which intake prints on receipts (required in production).
+CONSOLE_URL = ("--set", "console.baseUrl=https://console.test.invalid")
+ISSUER = IDENTITY + CONSOLE_OIDC + CONSOLE_URL
 
 
 @pytest.fixture(scope="session")
@@ -105,7 +114,9 @@ def region(render) -> Objects:
 
 
 def of_kind(objects: Objects, kind: str) -> dict[str, dict]:
-    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind}
+    """The gRPC services' objects of ``kind`` (the console's are checked on their own, _console)."""
+    return {o["metadata"]["name"]: o for o in objects if o["kind"] == kind
+            and o["metadata"].get("labels", {}).get("app.kubernetes.io/component") != "console"}
 
 
 def deployments(objects: Objects) -> dict[str, dict]:
@@ -123,7 +134,8 @@ def all_containers(deployment: dict) -> list[dict]:
 
 
 def service_folders() -> list[str]:
-    return sorted(p.parent.name for p in (ROOT / "services").glob("*/Dockerfile"))
+    """The gRPC services: every folder under services/ with a Dockerfile but the console."""
+    return sorted(p.parent.name for p in (ROOT / "services").glob("*/Dockerfile") if p.parent.name != "console")
 
 
 # --- what each service gets --------------------------------------------------------------------
@@ -235,9 +247,11 @@ def test_network_policy_admits_grpc_and_metrics_and_lets_out_only_what_is_needed
         assert sorted(spec["policyTypes"]) == ["Egress", "Ingress"]
         pod_labels = of_kind(default, "Deployment")[name]["spec"]["template"]["metadata"]["labels"]
         assert spec["podSelector"]["matchLabels"].items() <= pod_labels.items()
-        ingress = {tuple(p["port"] for p in rule["ports"]): rule["from"] for rule in spec["ingress"]}
-        assert set(ingress) == {(50051,), (9464,)}
+        ingress = {tuple(p["port"] for p in rule["ports"]): rule.get("from") for rule in spec["ingress"]}
+        assert set(ingress) == {(50051,), (9464,), (8081,)}
         assert {"podSelector": {}} in ingress[(50051,)]
+        # The kubelet's probes reach the plain-text health port from the node (no selector names it).
+        assert ingress[(8081,)] is None
         assert ingress[(9464,)] == [
             {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}}
         ]
@@ -249,8 +263,23 @@ def test_service_monitors_only_when_switched_on(render, default):
     assert of_kind(default, "ServiceMonitor") == {}
     monitors = of_kind(render("liandiao", "--set", "serviceMonitors.create=true"), "ServiceMonitor")
     assert sorted(monitors) == [f"liandiao-{s}" for s in SERVICES]
-    for monitor in monitors.values():
-        assert monitor["spec"]["endpoints"][0]["port"] == "http-metrics"
+    for name, monitor in monitors.items():
+        endpoint = monitor["spec"]["endpoints"][0]
+        assert endpoint["port"] == "http-metrics"
+        # Metrics over HTTPS with the service's certificate, checked against its CA.
+        assert endpoint["scheme"] == "https" and endpoint["tlsConfig"]["serverName"] == name
+        assert endpoint["tlsConfig"]["ca"]["secret"] == {"name": f"{name}-tls", "key": "ca.crt"}
+
+
+def test_the_health_port_can_be_narrowed_to_the_nodes_and_closes_without_tls(render):
+    nodes = render("liandiao", "--set", "networkPolicies.healthFrom[0].ipBlock.cidr=10.0.0.0/16")
+    for policy in of_kind(nodes, "NetworkPolicy").values():
+        rule = next(r for r in policy["spec"]["ingress"] if r["ports"][0]["port"] == 8081)
+        assert rule["from"] == [{"ipBlock": {"cidr": "10.0.0.0/16"}}]
+    plain = render("liandiao", "--set", "environment=development", "--set", "tls.enabled=false",
+                   "--set", "kafka.security.protocol=PLAINTEXT", "--set", "database.tls.sslmode=disable")
+    for policy in of_kind(plain, "NetworkPolicy").values():
+        assert {r["ports"][0]["port"] for r in policy["spec"]["ingress"]} == {50051, 9464}
 
 
 def test_the_concurrency_limit_reaches_every_service(render):
@@ -402,6 +431,9 @@ def test_province_release_leaves_1505_to_the_region(province, region):
     for svc, dep in deps.items():
         for container in all_containers(dep):
             env = env_of(container)
+            if svc in PROVINCE_WIDE:   # counts 1505 too: its figures roll up to the province
+                assert (env["LIANDIAO_EXCLUDE_PREFECTURES"], env["LIANDIAO_PREFECTURES"]) == ("", ""), svc
+                continue
             assert env["LIANDIAO_EXCLUDE_PREFECTURES"] == "1505", svc
             assert env["LIANDIAO_PREFECTURES"] == "", svc
             assert env["LIANDIAO_RELEASE"] == "liandiao", svc
@@ -418,6 +450,12 @@ def test_province_and_region_releases_share_a_namespace_without_clashing(provinc
         p_sel = of_kind(province, "Service")[f"liandiao-{svc}"]["spec"]["selector"]
         r_pod = of_kind(region, "Deployment")[f"liandiao-1505-{svc}"]["spec"]["template"]["metadata"]["labels"]
         assert not p_sel.items() <= r_pod.items(), svc
+
+
+def test_a_region_release_cannot_run_a_province_wide_service(helm):
+    done = subprocess.run([str(HELM), "template", "x", str(CHART), "-f", str(CHART / "values-region-1505.yaml"),
+                           "--set", "services.statistics.create=true"], capture_output=True, text=True)
+    assert done.returncode != 0 and "services.statistics is province-wide" in done.stderr
 
 
 def test_a_release_cannot_both_serve_and_exclude_prefectures(helm):
@@ -460,6 +498,64 @@ def test_values_schema_rejects_a_mistyped_key(helm):
     )
     assert done.returncode != 0
     assert "replicaz" in done.stdout + done.stderr
+
+
+# --- notification's channels ------------------------------------------------------------------
+
+CHANNELS = ("--set", "notification.sms.enabled=true", "--set", "notification.sms.url=https://sms.example.cn/send",
+            "--set", "notification.sms.receipts.enabled=true", "--set", "notification.sms.templateIds.a/b=SMS_7",
+            "--set", "notification.smtp.enabled=true", "--set", "notification.smtp.host=smtp.example.cn",
+            "--set", "notification.smtp.username=noreply", "--set", "notification.webhooks.existingSecret=hooks")
+
+
+def test_notification_reads_contacts_with_its_token_and_has_no_channel_by_default(default):
+    dep = deployments(default)["notification"]
+    env = env_of(dep["spec"]["template"]["spec"]["containers"][0])
+    assert env["LIANDIAO_INTAKE_ADDRESS"] == "liandiao-intake:50051"
+    assert env["LIANDIAO_PERSONNEL_ADDRESS"] == "liandiao-personnel:50051"
+    assert env["LIANDIAO_SERVICE_TOKEN_FILE"] == "/etc/liandiao/service-token/token"
+    assert not {k for k in env if k.startswith(("LIANDIAO_SMS_", "LIANDIAO_SMTP_", "LIANDIAO_WEBHOOKS"))}
+    volumes = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
+    assert volumes["service-token"]["secret"]["secretName"] == "liandiao-notification-token"
+    others = [d for svc, d in deployments(default).items() if svc != "notification"]
+    assert all("LIANDIAO_INTAKE_ADDRESS" not in env_of(d["spec"]["template"]["spec"]["containers"][0]) for d in others)
+
+
+def test_notification_channels_take_their_credentials_from_secrets(render):
+    objects = render("liandiao", *CHANNELS)
+    dep = deployments(objects)["notification"]
+    container = dep["spec"]["template"]["spec"]["containers"][0]
+    env = env_of(container)
+    refs = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in container["env"]
+            if "secretKeyRef" in e.get("valueFrom", {})}
+    assert refs["LIANDIAO_SMS_API_KEY"] == {"name": "liandiao-notification-sms", "key": "api-key"}
+    assert refs["LIANDIAO_SMS_RECEIPT_SECRET"] == {"name": "liandiao-notification-sms", "key": "receipt-secret"}
+    assert refs["LIANDIAO_SMTP_PASSWORD"] == {"name": "liandiao-notification-smtp", "key": "password"}
+    assert env["LIANDIAO_SMS_URL"] == "https://sms.example.cn/send" and env["LIANDIAO_SMS_TEMPLATE_IDS"] == "a/b=SMS_7"
+    assert env["LIANDIAO_SMTP_HOST"] == "smtp.example.cn" and env["LIANDIAO_SMTP_STARTTLS"] == "true"
+    assert env["LIANDIAO_WEBHOOKS_FILE"] == "/etc/liandiao/webhooks/webhooks.toml"
+    assert {"name": "sms-receipts", "containerPort": 8090, "protocol": "TCP"} in container["ports"]
+    [svc] = [s for s in of_kind(objects, "Service").values() if s["metadata"]["name"] == "liandiao-notification"]
+    assert any(p["port"] == 8090 for p in svc["spec"]["ports"])
+    policy = of_kind(objects, "NetworkPolicy")["liandiao-notification"]["spec"]
+    assert any(r["ports"] == [{"port": 8090, "protocol": "TCP"}] for r in policy["ingress"])
+    assert any({p["port"] for p in r["ports"]} == {443, 587} for r in policy["egress"] if "ports" in r)
+    # No other service gets the channels' secrets or port.
+    for name, d in deployments(objects).items():
+        if name != "notification":
+            assert not any(e["name"].startswith("LIANDIAO_SMS") for e in d["spec"]["template"]["spec"]["containers"][0]["env"])
+
+
+@pytest.mark.parametrize(("setting", "named"), [
+    ("notification.sms.timeoutSeconds=0", "timeoutSeconds"),
+    ("notification.sms.url=ftp://x", "url"),
+    ("notification.smtp.prot=25", "prot"),
+    ("notification.contacts.ttlSeconds=-1", "ttlSeconds"),
+])
+def test_values_schema_checks_notification_settings(helm, setting, named):
+    done = subprocess.run([str(helm), "lint", str(CHART), *ISSUER, "--set", setting],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode != 0 and named in done.stdout + done.stderr
 
 
 # --- Kafka topics ------------------------------------------------------------------------------
@@ -533,7 +629,7 @@ def test_skaffold_artifacts_are_the_service_folders():
     assert config["apiVersion"].startswith("skaffold/v4") and config["kind"] == "Config"
     base, *artifacts = config["build"]["artifacts"]
     assert base == {"image": "liandiao-base", "context": ".", "docker": {"dockerfile": "libs/Dockerfile"}}
-    assert sorted(a["image"] for a in artifacts) == [f"liandiao-{s}" for s in service_folders()]
+    assert sorted(a["image"] for a in artifacts) == sorted(f"liandiao-{s}" for s in [*service_folders(), "console"])
     for a in artifacts:
         svc = a["image"].removeprefix("liandiao-")
         assert a["context"] == "."
@@ -571,6 +667,7 @@ def test_every_skaffold_release_deploys_every_built_image():
     releases += [(p["name"], r) for p in config.get("profiles", []) for r in p["deploy"]["helm"]["releases"]]
     assert {p for p, _ in releases} == {"default", "region-1505"}
     want = {f"services.{s}.image": "{{.IMAGE_FULLY_QUALIFIED_liandiao_" + s + "}}" for s in service_folders()}
+    want["console.image"] = "{{.IMAGE_FULLY_QUALIFIED_liandiao_console}}"
     for profile, rel in releases:
         assert set(rel) <= HELM_RELEASE_KEYS, (profile, set(rel) - HELM_RELEASE_KEYS)
         assert rel["setValueTemplates"] == want, (profile, rel["name"])
@@ -637,3 +734,182 @@ def test_rendered_manifests_are_valid_kubernetes(default, region, render):
                 except (kv.ValidationError, kv.SchemaNotFoundError) as exc:
                     problems.append(f"{obj['kind']}/{obj['metadata']['name']} @{version}: {exc.message}")
     assert problems == []
+
+
+# --- the court and police systems' adapter (services/intake/external) ---------------------------
+
+EXTERNAL = ("--set", "externalSystems.create=true", "--set", "externalSystems.ingress.enabled=true",
+            "--set", "externalSystems.ingress.host=external.liandiao.test", "--set",
+            "externalSystems.httpTls.clientCaSecret=systems-ca")
+
+
+def test_the_external_systems_adapter_is_off_unless_switched_on(default):
+    assert "external-systems" not in deployments(default)
+    assert not of_kind(default, "Ingress")
+
+
+def test_the_external_systems_adapter_runs_from_intakes_image_as_its_own_deployment(render):
+    objects = render("liandiao", *EXTERNAL)
+    dep = deployments(objects)["external-systems"]
+    assert dep["spec"]["replicas"] == 2
+    intake_image = deployments(objects)["intake"]["spec"]["template"]["spec"]["containers"][0]["image"]
+    init, main = all_containers(dep)
+    assert {init["image"], main["image"]} == {intake_image}
+    assert init["command"] == ["python", "-m", "services.intake.external", "migrate"]
+    assert main["command"] == ["python", "-m", "services.intake.external"]
+    env = env_of(main)
+    assert env["LIANDIAO_EXTERNAL_SYSTEMS_FILE"] == "/etc/liandiao/external-systems/systems.toml"
+    assert env["LIANDIAO_INTAKE_ADDRESS"] == "liandiao-intake:50051" and env["LIANDIAO_ENV"] == "production"
+    assert env["LIANDIAO_HTTP_CLIENT_CA_FILE"] == "/etc/liandiao/http-client-ca/ca.crt"
+    assert env["LIANDIAO_SERVICE_TOKEN_FILE"] and env["LIANDIAO_TLS_CERT_FILE"]
+    assert "LIANDIAO_KAFKA_BOOTSTRAP" not in env and "LIANDIAO_PII_KEY" not in env   # it needs neither
+    volumes = {v["name"]: v for v in dep["spec"]["template"]["spec"]["volumes"]}
+    # Every secret from an existing Secret: the systems file, HTTPS, the systems' CA, its token, its gRPC cert.
+    assert volumes["systems"]["secret"]["secretName"] == "liandiao-external-systems"
+    assert volumes["http-client-ca"]["secret"]["secretName"] == "systems-ca"
+    assert volumes["tls"]["secret"]["secretName"] == "liandiao-external-systems-tls"
+    assert not of_kind(objects, "Secret")
+    assert main["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    service = of_kind(objects, "Service")["liandiao-external-systems"]
+    assert [p["name"] for p in service["spec"]["ports"]] == ["https", "http-metrics"]
+    ingress = of_kind(objects, "Ingress")["liandiao-external-systems"]
+    assert ingress["spec"]["rules"][0]["host"] == "external.liandiao.test"
+
+
+def test_the_adapters_network_policy_lets_it_reach_intake_and_nothing_else_of_the_platform(render):
+    policy = of_kind(render("liandiao", *EXTERNAL), "NetworkPolicy")["liandiao-external-systems"]
+    platform = [rule for rule in policy["spec"]["egress"] if any("podSelector" in to for to in rule.get("to", []))]
+    assert platform == [{"to": [{"podSelector": {"matchLabels": {"app.kubernetes.io/part-of": "liandiao",
+                                                                  "app.kubernetes.io/component": "intake"}}}],
+                         "ports": [{"port": 50051, "protocol": "TCP"}]}]
+    ports = {p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]}
+    assert ports == {8443, 8082, 9464}
+
+
+def test_the_adapters_ingress_needs_a_host_and_its_values_are_checked(helm):
+    for args, words in ((("--set", "externalSystems.create=true", "--set", "externalSystems.ingress.enabled=true"),
+                         "externalSystems.ingress.host"),
+                        (("--set", "externalSystems.signatureWindowSeconds=1"), "signatureWindowSeconds")):
+        done = subprocess.run([str(helm), "template", "liandiao", str(CHART), *ISSUER, *args], capture_output=True,
+                              text=True, check=False)
+        assert done.returncode != 0 and words in done.stderr
+
+
+def test_the_adapters_objects_are_valid_kubernetes(render):
+    try:
+        import kubernetes_validate.utils as kv
+    except ImportError:
+        _missing("kubernetes-validate is not installed (pip install -r requirements.txt)")
+    problems = []
+    for obj in render("liandiao", *EXTERNAL):
+        if obj["metadata"]["labels"].get("app.kubernetes.io/component") != "external-systems":
+            continue
+        try:
+            kv.validate(obj, "1.37.0", strict=True)
+        except (kv.ValidationError, kv.SchemaNotFoundError) as exc:
+            problems.append(f"{obj['kind']}/{obj['metadata']['name']}: {exc.message}")
+    assert problems == []
+
+
+# --- the staff console (services/console) -------------------------------------------------------
+
+def _console(objects: Objects) -> dict[str, dict]:
+    return {o["kind"]: o for o in objects if o["metadata"]["labels"].get("app.kubernetes.io/component") == "console"}
+
+
+def test_production_console_needs_the_identity_provider(helm):
+    done = subprocess.run([str(helm), "template", "liandiao", str(CHART), *IDENTITY], capture_output=True, text=True)
+    assert done.returncode != 0 and "console.oidc.metadataUrl is required in production" in done.stderr
+    dev = subprocess.run([str(helm), "template", "liandiao", str(CHART), *IDENTITY, "--set", "environment=development"],
+                         capture_output=True, text=True)
+    assert dev.returncode == 0, dev.stderr
+
+
+def test_console_calls_every_service_over_tls_with_secrets_from_existing_secrets(render):
+    objs = _console(render("liandiao"))
+    assert set(objs) == {"Deployment", "Service", "NetworkPolicy"}   # no Ingress unless switched on
+    (c,) = objs["Deployment"]["spec"]["template"]["spec"]["containers"]
+    env = {e["name"]: e for e in c["env"]}
+    for svc in SERVICES:
+        assert env[f"LIANDIAO_CONSOLE_{svc.upper()}_ADDRESS"]["value"] == f"liandiao-{svc}:50051"
+    assert env["LIANDIAO_CONSOLE_SESSION_SECRET"]["valueFrom"]["secretKeyRef"]["name"] == "liandiao-console"
+    assert "valueFrom" in env["LIANDIAO_CONSOLE_OIDC_CLIENT_SECRET"] and "value" not in env["LIANDIAO_CONSOLE_OIDC_CLIENT_SECRET"]
+    assert env["LIANDIAO_TLS_CA_FILE"]["value"] == "/etc/liandiao/tls/ca.crt"
+    assert c["securityContext"]["readOnlyRootFilesystem"] and c["readinessProbe"]["httpGet"]["path"] == "/healthz"
+    assert objs["Service"]["spec"]["ports"][0]["targetPort"] == "http"
+    egress = objs["NetworkPolicy"]["spec"]["egress"]
+    assert [p["port"] for rule in egress for p in rule["ports"]] == [53, 53, 50051, 443]
+
+
+def test_console_ingress_behind_its_switch_with_secure_cookies_over_tls(render):
+    objs = _console(render("liandiao", "--set", "console.ingress.enabled=true",
+                           "--set", "console.ingress.host=console.nm.example", "--set", "console.ingress.tlsSecret=c-tls"))
+    ing = objs["Ingress"]["spec"]
+    assert ing["rules"][0]["host"] == "console.nm.example" and ing["tls"][0]["secretName"] == "c-tls"
+    assert ing["rules"][0]["http"]["paths"][0]["backend"]["service"]["name"] == "liandiao-console"
+    (c,) = objs["Deployment"]["spec"]["template"]["spec"]["containers"]
+    assert {e["name"]: e.get("value") for e in c["env"]}["LIANDIAO_CONSOLE_SECURE_COOKIES"] == "1"
+
+
+def test_console_values_schema_rejects_a_plain_http_provider_and_a_mistyped_key(helm):
+    for bad in ("console.oidc.metadataUrl=http://idp.test.invalid/x", "console.ingres.enabled=true"):
+        done = subprocess.run([str(helm), "template", "liandiao", str(CHART), *ISSUER, "--set", bad],
+                              capture_output=True, text=True)
+        assert done.returncode != 0, bad
+
+
+def test_the_region_release_runs_no_console(region):
+    assert _console(region) == {}
+
+
+def test_console_image_is_the_base_plus_its_package_and_static_files_built_from_the_lock():
+    text = (ROOT / "services" / "console" / "Dockerfile").read_text()
+    assert re.findall(r"^FROM (\S+)", text, re.M) == ["node:22-slim", "${BASE}"]
+    assert "COPY services/console/package.json services/console/package-lock.json" in text and "npm ci" in text
+    assert "COPY services/console/ services/console/" in text
+    assert re.search(r'^ENTRYPOINT \["python", "-m", "services\.console"\]$', text, re.M)
+    # Nothing of another service: the ruling's PDF view is in libs (liandiao.documents), in the base image.
+    assert set(re.findall(r"services/(\w+)/", text)) == {"console"}
+
+
+def _intake_env(objects: Objects) -> dict[str, str | None]:
+    (c,) = deployments(objects)["intake"]["spec"]["template"]["spec"]["containers"]
+    return env_of(c)
+
+
+def test_intake_prints_the_consoles_public_address_on_receipts(render, region):
+    assert _intake_env(render("liandiao"))["LIANDIAO_CONSOLE_BASE_URL"] == "https://console.test.invalid"
+    # The region's intake prints receipts too, with the province's one console (its values say which).
+    assert _intake_env(region)["LIANDIAO_CONSOLE_BASE_URL"] == "https://console.test.invalid"
+    region_values = yaml.safe_load((CHART / "values-region-1505.yaml").read_text())
+    assert region_values["console"]["baseUrl"].startswith("https://")
+    # Unset, it is the console's ingress host, over https; no other service is given it.
+    objs = render("liandiao", "--set", "console.baseUrl=", "--set", "console.ingress.enabled=true",
+                  "--set", "console.ingress.host=console.nm.example")
+    assert _intake_env(objs)["LIANDIAO_CONSOLE_BASE_URL"] == "https://console.nm.example"
+    others = [s for s, d in deployments(objs).items() if s != "intake"
+              for c in all_containers(d) if "LIANDIAO_CONSOLE_BASE_URL" in env_of(c)]
+    assert others == []
+    dev = render("liandiao", "--set", "console.baseUrl=", "--set", "environment=development")
+    assert "LIANDIAO_CONSOLE_BASE_URL" not in _intake_env(dev)    # intake's development default
+
+
+@pytest.mark.parametrize(("bad", "named"), [
+    ("console.baseUrl=", "console.baseUrl is required in production"),
+    ("console.baseUrl=http://console.test.invalid", "console.baseUrl must be https in production"),
+    ("console.baseUrl=https://console.test.invalid/party?code=1", "baseUrl"),
+    ("extraEnv.LIANDIAO_CONSOLE_BASE_URL=https://x.invalid", "extraEnv.LIANDIAO_CONSOLE_BASE_URL"),
+])
+def test_the_consoles_address_is_checked(helm, bad, named):
+    done = subprocess.run([str(helm), "template", "liandiao", str(CHART), *ISSUER, "--set", bad],
+                          capture_output=True, text=True)
+    assert done.returncode != 0 and named in done.stderr, done.stderr
+
+
+def test_the_external_systems_adapter_exports_traces_when_the_chart_names_a_collector(render):
+    objects = render("liandiao", *EXTERNAL, "--set", "otlp.endpoint=http://otel-collector.observability:4317")
+    dep = deployments(objects)["external-systems"]
+    assert env_of(dep["spec"]["template"]["spec"]["containers"][0])["LIANDIAO_OTLP_ENDPOINT"] \
+        == "http://otel-collector.observability:4317"
+    policy = of_kind(objects, "NetworkPolicy")["liandiao-external-systems"]
+    assert 4317 in {p["port"] for rule in policy["spec"]["egress"] for p in rule["ports"]}

@@ -10,7 +10,6 @@ marriage-status agreement is written to the projection by the function the consu
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import uuid
@@ -40,8 +39,9 @@ from tests.e2e.support import OPERATOR, eventually
 pytestmark = pytest.mark.e2e
 
 COMMITTEE = token(Role.CLERK, subject="clerk-dalin", organization_id=ORG, region_scope=("150502",))
-JUDGE = token(Role.COURT, subject="judge-horqin", organization_id="court-horqin", region_scope=("1505",))
-OTHER_JUDGE = token(Role.COURT, subject="judge-kailu", organization_id="court-kailu", region_scope=("1505",))
+JUDGE = token(Role.JUDGE, subject="judge-horqin", organization_id="court-horqin", region_scope=("1505",))
+COURT_CLERK = token(Role.COURT, subject="clerk-horqin", organization_id="court-horqin", region_scope=("1505",))
+OTHER_JUDGE = token(Role.JUDGE, subject="judge-kailu", organization_id="court-kailu", region_scope=("1505",))
 NOW = datetime.now(UTC)
 
 
@@ -90,10 +90,16 @@ async def test_joint_application_ruled_valid_and_the_signed_ruling_verifies_onli
         await stub.GetApplication(pb.GetApplicationRequest(application_id=filed.application_id), metadata=OTHER_JUDGE)
     assert seen.value.code() == grpc.StatusCode.NOT_FOUND
 
-    accepted = await stub.AcceptApplication(pb.AcceptApplicationRequest(application_id=filed.application_id),
-                                            metadata=JUDGE)
+    # The court's clerk dockets it and names the judge; only the judge rules.
+    accepted = await stub.AcceptApplication(pb.AcceptApplicationRequest(application_id=filed.application_id,
+                                                                        judge_id="judge-horqin"),
+                                            metadata=COURT_CLERK)
     assert accepted.status == pb.APPLICATION_STATUS_ACCEPTED and "蒙0502民特" in accepted.case_number
-    assert accepted.decide_by.source.startswith("SPC-2011 Art.5")
+    assert accepted.decide_by.source.startswith("SPC-2011 Art.5") and accepted.judge_id == "judge-horqin"
+    with pytest.raises(grpc.aio.AioRpcError) as clerk_rules:
+        await stub.Rule(pb.RuleRequest(application_id=filed.application_id, outcome=pb.RULING_OUTCOME_VALID,
+                                       reasons="x"), metadata=COURT_CLERK)
+    assert clerk_rules.value.code() == grpc.StatusCode.PERMISSION_DENIED
     ruling = await stub.Rule(pb.RuleRequest(application_id=filed.application_id, outcome=pb.RULING_OUTCOME_VALID,
                                             reasons="协议系双方自愿达成，内容不违反法律规定。"), metadata=JUDGE)
     assert ruling.case_number == accepted.case_number and ruling.signature and ruling.key_id.startswith("dev-")
@@ -112,9 +118,11 @@ async def test_joint_application_ruled_valid_and_the_signed_ruling_verifies_onli
                                                          content_digest=sm3_digest(tampered)), metadata=anyone)
     assert not bad.genuine and not bad.HasField("ruling") and "differs" in bad.reason
 
-    ring = json.loads((REPO / ".state" / "confirmation-dev-keys" / "keys.json").read_text())
-    public = next(k["public_key"] for k in ring["keys"] if k["key_id"] == ruling.key_id)
-    (tmp_path / "court.pub").write_text(public)
+    # The court's public key as the platform publishes it (ListCourtKeys, open to anyone).
+    published = await stub.ListCourtKeys(pb.ListCourtKeysRequest(court_org_id="court-horqin"), metadata=anyone)
+    key = next(k for k in published.keys if k.key_id == ruling.key_id)
+    assert key.active and not key.revoked and "BEGIN PUBLIC KEY" in key.public_key_pem
+    (tmp_path / "court.pub").write_text(key.public_key_pem)
     (tmp_path / "ruling.json").write_text(verify.signed_ruling_file(ruling.document, ruling.key_id, ruling.signature))
     (tmp_path / "tampered.json").write_text(verify.signed_ruling_file(tampered, ruling.key_id, ruling.signature))
 
@@ -126,6 +134,31 @@ async def test_joint_application_ruled_valid_and_the_signed_ruling_verifies_onli
     assert good.returncode == 0 and good.stdout.startswith(f"GENUINE: {ruling.case_number}"), good
     forged = offline("tampered.json")
     assert forged.returncode == 1 and "NOT GENUINE" in forged.stdout, forged
+
+    # A party objects within its 15 days (SPC-Interp Art.372); the court records it once, by its id.
+    received = (NOW + timedelta(hours=8)).date().isoformat()
+    objection = pb.ObjectRequest(ruling_id=ruling.ruling_id, objector=a.content.parties[1].party_id,
+                                 grounds="协议并非本人真实意思表示", received_on=received, objection_id=str(uuid.uuid4()))
+    recorded = await stub.Object(objection, metadata=JUDGE)
+    assert recorded.window.source == "SPC-Interp Art.372"
+    again = await _refused(stub.Object(objection, metadata=JUDGE))
+    assert again.code() == grpc.StatusCode.INVALID_ARGUMENT and "already used" in again.details()
+    shown = await stub.GetApplication(pb.GetApplicationRequest(application_id=filed.application_id), metadata=JUDGE)
+    assert [o.objection_id for o in shown.objections] == [objection.objection_id]
+
+
+async def test_the_applicants_withdraw_before_the_ruling(confirmation, stack_env):
+    stub, writer = confirmation
+    a = await _published(writer, stack_env, NOW - timedelta(days=1))
+    filed = await stub.Apply(_apply(a), metadata=COMMITTEE)
+    assert {i.material for i in filed.required} >= {"agreement", "presiding_proof", "identity"}
+    withdrawn = await stub.WithdrawApplication(pb.WithdrawApplicationRequest(
+        application_id=filed.application_id, party_id=a.content.parties[0].party_id, reason="双方已自行履行"),
+        metadata=COMMITTEE)
+    assert withdrawn.status == pb.APPLICATION_STATUS_WITHDRAWN and withdrawn.withdrawal_reason == "双方已自行履行"
+    late = await _refused(stub.AcceptApplication(pb.AcceptApplicationRequest(application_id=filed.application_id),
+                                                 metadata=JUDGE))
+    assert late.code() == grpc.StatusCode.FAILED_PRECONDITION
 
 
 async def _refused(call) -> grpc.aio.AioRpcError:

@@ -21,7 +21,7 @@ from liandiao.mediation.v1 import mediation_pb2 as pb
 from liandiao.personnel.v1 import personnel_pb2
 from liandiao.routing.v1 import routing_pb2
 from liandiao.rpc.convert import timestamp
-from tests.e2e.support import CLERK, OPERATOR, eventually
+from tests.e2e.support import CLERK, OPERATOR, accept, eventually, placed
 
 pytestmark = pytest.mark.e2e
 
@@ -50,19 +50,11 @@ async def open_case(stubs, prov, seed: int, source):
             offer = await eventually(chosen)
             break
 
-        async def placed(d=d):
-            a = await stubs["routing"].GetAssignment(routing_pb2.GetAssignmentRequest(dispute_id=d.dispute_id),
-                                                     metadata=CLERK)
-            return a if a.status != routing_pb2.ASSIGNMENT_STATUS_UNSPECIFIED else None
-
-        offer = await eventually(placed)
+        offer = await placed(stubs, d.dispute_id)
         if offer.status == routing_pb2.ASSIGNMENT_STATUS_OFFERED:
             break
     mediator = token(Role.MEDIATOR, subject=offer.mediator_id)
-    await stubs["routing"].AcceptAssignment(routing_pb2.AcceptAssignmentRequest(
-        dispute_id=d.dispute_id, mediator_id=offer.mediator_id), metadata=mediator)
-    case = await eventually(lambda: stubs["mediation"].GetCase(
-        pb.GetCaseRequest(dispute_id=d.dispute_id), metadata=OPERATOR))
+    case = await accept(stubs, d.dispute_id, offer)
     return case, req, mediator
 
 

@@ -1,10 +1,14 @@
 """No personal data in what operators see (issue 7): a full run (disputes of fresh,
-valid ID numbers, phones and names registered at intake, placed by routing, accepted,
-opened as cases by mediation, announced by notification; a refused registration; one
-of the run's events dead-lettered as poison) leaves none of the run's ID numbers,
-phones, party names or addresses, nor their common partial forms, in any service's log,
-any exported span, any metrics page, any dead letter (topic: value and headers; table)
-or any list response's identifiers."""
+valid ID numbers, phones and names registered at intake, one of them sent in by a police
+system through the external-systems adapter, placed by routing, accepted, opened as cases
+by mediation, announced by notification; one mediated to a written agreement with the
+parties' ID numbers, phones and addresses in it, applied for, accepted and ruled on in
+confirmation; a party reading their status on the console's party page with the case code;
+a refused registration; one of the run's events dead-lettered as poison) leaves none of the
+run's ID numbers, phones, party names or addresses, nor their common partial forms, in any
+service's log (the seven services, the console and the adapter), any exported span, any
+metrics page, any dead letter (topic: value and headers; table) or any list response's
+identifiers."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import asyncio
 import random
 import uuid
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import asyncpg
 import grpc
@@ -21,20 +26,31 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from liandiao.auth import Role
 from liandiao.common.v1 import common_pb2
-from liandiao.devtools import province
-from liandiao.devtools.clients import token
-from liandiao.devtools.localrun import SERVICES
+from liandiao.confirmation.v1 import confirmation_pb2 as cpb
+from liandiao.confirmation.v1 import confirmation_pb2_grpc
+from liandiao.devtools import confirm, province
+from liandiao.devtools.clients import channel, token
+from liandiao.devtools.fake_systems import LocalSystems, referral_body
+from liandiao.devtools.localrun import PORT_OFFSET, REPO, SERVICES
+from liandiao.devtools.mediate import written_agreement
 from liandiao.events import catalog
 from liandiao.events.topics import topic_name
 from liandiao.intake.v1 import intake_pb2
 from liandiao.mediation.v1 import mediation_pb2
 from liandiao.notification.v1 import notification_pb2
 from liandiao.routing.v1 import routing_pb2
+from services.console import users
+from services.console.devserver import PORT as CONSOLE_PORT
+from services.console.devserver import ConsoleProcess
 from tests.e2e.support import CLERK, OPERATOR, eventually
+from tests.e2e.test_mediation_flow import complete_content, hold_a_session
 
 pytestmark = pytest.mark.e2e
 
 DISPUTES = 3
+# Ports of this test's own console and adapter (the browser tests and test_external_systems run theirs).
+OWN_CONSOLE_PORT = CONSOLE_PORT + 11
+OWN_ADAPTER_PORT = PORT_OFFSET + 21089
 # Rare characters: a name of the run is found nowhere else (the seeded mediators draw from common names).
 _RARE = "彧翀瑀珩璟骞旻昶晔炜烨焜琮瑾璋玥珏瑜"
 
@@ -61,33 +77,53 @@ def leaks(where: str, text: str, secrets: dict[str, str]) -> list[str]:
 
 
 async def test_a_full_run_leaves_no_personal_data_in_logs_spans_metrics_or_dead_letters(world, services, otlp,
-                                                                                      stack_env):
+                                                                                      stack_env, tmp_path):
+    stubs, prov = world
     log_files = {s: services.log_dir / f"{s}.log" for s in SERVICES}
+    # The console and the external-systems adapter as their own processes, logging to files of this run.
+    people = await users.users_for_province(stubs["personnel"], OPERATOR, prov)
+    users.write(tmp_path / "console-users.json", people)
+    certs = stack_env.get("LIANDIAO_STACK_CERTS")
+    console = ConsoleProcess(addresses={s: services.address(s) for s in services.procs},
+                             users_file=tmp_path / "console-users.json", log_file=tmp_path / "console.log",
+                             tls=Path(certs) if certs else None, port=OWN_CONSOLE_PORT)
+    (tmp_path / "external").mkdir()
+    external = LocalSystems(tmp_path / "external", OWN_ADAPTER_PORT, "police-pii-1505", "court-pii-1505").prepare()
+    log_files |= {"console": console.log_file, "external-systems": external.log}
     offsets = {s: f.stat().st_size if f.exists() else 0 for s, f in log_files.items()}
     spans = otlp.record()
     try:
-        await _run_and_scan(world, services, spans, log_files, offsets, stack_env)
+        await asyncio.to_thread(console.start)
+        external.start(services, [c.police_station for c in prov.counties],
+                       [org for c in prov.counties for org in (c.tribunal, c.basic_court)], ["1505"])
+        await asyncio.to_thread(external.wait_ready)
+        await _run_and_scan(world, services, spans, log_files, offsets, stack_env, console, external)
     finally:
         otlp.stop_recording()
+        external.stop()
+        console.stop()
 
 
-async def _run_and_scan(world, services, spans, log_files, offsets, stack_env) -> None:
+def _fresh(req: intake_pb2.RegisterDisputeRequest, rng: random.Random) -> intake_pb2.RegisterDisputeRequest:
+    """Who, fresh: new valid ID numbers, phones, names and addresses each run."""
+    req.request_id = str(uuid.uuid4())
+    for p in req.parties:
+        born = date(rng.randint(1950, 2000), rng.randint(1, 12), rng.randint(1, 28))
+        p.id_document.number = province.resident_id(rng, req.region_code, born, p.sex == intake_pb2.SEX_MALE)
+        p.phone, p.name = province.mobile(rng), fresh_name(rng)
+        p.address = f"内蒙古通辽市{fresh_name(rng)}路{rng.randint(100, 999)}号"
+    return req
+
+
+async def _run_and_scan(world, services, spans, log_files, offsets, stack_env, console, external) -> None:
     stubs, prov = world
     rng = random.Random(uuid.uuid4().int)
 
-    requests = []
-    for _ in range(DISPUTES):
-        # Where and what as in test_one_dispute (a county and type the seeded roster covers);
-        # who, fresh: new valid ID numbers, phones, names and addresses each run.
-        req = province.dispute_request(random.Random(11), prov, source=common_pb2.CASE_SOURCE_POLICE_REFERRAL)
-        req.request_id = str(uuid.uuid4())
-        for p in req.parties:
-            born = date(rng.randint(1950, 2000), rng.randint(1, 12), rng.randint(1, 28))
-            p.id_document.number = province.resident_id(rng, req.region_code, born, p.sex == intake_pb2.SEX_MALE)
-            p.phone, p.name = province.mobile(rng), fresh_name(rng)
-            p.address = f"内蒙古通辽市{fresh_name(rng)}路{rng.randint(100, 999)}号"
-        requests.append(req)
-    secrets = {k: v for req in requests for k, v in forms(req).items()}
+    # Where and what as in test_one_dispute (a county and type the seeded roster covers).
+    police = common_pb2.CASE_SOURCE_POLICE_REFERRAL
+    requests = [_fresh(province.dispute_request(random.Random(11), prov, source=police), rng) for _ in range(DISPUTES)]
+    by_system = _fresh(province.dispute_request(random.Random(11), prov, source=police), rng)
+    secrets = {k: v for req in (*requests, by_system) for k, v in forms(req).items()}
 
     # A refused registration quotes the run's values back in its errors, if anywhere.
     bad = intake_pb2.RegisterDisputeRequest()
@@ -102,9 +138,20 @@ async def _run_and_scan(world, services, spans, log_files, offsets, stack_env) -
     found = leaks("the INVALID_ARGUMENT answer", refused.value.details() + str(refused.value.trailing_metadata()),
                   secrets)
 
-    disputes = [(await stubs["intake"].RegisterDispute(req, metadata=CLERK)).dispute for req in requests]
-    for d in disputes:
-        await _open_case(stubs, d.dispute_id)
+    registered = [await stubs["intake"].RegisterDispute(req, metadata=CLERK) for req in requests]
+    disputes = [r.dispute for r in registered]
+    # A police system's referral through the adapter (HTTP JSON, signed), with fresh parties too.
+    reference = f"JQ-{uuid.uuid4().hex[:10]}"
+    sent = await asyncio.to_thread(external.police.refer, referral_body(by_system, reference=reference))
+    assert sent.status_code == 200, sent.status_code
+    disputes.append(await stubs["intake"].GetDispute(intake_pb2.GetDisputeRequest(
+        dispute_id=sent.json()["dispute_id"]), metadata=OPERATOR))
+    cases = [await _open_case(stubs, d.dispute_id) for d in disputes]
+    await _mediate_and_confirm(stubs, prov, services, *cases[0], requests[0])
+    # The party reads their status on the console with the code of their receipt and their phone's digits.
+    page = await asyncio.to_thread(_party_page, console.url, registered[0].case_code,
+                                   requests[0].parties[0].phone[-4:])
+    assert "调解" in page
     listed = await stubs["intake"].ListDisputes(intake_pb2.ListDisputesRequest(region_prefix="1505"), metadata=CLERK)
     identifiers = {k: v for k, v in secrets.items() if "name" not in v and "address" not in v}
     found += leaks("intake's ListDisputes", str(listed), identifiers)
@@ -125,18 +172,69 @@ async def _run_and_scan(world, services, spans, log_files, offsets, stack_env) -
     for s in SERVICES:
         found += leaks(f"the metrics of {s}", await asyncio.to_thread(_metrics_page, services.metrics_port(s)), secrets)
     assert not found, "personal data leaked:\n" + "\n".join(sorted(set(found)))
+    # The scan read what the run made: spans of every service it went through (the services log
+    # little at INFO), the request logs of the console and the adapter.
+    assert {f"liandiao-{s}" for s in ("intake", "routing", "mediation", "confirmation", "notification")} <= {
+        service for service, _ in spans}
+    assert all(log_files[s].stat().st_size > offsets[s] for s in ("console", "external-systems"))
 
 
-async def _open_case(stubs, dispute_id: str) -> None:
+async def _mediate_and_confirm(stubs, prov, services, case, mediator, req) -> None:
+    """A session, a written agreement with every party's ID number, phone and address (PML
+    Art.29), signed and sealed; the joint application, the court's acceptance and a ruling."""
+    m = stubs["mediation"]
+    await hold_a_session(m, case, mediator)
+    await written_agreement(m, case, complete_content(case, req), mediator)
+    case = await m.GetCase(mediation_pb2.GetCaseRequest(case_id=case.case_id), metadata=OPERATOR)
+    # The operator sees the agreement with the parties' numbers masked and without its signed text;
+    # the mediator who wrote it reads them in full.
+    numbers = {p.id_document.number for p in req.parties}
+    assert not {p.id_number for p in case.agreement.content.parties} & numbers
+    assert all(p.masked_id_number for p in case.agreement.content.parties)
+    ask = mediation_pb2.GetAgreementRequest(agreement_id=case.agreement.agreement_id)
+    assert not (await m.GetAgreement(ask, metadata=OPERATOR)).document
+    written = await m.GetAgreement(ask, metadata=mediator)
+    assert {p.id_number for p in written.content.parties} == numbers and written.document
+    await asyncio.to_thread(confirm.load_courts, prov, services.env, REPO / ".state")
+    court_id = confirm.court_for(case, prov)
+    committee = token(Role.CLERK, subject="clerk-of-the-committee", organization_id=case.organization_id,
+                      region_scope=(case.region_code[:6],))
+    court = (case.region_code[:4],)
+    clerk = token(Role.COURT, subject=f"clerk-{court_id}", organization_id=court_id, region_scope=court)
+    judge = token(Role.JUDGE, subject=f"judge-{court_id}", organization_id=court_id, region_scope=court)
+    ch = channel(services.address("confirmation"))
+    try:
+        c = confirmation_pb2_grpc.ConfirmationServiceStub(ch)
+        filed = await eventually(lambda: c.Apply(confirm.application(case, court_id), metadata=committee))
+        accepted = await c.AcceptApplication(cpb.AcceptApplicationRequest(
+            application_id=filed.application_id, judge_id=f"judge-{court_id}", reasons="材料齐全"), metadata=clerk)
+        ruling = await c.Rule(cpb.RuleRequest(application_id=accepted.application_id,
+                                              outcome=cpb.RULING_OUTCOME_VALID, reasons="协议系双方自愿达成。"),
+                              metadata=judge)
+        assert ruling.signature
+    finally:
+        await ch.close()
+
+
+def _party_page(base: str, code: str, digits: str) -> str:
+    import urllib.parse
+    import urllib.request
+    body = urllib.parse.urlencode({"code": code, "digits": digits, "lang": "zh"}).encode()
+    with urllib.request.urlopen(urllib.request.Request(base + "/party/", data=body, method="POST"), timeout=30) as r:
+        return r.read().decode()
+
+
+async def _open_case(stubs, dispute_id: str):
+    """The case opened from the accepted offer, and the mediator's token."""
     async def offered():
         a = await stubs["routing"].GetAssignment(routing_pb2.GetAssignmentRequest(dispute_id=dispute_id),
                                                  metadata=CLERK)
         return a if a.status == routing_pb2.ASSIGNMENT_STATUS_OFFERED else None
 
     offer = await eventually(offered)
+    mediator = token(Role.MEDIATOR, subject=offer.mediator_id)
     await stubs["routing"].AcceptAssignment(
-        routing_pb2.AcceptAssignmentRequest(dispute_id=dispute_id, mediator_id=offer.mediator_id),
-        metadata=token(Role.MEDIATOR, subject=offer.mediator_id))
+        routing_pb2.AcceptAssignmentRequest(dispute_id=dispute_id, mediator_id=offer.mediator_id), metadata=mediator)
     case = await eventually(lambda: stubs["mediation"].GetCase(
         mediation_pb2.GetCaseRequest(dispute_id=dispute_id), metadata=OPERATOR))
     assert case.status == mediation_pb2.CASE_STATUS_OPEN
@@ -147,6 +245,7 @@ async def _open_case(stubs, dispute_id: str) -> None:
         return [d for d in listed.deliveries if d.status == notification_pb2.DELIVERY_STATUS_SENT]
 
     await eventually(announced)
+    return case, mediator
 
 
 async def _poison(stack_env, dispute_id: str) -> str:
@@ -212,7 +311,5 @@ async def _dead_letter_rows(stack_env) -> str:
 
 
 def _metrics_page(port: int) -> str:
-    import urllib.request
-
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as page:
-        return page.read().decode(errors="replace")
+    from liandiao.devtools import metrics
+    return metrics.page(port, timeout=5)   # over HTTPS when the services run over TLS

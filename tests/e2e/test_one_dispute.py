@@ -61,12 +61,12 @@ async def test_police_referral_flows_to_an_open_case_with_deliveries_in_one_trac
         listed = await stubs["notification"].ListDeliveries(
             notification_pb2.ListDeliveriesRequest(dispute_id=dispute.dispute_id), metadata=CLERK)
         sent = [d for d in listed.deliveries if d.status == notification_pb2.DELIVERY_STATUS_SENT]
-        return listed.deliveries if len(sent) == 4 == len(listed.deliveries) else None
+        return listed.deliveries if len(sent) == 6 == len(listed.deliveries) else None
 
     deliveries = await eventually(all_sent)
     kinds = sorted(d.template for d in deliveries)
     assert kinds == ["dispute-assigned/mediator", "dispute-assigned/party", "dispute-assigned/party",
-                     "dispute-assigned/referrer"]
+                     "dispute-assigned/referrer", "dispute-registered/party", "dispute-registered/party"]
     for d in deliveries:
         assert req.parties[0].phone not in d.body + d.recipient_display
         assert req.parties[0].id_document.number not in d.body

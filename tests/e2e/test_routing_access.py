@@ -15,7 +15,7 @@ from liandiao.common.v1 import common_pb2
 from liandiao.devtools import province
 from liandiao.devtools.clients import token
 from liandiao.routing.v1 import routing_pb2
-from tests.e2e.support import CLERK, eventually
+from tests.e2e.support import CLERK, register_until_offered
 
 pytestmark = pytest.mark.e2e
 
@@ -33,19 +33,9 @@ async def test_assignments_are_seen_and_answered_only_by_who_the_policy_allows(w
     # Earlier tests change the roster (removals, relations, workload) and may have registered
     # the same parties (a registration is then linked to their open dispute): register police
     # referrals until one is freshly offered to a mediator, as a clerk would see on the queue.
-    for _ in range(8):
-        req = province.dispute_request(rng, prov, source=common_pb2.CASE_SOURCE_POLICE_REFERRAL)
-        d = (await stubs["intake"].RegisterDispute(req, metadata=CLERK)).dispute
-        get = routing_pb2.GetAssignmentRequest(dispute_id=d.dispute_id)
-
-        async def placed(get=get):
-            a = await r.GetAssignment(get, metadata=CLERK)
-            return a if a.status != routing_pb2.ASSIGNMENT_STATUS_UNSPECIFIED else None
-
-        offer = await eventually(placed)
-        if offer.status == routing_pb2.ASSIGNMENT_STATUS_OFFERED:
-            break
-    assert offer.status == routing_pb2.ASSIGNMENT_STATUS_OFFERED
+    req, d, offer = await register_until_offered(
+        stubs, lambda: province.dispute_request(rng, prov, source=common_pb2.CASE_SOURCE_POLICE_REFERRAL))
+    get = routing_pb2.GetAssignmentRequest(dispute_id=d.dispute_id)
     other_prefecture = token(Role.CLERK, organization_id="office-x", region_scope=("1504",))
     other_station = token(Role.POLICE, organization_id="station-elsewhere", region_scope=("15",))
     the_station = token(Role.POLICE, organization_id=req.police.station_org_id, region_scope=("15",))

@@ -8,7 +8,13 @@ clients that retry with the same request id, and taken on by mediators who accep
 few decline first). Meanwhile, one after another: every service SIGKILLed and
 restarted (intake and routing twice), the Kafka broker restarted, PostgreSQL restarted
 (pg_ctl restart -m fast), a service SIGSTOPped past its consumers' 10 s session
-timeout, and malformed messages put on every consumed topic. Each test asserts one
+timeout, and malformed messages put on every consumed topic. While the faults happen the
+disputes also go the whole way (issues 8-10): a session scheduled and recorded, then a written
+agreement signed by every party and the mediator and sealed, an oral one, or a termination
+(court-delegated failures go back to their court); the joint application, the court's
+acceptance and ruling (valid or rejected) or its refusal; as drawn, an extension with every
+party's consent, an objection to a valid ruling and follow-up visits until performance closes
+the case; notification telling of each. Each test asserts one
 invariant, checked from each service's own tables and from the topics; a failure
 prints the whole table (also in .state/chaos/report.txt, the services' logs in
 .state/chaos/logs). Two to three minutes on two shared cores."""
@@ -47,6 +53,11 @@ def test_the_run_did_what_it_says(chaos: Report):
     assert kinds == set(Kind), chaos.table()
     assert all(chaos.kills[s] >= 1 for s in SERVICES) and chaos.kills["intake"] >= 2, chaos.table()
     assert chaos.tally.accepted >= OPTIONS.count and chaos.tally.deliveries >= 3 * OPTIONS.count, chaos.table()
+    ends = set(chaos.casework.ends)
+    assert {"ruled valid", "ruled rejected", "refused", "terminated", "returned to court"} <= ends, chaos.table()
+    # The steps besides the main way: an extension every party consented to, follow-up visits
+    # that closed the case, an objection to a valid ruling.
+    assert {"extensions granted", "closed after follow-up", "objections"} <= set(chaos.casework.extras), chaos.table()
 
 
 def test_every_registration_is_answered_though_services_die_under_it(chaos: Report):
@@ -55,6 +66,18 @@ def test_every_registration_is_answered_though_services_die_under_it(chaos: Repo
 
 def test_every_accepted_dispute_reaches_its_case_and_deliveries_exactly_once(chaos: Report):
     holds(chaos, "every accepted registration")
+
+
+def test_every_case_goes_the_whole_way_once_through_mediation_and_confirmation(chaos: Report):
+    holds(chaos, "every case went the whole way")
+
+
+def test_agreements_applications_rulings_and_outcomes_agree_across_services(chaos: Report):
+    holds(chaos, "effective agreements, applications")
+
+
+def test_notification_tells_of_every_mediation_and_confirmation_event_once(chaos: Report):
+    holds(chaos, "notification told of every")
 
 
 def test_nothing_is_published_that_was_not_committed(chaos: Report):

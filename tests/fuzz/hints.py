@@ -26,6 +26,15 @@ _RNG = random.Random(2026)
 TODAY = date.today()
 
 
+def _case_codes() -> list[str]:
+    from services.intake.domain import casecode
+    codes = [casecode.new_code() for _ in range(3)]
+    return [codes[0], casecode.shown(codes[1]).lower(), f" {casecode.shown(codes[2])} ", codes[0][:-1] + "U"]
+
+
+_CASE_CODES = _case_codes()
+
+
 def _resident_ids(n: int) -> list[str]:
     return [province.resident_id(_RNG, "150502", date(1960 + i, 1 + i % 12, 1 + i % 28), i % 2 == 0)
             for i in range(n)]
@@ -60,6 +69,8 @@ class Facts:
     dispute_ids: list[str]
     other_ids: list[str] = field(default_factory=list)   # cases, deliveries, ...
     regions: list[str] = field(default_factory=list)
+    digests: list[str] = field(default_factory=list)     # agreements' SM3 (what a signer was shown)
+    case_numbers: list[str] = field(default_factory=list)   # rulings' case numbers
 
 
 def world_facts(prov: province.Province, dispute_ids: list[str], other_ids: list[str]) -> Facts:
@@ -110,6 +121,12 @@ class Hints:
     def _by_name(self, name: str) -> st.SearchStrategy | None:
         if name in ("request_id",):
             return st.uuids().map(str)
+        if name == "case_code":   # issue 11: well-formed codes (nobody's) in the ways people type them
+            return st.sampled_from(_CASE_CODES)
+        if name == "phone_last4":
+            return st.sampled_from(["8000", "1234", "0000", "１２３４"])
+        if name == "client_address":
+            return st.sampled_from(["10.0.0.1", "192.168.31.7", "2001:db8:1:2::7", "::ffff:10.0.0.9"])
         if name in ("dispute_id",):
             return self._disputes
         if name.endswith(("person_id", "mediator_id", "mediator_ids", "signer_id", "party_ids")) or name == "subject":
@@ -140,6 +157,8 @@ class Hints:
             return self._weeks
         if name in ("period",):
             return st.sampled_from(["2025", "2025-H1", "2025-Q3", "2025-07", str(TODAY.year)])
+        if name in ("locale",):
+            return st.sampled_from(["zh-CN", "en", "fr"])
         if name in ("template",):
             return st.sampled_from(sorted(Catalog.load().names))
         if name in ("paths",):
@@ -152,8 +171,10 @@ class Hints:
             return self._names
         if name in ("text",):
             return st.sampled_from(["王", "宅基地", "纠纷"])
+        if name in ("digest",):
+            return st.sampled_from(self.facts.digests or ["00" * 32]) | st.sampled_from(["", "ab" * 32, "zz"])
         if name in ("incident_reference", "court_case_reference", "reference", "case_number"):
-            return st.sampled_from(["JQ20260001", "（2026）蒙0502民诉前调1号"])
+            return st.sampled_from(["JQ20260001", "（2026）蒙0502民诉前调1号", *self.facts.case_numbers])
         if name in ("ethnicity", "occupation", "address", "service_address"):
             return st.sampled_from(["汉族", "牧民", "科尔沁区某村1号", "ab@sd.example.cn"])
         if name in ("facts", "requested_outcome", "reason", "reasons", "plan", "note", "notes", "complaint",

@@ -224,7 +224,7 @@ def test_invalid_utf8_in_a_string_field_is_refused_naming_it(fuzz, method, reque
     bytes, as a client in another language could."""
     raw = request_.SerializeToString()
     raw = raw.replace(b"ab", b"\xff\xfe")
-    call = fuzz.channels["intake"].unary_unary(f"/liandiao.intake.v1.IntakeService/{method}")
+    call = fuzz.channel("intake").unary_unary(f"/liandiao.intake.v1.IntakeService/{method}")
     with pytest.raises(grpc.RpcError) as raised:
         call(raw, metadata=CLERK.metadata(), timeout=10)
     assert raised.value.code() == INVALID

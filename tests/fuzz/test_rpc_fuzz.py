@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from liandiao.auth import Role
 from tests.fuzz import harness as h
 from tests.fuzz.conftest import EXAMPLES
 from tests.fuzz.protostrategies import Builder
@@ -40,10 +41,19 @@ def requests_for(fz: h.Harness, method) -> st.SearchStrategy:
 
 def callers_for(fz: h.Harness, svc: str, method: str) -> st.SearchStrategy:
     f = fz.hints.facts
-    return st.builds(h.Caller, role=st.sampled_from(h.roles_for(svc, method)),
-                     subject=st.sampled_from(["fuzz", *f.person_ids[:4]]),
-                     organization_id=st.sampled_from(["fuzz-org", *f.org_ids[:6]]),
-                     region_scope=st.sampled_from([("15",), ("1505",), ("150502", "150521")]))
+    roles = h.roles_for(svc, method)
+    # The service identities that may call it (e.g. external-systems on RegisterDispute, the
+    # console on GetCaseStatus), each over its own certificate (see Harness.call).
+    services = h.service_callers(svc, method)
+    as_service = st.builds(h.Caller, role=st.just(Role.SERVICE), subject=st.sampled_from(services),
+                           organization_id=st.just("liandiao")) if services else None
+    if roles == [Role.SERVICE] and as_service is not None:   # no person may call it
+        return as_service
+    people = st.builds(h.Caller, role=st.sampled_from(roles),
+                       subject=st.sampled_from(["fuzz", *f.person_ids[:4]]),
+                       organization_id=st.sampled_from(["fuzz-org", *f.org_ids[:6]]),
+                       region_scope=st.sampled_from([("15",), ("1505",), ("150502", "150521")]))
+    return st.one_of(people, as_service) if as_service is not None else people
 
 
 @pytest.mark.parametrize(("svc", "method"), METHODS, ids=[f"{s}.{m.name}" for s, m in METHODS])

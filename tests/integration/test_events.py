@@ -241,3 +241,32 @@ async def test_replay_returns_dead_letters_to_their_topic_without_the_dlq_header
     assert not any(k.startswith("dlq-") for k, _ in back[0].headers)
     assert await replay(bootstrap, dlq, limit=10) == 0   # the replay's own offsets are committed
     assert await replay(bootstrap, dlq + ".never-made", limit=10) == 0   # no such topic: nothing to replay
+
+
+async def test_a_dead_letter_written_twice_goes_back_once(stack_env):
+    """A consumer killed between publishing a dead letter and recording it writes it again
+    (the chaos run saw it): both copies name the same original record."""
+    from liandiao.events.admin import replay
+
+    bootstrap = stack_env["LIANDIAO_KAFKA_BOOTSTRAP"]
+    original = "liandiao.intake.dispute-registered.v1.1501"
+    dlq = dlq_topic(original, f"t.replay{uuid.uuid4().hex[:6]}")
+    await Topics(bootstrap, 1).ensure(original, dlq)
+    ids = [str(uuid.uuid4()) for _ in range(3)]
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap)
+    await producer.start()
+    try:
+        for event_id, offset in zip(ids, (b"41", b"41", b"42"), strict=True):
+            await producer.send_and_wait(dlq, b"payload", key=b"d-9", headers=[
+                ("event-id", event_id.encode()), ("dlq-error", b"ValueError: boom"),
+                ("dlq-original-topic", original.encode()), ("dlq-original-partition", b"0"),
+                ("dlq-original-offset", offset)])
+    finally:
+        await producer.stop()
+    assert await replay(bootstrap, dlq, limit=10) == 2
+
+    def mine(r) -> bool:
+        return dict(r.headers).get("event-id", b"").decode() in ids
+
+    back = [r for r in await read_all(bootstrap, original, expect=2, timeout=15, mine=mine) if mine(r)]
+    assert sorted(dict(r.headers)["event-id"].decode() for r in back) == sorted([ids[0], ids[2]])

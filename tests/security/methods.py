@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from liandiao.auth import Role
 
-SERVICES = ("intake", "personnel", "routing", "mediation", "confirmation", "notification")
+SERVICES = ("intake", "personnel", "routing", "mediation", "confirmation", "notification", "statistics")
 
 
 @dataclass(frozen=True)
@@ -39,3 +39,11 @@ def policies() -> Mapping[str, Mapping[str, frozenset[Role]]]:
         main = importlib.import_module(f"services.{service}.main")
         out[service] = main.app.policy
     return out
+
+
+def identity_channel(services, target: str, identity: str):
+    """A channel to the local service ``target`` presenting ``identity``'s own certificate
+    when the services run over mutual TLS (a service token is refused on a connection
+    certified as another: liandiao.rpc.server), plain text otherwise."""
+    from liandiao.rpc.channel import open_channel
+    return open_channel(services.address(target), services.client_tls(identity), retry=False)

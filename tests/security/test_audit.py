@@ -19,6 +19,7 @@ from liandiao.devtools import province
 from liandiao.devtools.clients import channel, token
 from liandiao.intake.v1 import intake_pb2
 from tests.e2e.support import CLERK
+from tests.security.methods import identity_channel
 
 pytestmark = pytest.mark.e2e
 AUDITOR = token(Role.AUDITOR, subject="auditor-1", organization_id="data-centre")
@@ -49,9 +50,15 @@ async def test_reads_and_changes_are_recorded_and_only_auditors_read_them(world,
             metadata=AUDITOR)
         assert [e.method.rsplit("/")[-1] for e in (*first.entries, *second.entries)] == ["GetDispute",
                                                                                         "RegisterDispute"]
-        for who in (CLERK, token(Role.OPERATOR), token(Role.SERVICE, subject="routing")):
+        for who in (CLERK, token(Role.OPERATOR)):
             with pytest.raises(grpc.aio.AioRpcError) as refused:
                 await trail.ListAuditEntries(auditlog_pb2.ListAuditEntriesRequest(), metadata=who)
+            assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        # Another service, over its own certificate (a service token must match it), is refused too.
+        async with identity_channel(services, "intake", "routing") as routing_ch:
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await auditlog_pb2_grpc.AuditServiceStub(routing_ch).ListAuditEntries(
+                    auditlog_pb2.ListAuditEntriesRequest(), metadata=token(Role.SERVICE, subject="routing"))
             assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
         # An auditor reads the trail and nothing else.
         with pytest.raises(grpc.aio.AioRpcError) as refused:

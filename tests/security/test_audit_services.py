@@ -98,7 +98,7 @@ async def test_confirmation_records_the_application_and_its_reads(confirmation, 
     await stub.AcceptApplication(cpb.AcceptApplicationRequest(application_id=filed.application_id), metadata=JUDGE)
     assert await trail(services, "confirmation", filed.application_id) == [
         ("clerk-dalin", "clerk", "Apply", CHANGE, "application"),
-        ("judge-horqin", "court", "GetApplication", READ, "application"),
-        ("judge-horqin", "court", "AcceptApplication", CHANGE, "application")]
+        ("judge-horqin", "judge", "GetApplication", READ, "application"),
+        ("judge-horqin", "judge", "AcceptApplication", CHANGE, "application")]
     for who in (COMMITTEE, JUDGE, OPERATOR):
         assert await refused_to(services, "confirmation", who) == grpc.StatusCode.PERMISSION_DENIED

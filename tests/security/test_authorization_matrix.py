@@ -6,8 +6,10 @@ descriptors and the policy, so a method added to a contract without a rule fails
    rule refuses is answered PERMISSION_DENIED by the interceptor, one it admits gets
    past it (to validation, NOT_FOUND, UNIMPLEMENTED for what is not built yet ...).
 2. Resource rules over one set of seeded disputes: own/other region × related/
-   unrelated caller, for what intake and personnel hold (mediation, routing and
-   notification have their own access tests in tests/e2e/test_*access*.py)."""
+   unrelated caller, for what intake and personnel hold. Cases, assignments,
+   applications and deliveries: every method's relation rule in
+   tests/security/test_relation_matrix.py (generated from its tables), and over the
+   running services in tests/e2e/test_*access*.py."""
 
 from __future__ import annotations
 
@@ -22,10 +24,10 @@ from liandiao.auth import Role
 from liandiao.common.v1 import common_pb2
 from liandiao.devtools import province
 from liandiao.devtools.clients import channel, service_token, token
-from liandiao.intake.v1 import intake_pb2
+from liandiao.intake.v1 import intake_pb2, intake_pb2_grpc
 from liandiao.personnel.v1 import personnel_pb2
 from tests.e2e.support import CLERK
-from tests.security.methods import Method, all_methods, policies
+from tests.security.methods import Method, all_methods, identity_channel, policies
 
 REFUSED_BY_INTERCEPTOR = "may not call"
 
@@ -51,7 +53,7 @@ def test_no_method_admits_a_service_or_an_auditor_by_role():
 
 _STUB_NAMES = {"intake": "IntakeService", "personnel": "PersonnelService", "routing": "RoutingService",
                "mediation": "MediationService", "confirmation": "ConfirmationService",
-               "notification": "NotificationService"}
+               "notification": "NotificationService", "statistics": "StatisticsService"}
 
 
 async def _call(ch: grpc.aio.Channel, m: Method, metadata) -> grpc.StatusCode | str:
@@ -76,12 +78,14 @@ async def test_every_role_and_service_identity_against_every_method(services):
     wrong = []
     calls = 0
     for service in _STUB_NAMES:
-        async with channel(services.address(service), retry=False) as ch:
-            for m in [m for m in all_methods() if m.service == service]:
-                roles = rule_of(m)
-                for who, metadata in callers.items():
+        for who, metadata in callers.items():
+            # A service calls over its own certificate (under mutual TLS), a person through the gateway.
+            identity = who.removeprefix("service:") if who.startswith("service:") else "gateway"
+            async with identity_channel(services, service, identity) as ch:
+                for m in [m for m in all_methods() if m.service == service]:
+                    roles = rule_of(m)
                     if who.startswith("service:"):
-                        expected = m.full_name in auth.SERVICE_METHODS[who.removeprefix("service:")]
+                        expected = m.full_name in auth.SERVICE_METHODS[identity]
                     else:
                         expected = roles is not None and Role(who) in roles
                     got = await _call(ch, m, metadata)
@@ -100,15 +104,27 @@ async def test_every_service_serves_its_audit_trail_to_auditors_only(services):
             stub = auditlog_pb2_grpc.AuditServiceStub(ch)
             await stub.ListAuditEntries(auditlog_pb2.ListAuditEntriesRequest(), metadata=auditor)
             for r in Role:
-                if r is Role.AUDITOR:
+                if r in (Role.AUDITOR, Role.SERVICE):   # a service's token: test_service_identity
                     continue
                 with pytest.raises(grpc.aio.AioRpcError) as refused:
                     await stub.ListAuditEntries(auditlog_pb2.ListAuditEntriesRequest(), metadata=token(r))
                 assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED, (service, r)
 
 
+async def _reads(stub, who, metadata, sees, disputes) -> dict[str, str]:
+    out = {}
+    for name, dispute in disputes.items():
+        try:
+            got = await stub.GetDispute(intake_pb2.GetDisputeRequest(dispute_id=dispute.dispute_id), metadata=metadata)
+            assert got.dispute_id == dispute.dispute_id
+            out[name] = "seen"
+        except grpc.aio.AioRpcError as exc:
+            out[name] = exc.code().name
+    return out
+
+
 @pytest.mark.e2e
-async def test_dispute_reads_by_region_and_relation(world):
+async def test_dispute_reads_by_region_and_relation(world, services):
     """own/other region × related/unrelated, on disputes seeded once (prefecture 1505)."""
     stubs, prov = world
     rng = random.Random(901)
@@ -132,17 +148,26 @@ async def test_dispute_reads_by_region_and_relation(world):
         "service confirmation": (service_token("confirmation"), {"referred", "delegated", "plain"}),
     }
     for who, (metadata, sees) in callers.items():
-        for name, dispute in d.items():
-            req = intake_pb2.GetDisputeRequest(dispute_id=dispute.dispute_id)
-            try:
-                got = await stubs["intake"].GetDispute(req, metadata=metadata)
-                outcome = "seen"
-                assert got.dispute_id == dispute.dispute_id
-            except grpc.aio.AioRpcError as exc:
-                outcome = exc.code().name
-            expected = "seen" if name in sees else \
-                ("PERMISSION_DENIED" if who == "service routing" else "NOT_FOUND")
-            assert outcome == expected, (who, name, outcome)
+        identity = who.removeprefix("service ") if who.startswith("service ") else "gateway"
+        async with identity_channel(services, "intake", identity) as ch:
+            seen = await _reads(intake_pb2_grpc.IntakeServiceStub(ch), who, metadata, sees, d)
+        assert seen == {n: ("seen" if n in sees else ("PERMISSION_DENIED" if who == "service routing" else "NOT_FOUND"))
+                        for n in d}, who
+    # The receipt with the parties' case code (issue 11) follows the same rule; no service prints it.
+    for who, (metadata, sees) in callers.items():
+        identity = who.removeprefix("service ") if who.startswith("service ") else "gateway"
+        async with identity_channel(services, "intake", identity) as ch:
+            stub = intake_pb2_grpc.IntakeServiceStub(ch)
+            for name, dispute in d.items():
+                try:
+                    got = await stub.GetReceipt(intake_pb2.GetReceiptRequest(dispute_id=dispute.dispute_id),
+                                                metadata=metadata)
+                    outcome = "seen" if got.case_code else "empty"
+                except grpc.aio.AioRpcError as exc:
+                    outcome = exc.code().name
+                expected = "seen" if name in sees and not who.startswith("service") else \
+                    ("PERMISSION_DENIED" if who.startswith("service") else "NOT_FOUND")
+                assert outcome == expected, ("receipt", who, name, outcome)
     # Lists filter in the query by the same rule.
     for who in ("station, own region", "tribunal, own region", "clerk, other region"):
         metadata, sees = callers[who]
@@ -161,7 +186,8 @@ async def test_people_are_read_by_region_and_removed_only_by_their_own_office(wo
     with pytest.raises(grpc.aio.AioRpcError) as refused:
         await stubs["personnel"].GetPerson(ask, metadata=token(Role.CLERK, region_scope=("1504",)))
     assert refused.value.code() == grpc.StatusCode.NOT_FOUND
-    remove = personnel_pb2.RemoveFromRosterRequest(person_id=person, reason="收受当事人财物")
+    remove = personnel_pb2.RemoveFromRosterRequest(person_id=person, reason="收受当事人财物",
+                                                    ground=personnel_pb2.REMOVAL_GROUND_BRIBERY)
     for metadata, code in [(token(Role.CLERK, organization_id="another-office", region_scope=("1505",)),
                             grpc.StatusCode.PERMISSION_DENIED),
                            (token(Role.CLERK, organization_id=shown.organization_id, region_scope=("1504",)),

@@ -15,7 +15,7 @@ from liandiao.auth import Role
 from liandiao.devtools.clients import service_token, token
 from liandiao.devtools.issuer import dev_issuer
 from liandiao.intake.v1 import intake_pb2
-from liandiao.personnel.v1 import personnel_pb2
+from liandiao.personnel.v1 import personnel_pb2, personnel_pb2_grpc
 
 
 def test_a_service_may_call_only_the_methods_of_its_own_list():
@@ -70,19 +70,88 @@ def test_development_mints_short_lived_tokens_and_renews_them():
 
 
 @pytest.mark.e2e
-async def test_a_service_identity_calling_outside_its_list_is_refused(world):
+async def test_a_service_identity_calling_outside_its_list_is_refused(world, services):
+    from liandiao.intake.v1 import intake_pb2_grpc
+    from tests.security.methods import identity_channel
     stubs, prov = world
     county = prov.counties[0]
     find = personnel_pb2.FindEligibleMediatorsRequest(region_code=county.division.code)
-    # Routing may ask personnel; intake may not; nobody's service token registers a dispute.
-    await stubs["personnel"].FindEligibleMediators(find, metadata=service_token("routing"))
-    for call, metadata in [
-        (lambda md: stubs["personnel"].FindEligibleMediators(find, metadata=md), service_token("intake")),
-        (lambda md: stubs["intake"].RegisterDispute(intake_pb2.RegisterDisputeRequest(), metadata=md),
-         service_token("routing")),
-        (lambda md: stubs["intake"].ListDisputes(intake_pb2.ListDisputesRequest(), metadata=md),
-         token(Role.SERVICE, subject="confirmation")),
+    # Each over its own certificate. Routing may ask personnel; intake may not; nobody's service
+    # token registers a dispute.
+    async with identity_channel(services, "personnel", "routing") as ch:
+        await personnel_pb2_grpc.PersonnelServiceStub(ch).FindEligibleMediators(find, metadata=service_token("routing"))
+    for target, identity, call in [
+        ("personnel", "intake", lambda ch: personnel_pb2_grpc.PersonnelServiceStub(ch).FindEligibleMediators(
+            find, metadata=service_token("intake"))),
+        ("intake", "routing", lambda ch: intake_pb2_grpc.IntakeServiceStub(ch).RegisterDispute(
+            intake_pb2.RegisterDisputeRequest(), metadata=service_token("routing"))),
+        ("intake", "confirmation", lambda ch: intake_pb2_grpc.IntakeServiceStub(ch).ListDisputes(
+            intake_pb2.ListDisputesRequest(), metadata=token(Role.SERVICE, subject="confirmation"))),
     ]:
-        with pytest.raises(grpc.aio.AioRpcError) as refused:
-            await call(metadata)
+        async with identity_channel(services, target, identity) as ch:
+            with pytest.raises(grpc.aio.AioRpcError) as refused:
+                await call(ch)
         assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED, refused.value.details()
+    # The gateway's connection carries no service's token.
+    with pytest.raises(grpc.aio.AioRpcError) as refused:
+        await stubs["personnel"].FindEligibleMediators(find, metadata=service_token("routing"))
+    assert refused.value.code() == (grpc.StatusCode.UNAUTHENTICATED if services.tls else grpc.StatusCode.OK)
+
+
+# ---- a service token must be its connection's certificate's own (mutual TLS) ----------
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    from liandiao.devtools import certs
+    folder = tmp_path_factory.mktemp("certs")
+    certs.make_all(folder)
+    return folder
+
+
+def _tls(folder, name: str):
+    from liandiao.transport import GrpcTls
+    read = lambda n: (folder / n).read_bytes()  # noqa: E731
+    return GrpcTls(read(f"{name}.crt"), read(f"{name}.key"), read("ca.crt"), read("ca.crt"))
+
+
+class _People(personnel_pb2_grpc.PersonnelServiceServicer):
+    """A personnel servicer that answers GetPerson with an empty record: the edge's
+    decision is what is under test, not personnel."""
+
+    async def GetPerson(self, request, context):
+        return personnel_pb2.Person(person_id=request.person_id)
+
+
+async def test_a_service_token_over_another_services_certificate_is_refused(pki):
+    from liandiao.rpc.channel import open_channel
+    from liandiao.rpc.server import build_server
+
+    def register(server):
+        personnel_pb2_grpc.add_PersonnelServiceServicer_to_server(_People(), server)
+        return ["liandiao.personnel.v1.PersonnelService"]
+
+    verifier = auth.TokenVerifier.from_file(auth.DEV_JWKS_FILE, issuer=auth.DEV_ISSUER, audience=auth.AUDIENCE)
+    server, _, port, _ = build_server("personnel", 0, verifier, {"GetPerson": auth.PEOPLE}, register,
+                                      tls=_tls(pki, "personnel"))
+    await server.start()
+    ask = personnel_pb2.GetPersonRequest(person_id="p-1")
+    outcomes = {}
+    try:
+        # routing's and mediation's lists both hold GetPerson: only the token's own certificate decides.
+        for certificate, metadata, who in [("routing", service_token("routing"), "routing's token, routing's cert"),
+                                           ("mediation", service_token("routing"), "routing's token, mediation's cert"),
+                                           ("gateway", service_token("routing"), "routing's token, gateway's cert"),
+                                           ("gateway", token(Role.CLERK), "a clerk's token, gateway's cert")]:
+            async with open_channel(f"127.0.0.1:{port}", _tls(pki, certificate), retry=False) as chan:
+                stub = personnel_pb2_grpc.PersonnelServiceStub(chan)
+                try:
+                    got = await stub.GetPerson(ask, metadata=metadata, timeout=5)
+                    outcomes[who] = "OK" if got.person_id == "p-1" else "wrong answer"
+                except grpc.aio.AioRpcError as exc:
+                    outcomes[who] = exc.code().name
+                    assert "p-1" not in (exc.details() or "")
+    finally:
+        await server.stop(0)
+    assert outcomes == {"routing's token, routing's cert": "OK",
+                        "routing's token, mediation's cert": "UNAUTHENTICATED",
+                        "routing's token, gateway's cert": "UNAUTHENTICATED",
+                        "a clerk's token, gateway's cert": "OK"}

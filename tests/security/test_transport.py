@@ -105,6 +105,52 @@ async def test_mutual_tls_refuses_a_caller_without_a_certificate_or_with_another
         await server.stop(0)
 
 
+async def test_a_ca_rotation_through_a_bundle_of_both_cas_keeps_every_caller_connected(pki):
+    """docs/operations.md, "gRPC certificates": to change the CA, every ca.crt first holds the old
+    and the new CA; then certificates come from the new CA; then the old CA leaves the bundle,
+    and only then is a certificate of the old CA refused."""
+    new_ca = certs.new_authority("Liandiao development CA, next")
+    old_bundle, new_only = (pki / "ca.crt").read_bytes(), certs.cert_pem(new_ca.cert)
+    both = old_bundle + new_only
+
+    def of_new_ca(name: str, trust: bytes) -> GrpcTls:
+        cert, key = certs.issue(new_ca, name, ("localhost",), ("127.0.0.1",))
+        return GrpcTls(certs.cert_pem(cert), certs.key_pem(key), trust, trust)
+
+    def of_old_ca(name: str, trust: bytes) -> GrpcTls:
+        read = lambda n: (pki / n).read_bytes()  # noqa: E731
+        return GrpcTls(read(f"{name}.crt"), read(f"{name}.key"), trust, trust)
+
+    async def callers_served(server_tls: GrpcTls, callers: dict[str, GrpcTls]) -> dict[str, str]:
+        server, _, address = await _serve(server_tls)
+        try:
+            out = {}
+            for who, tls in callers.items():
+                chan = open_channel(address, tls, retry=False)
+                try:
+                    out[who] = await _health(chan)
+                except grpc.aio.AioRpcError as exc:
+                    out[who] = exc.code().name
+                finally:
+                    await chan.close()
+            return out
+        finally:
+            await server.stop(0)
+
+    # 1. Both CAs trusted everywhere; the certificates are still the old CA's, one renewed early.
+    assert await callers_served(of_old_ca("intake", both), {"old": of_old_ca("routing", both),
+                                                          "new": of_new_ca("routing", both)}) == {
+        "old": "SERVING", "new": "SERVING"}
+    # 2. The server's certificate from the new CA too: callers of either CA still talk to it.
+    assert await callers_served(of_new_ca("intake", both), {"old": of_old_ca("routing", both),
+                                                          "new": of_new_ca("routing", both)}) == {
+        "old": "SERVING", "new": "SERVING"}
+    # 3. The old CA dropped: a caller still holding a certificate of it fails the handshake.
+    assert await callers_served(of_new_ca("intake", new_only), {"old": of_old_ca("routing", new_only),
+                                                              "new": of_new_ca("routing", new_only)}) == {
+        "old": "UNAVAILABLE", "new": "SERVING"}
+
+
 async def _whoami_server(tls: GrpcTls) -> tuple[grpc.aio.Server, str]:
     async def whoami(request: bytes, context: grpc.aio.ServicerContext) -> bytes:
         return (service_identity(context) or "-").encode()

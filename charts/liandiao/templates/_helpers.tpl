@@ -77,17 +77,31 @@ Checks across values that a JSON schema cannot express. templates/validate.yaml 
 {{- fail (printf "prefecture %q is not in province.prefectures %v" $p $v.province.prefectures) -}}
 {{- end -}}
 {{- end -}}
+{{- range $name, $cfg := $v.services -}}
+{{- if and $cfg.create $cfg.provinceWide $v.prefectures -}}
+{{- fail (printf "services.%s is province-wide (it reads every prefecture's events); a region release (prefectures set) cannot run it: create: false" $name) -}}
+{{- end -}}
+{{- end -}}
 {{- $release := include "liandiao.release" . -}}
 {{- if not (regexMatch "^[a-z0-9][a-z0-9-]{0,40}$" $release) -}}
 {{- fail (printf "LIANDIAO_RELEASE %q (release, or the Helm release name) must be lower-case letters, digits and '-', at most 41 characters" $release) -}}
 {{- end -}}
 {{- range $name, $_ := $v.extraEnv -}}
-{{- if has $name (list "LIANDIAO_DATABASE_URL" "LIANDIAO_KAFKA_BOOTSTRAP" "LIANDIAO_GRPC_PORT" "LIANDIAO_METRICS_PORT" "LIANDIAO_PREFECTURES" "LIANDIAO_EXCLUDE_PREFECTURES" "LIANDIAO_RELEASE" "LIANDIAO_OTLP_ENDPOINT" "LIANDIAO_PII_KEY" "LIANDIAO_PII_KEYS" "LIANDIAO_PII_KEY_ID" "LIANDIAO_FINGERPRINT_KEY" "LIANDIAO_JWKS_FILE" "LIANDIAO_TOKEN_ISSUER" "LIANDIAO_TOKEN_AUDIENCE" "LIANDIAO_LOG_LEVEL" "LIANDIAO_ENV" "LIANDIAO_TOPIC_PARTITIONS" "LIANDIAO_GRPC_MAX_CONCURRENT_RPCS" "LIANDIAO_SHUTDOWN_DRAIN_MS" "LIANDIAO_CALENDAR_FILE" "LIANDIAO_GRPC_HOST" "LIANDIAO_METRICS_HOST" "LIANDIAO_HEALTH_PORT" "LIANDIAO_TLS_CERT_FILE" "LIANDIAO_TLS_KEY_FILE" "LIANDIAO_TLS_CA_FILE" "LIANDIAO_TLS_CLIENT_CA_FILE" "LIANDIAO_KAFKA_SECURITY_PROTOCOL" "LIANDIAO_KAFKA_CA_FILE" "LIANDIAO_KAFKA_SASL_MECHANISM" "LIANDIAO_KAFKA_SASL_USERNAME" "LIANDIAO_KAFKA_SASL_PASSWORD" "LIANDIAO_CONFIRMATION_KEYS_FILE") -}}
+{{- if has $name (list "LIANDIAO_DATABASE_URL" "LIANDIAO_KAFKA_BOOTSTRAP" "LIANDIAO_GRPC_PORT" "LIANDIAO_METRICS_PORT" "LIANDIAO_PREFECTURES" "LIANDIAO_EXCLUDE_PREFECTURES" "LIANDIAO_RELEASE" "LIANDIAO_OTLP_ENDPOINT" "LIANDIAO_PII_KEY" "LIANDIAO_PII_KEYS" "LIANDIAO_PII_KEY_ID" "LIANDIAO_FINGERPRINT_KEY" "LIANDIAO_JWKS_FILE" "LIANDIAO_TOKEN_ISSUER" "LIANDIAO_TOKEN_AUDIENCE" "LIANDIAO_LOG_LEVEL" "LIANDIAO_ENV" "LIANDIAO_TOPIC_PARTITIONS" "LIANDIAO_GRPC_MAX_CONCURRENT_RPCS" "LIANDIAO_SHUTDOWN_DRAIN_MS" "LIANDIAO_CALENDAR_FILE" "LIANDIAO_GRPC_HOST" "LIANDIAO_METRICS_HOST" "LIANDIAO_HEALTH_PORT" "LIANDIAO_TLS_CERT_FILE" "LIANDIAO_TLS_KEY_FILE" "LIANDIAO_TLS_CA_FILE" "LIANDIAO_TLS_CLIENT_CA_FILE" "LIANDIAO_KAFKA_SECURITY_PROTOCOL" "LIANDIAO_KAFKA_CA_FILE" "LIANDIAO_KAFKA_SASL_MECHANISM" "LIANDIAO_KAFKA_SASL_USERNAME" "LIANDIAO_KAFKA_SASL_PASSWORD" "LIANDIAO_CONFIRMATION_KEYS_FILE" "LIANDIAO_CONSOLE_BASE_URL") -}}
 {{- fail (printf "extraEnv.%s: set by the chart from its own value; use that value instead" $name) -}}
 {{- end -}}
 {{- end -}}
 {{- if and (eq $v.environment "production") (not $v.identity.issuer) -}}
 {{- fail "identity.issuer: the provincial identity provider's issuer is required in production (LIANDIAO_TOKEN_ISSUER)" -}}
+{{- end -}}
+{{- if and (eq $v.environment "production") $v.console.create (not $v.console.oidc.metadataUrl) -}}
+{{- fail "console.oidc.metadataUrl is required in production: staff sign in with the provincial identity provider" -}}
+{{- end -}}
+{{- if and (eq $v.environment "production") $v.services.intake.create (not (include "liandiao.consoleBaseUrl" .)) -}}
+{{- fail "console.baseUrl is required in production (or console.ingress enabled with its host): intake prints the parties' status page address on every receipt (LIANDIAO_CONSOLE_BASE_URL)" -}}
+{{- end -}}
+{{- if and (eq $v.environment "production") (hasPrefix "http://" $v.console.baseUrl) -}}
+{{- fail "console.baseUrl must be https in production: the receipt's QR code is public" -}}
 {{- end -}}
 {{- if eq $v.environment "production" -}}
 {{- if not (and $v.tls.enabled $v.tls.secretName) -}}
@@ -181,10 +195,11 @@ Checks across values that a JSON schema cannot express. templates/validate.yaml 
 - name: PGSSLROOTCERT
   value: /etc/liandiao/database/{{ $v.database.tls.caKey }}
 {{- end }}
+{{- $wide := (index $v.services .svc).provinceWide }}
 - name: LIANDIAO_PREFECTURES
-  value: {{ join "," ($v.prefectures | default list) | quote }}
+  value: {{ if $wide }}""{{ else }}{{ join "," ($v.prefectures | default list) | quote }}{{ end }}
 - name: LIANDIAO_EXCLUDE_PREFECTURES
-  value: {{ join "," ($v.excludePrefectures | default list) | quote }}
+  value: {{ if $wide }}""{{ else }}{{ join "," ($v.excludePrefectures | default list) | quote }}{{ end }}
 - name: LIANDIAO_RELEASE
   value: {{ include "liandiao.release" .root | quote }}
 {{- if $v.otlp.endpoint }}
@@ -221,9 +236,17 @@ Checks across values that a JSON schema cannot express. templates/validate.yaml 
 - name: LIANDIAO_CALENDAR_FILE
   value: /etc/liandiao/calendar/calendar.json
 {{- end }}
+{{- $consoleUrl := include "liandiao.consoleBaseUrl" .root }}
+{{- if and (eq .svc "intake") $consoleUrl }}
+- name: LIANDIAO_CONSOLE_BASE_URL
+  value: {{ $consoleUrl | quote }}
+{{- end }}
 {{- if eq .svc "confirmation" }}
 - name: LIANDIAO_CONFIRMATION_KEYS_FILE
   value: /etc/liandiao/court-keys/{{ $v.courtKeys.keysFile }}
+{{- end }}
+{{- if eq .svc "notification" }}
+{{ include "liandiao.notificationEnv" . }}
 {{- end }}
 {{- range $name, $value := $v.extraEnv }}
 - name: {{ $name }}
@@ -265,4 +288,135 @@ capabilities:
   mountPath: /etc/liandiao/calendar
   readOnly: true
 {{- end }}
+{{- end -}}
+
+
+{{/* Notification's channels and contact reads (values: notification). */}}
+{{- define "liandiao.notificationEnv" -}}
+{{- $n := .root.Values.notification -}}
+{{- $intake := include "liandiao.svcName" (dict "root" .root "svc" "intake") -}}
+{{- $personnel := include "liandiao.svcName" (dict "root" .root "svc" "personnel") -}}
+- name: LIANDIAO_INTAKE_ADDRESS
+  value: {{ $n.contacts.intake | default (printf "%s:50051" $intake) | quote }}
+- name: LIANDIAO_PERSONNEL_ADDRESS
+  value: {{ $n.contacts.personnel | default (printf "%s:50051" $personnel) | quote }}
+- name: LIANDIAO_SERVICE_TOKEN_FILE
+  value: /etc/liandiao/service-token/token
+- name: LIANDIAO_NOTIFICATION_CONTACTS_TTL_SECONDS
+  value: {{ $n.contacts.ttlSeconds | quote }}
+{{- if $n.sms.enabled }}
+- name: LIANDIAO_SMS_URL
+  value: {{ $n.sms.url | quote }}
+- name: LIANDIAO_SMS_API_KEY
+  valueFrom:
+    secretKeyRef:
+      name: {{ $n.sms.existingSecret }}
+      key: {{ $n.sms.apiKeyKey }}
+- name: LIANDIAO_SMS_SIGN_NAME
+  value: {{ $n.sms.signName | quote }}
+- name: LIANDIAO_SMS_SUCCESS_CODES
+  value: {{ join "," $n.sms.successCodes | quote }}
+- name: LIANDIAO_SMS_TIMEOUT_SECONDS
+  value: {{ $n.sms.timeoutSeconds | quote }}
+{{- with $n.sms.templateIds }}
+- name: LIANDIAO_SMS_TEMPLATE_IDS
+  value: {{ $pairs := list }}{{ range $ours, $theirs := . }}{{ $pairs = append $pairs (printf "%s=%s" $ours $theirs) }}{{ end }}{{ join "," $pairs | quote }}
+{{- end }}
+{{- if $n.sms.receipts.enabled }}
+- name: LIANDIAO_SMS_RECEIPT_SECRET
+  valueFrom:
+    secretKeyRef:
+      name: {{ $n.sms.existingSecret }}
+      key: {{ $n.sms.receipts.secretKey }}
+- name: LIANDIAO_NOTIFICATION_RECEIPTS_PORT
+  value: {{ $n.sms.receipts.port | quote }}
+- name: LIANDIAO_NOTIFICATION_RECEIPTS_HOST
+  valueFrom:
+    fieldRef:
+      fieldPath: status.podIP
+- name: LIANDIAO_SMS_DELIVERED_CODES
+  value: {{ join "," ($n.sms.receipts.deliveredCodes | default (list "DELIVERED")) | quote }}
+{{- end }}
+{{- end }}
+{{- if $n.smtp.enabled }}
+- name: LIANDIAO_SMTP_HOST
+  value: {{ $n.smtp.host | quote }}
+- name: LIANDIAO_SMTP_PORT
+  value: {{ $n.smtp.port | quote }}
+- name: LIANDIAO_SMTP_SENDER
+  value: {{ $n.smtp.sender | quote }}
+- name: LIANDIAO_SMTP_STARTTLS
+  value: {{ ternary "true" "false" $n.smtp.starttls | quote }}
+{{- with $n.smtp.username }}
+- name: LIANDIAO_SMTP_USERNAME
+  value: {{ . | quote }}
+- name: LIANDIAO_SMTP_PASSWORD
+  valueFrom:
+    secretKeyRef:
+      name: {{ $n.smtp.existingSecret }}
+      key: {{ $n.smtp.passwordKey }}
+{{- end }}
+{{- if $n.smtp.caSecret }}
+- name: LIANDIAO_SMTP_CA_FILE
+  value: /etc/liandiao/smtp-ca/ca.crt
+{{- end }}
+{{- end }}
+{{- if $n.webhooks.existingSecret }}
+- name: LIANDIAO_WEBHOOKS_FILE
+  value: /etc/liandiao/webhooks/{{ $n.webhooks.webhooksKey }}
+{{- end }}
+{{- end -}}
+
+{{/* Notification's mounts: its service token, the webhook receivers, a private relay's CA. */}}
+{{- define "liandiao.notificationMounts" -}}
+{{- $n := .Values.notification -}}
+- name: service-token
+  mountPath: /etc/liandiao/service-token
+  readOnly: true
+{{- if $n.webhooks.existingSecret }}
+- name: webhooks
+  mountPath: /etc/liandiao/webhooks
+  readOnly: true
+{{- end }}
+{{- if and $n.smtp.enabled $n.smtp.caSecret }}
+- name: smtp-ca
+  mountPath: /etc/liandiao/smtp-ca
+  readOnly: true
+{{- end }}
+{{- end -}}
+
+{{- define "liandiao.notificationVolumes" -}}
+{{- $n := .Values.notification -}}
+- name: service-token
+  secret:
+    secretName: {{ $n.contacts.serviceTokenSecret }}
+    defaultMode: 0440
+    items:
+      - {key: token, path: token}
+{{- if $n.webhooks.existingSecret }}
+- name: webhooks
+  secret:
+    secretName: {{ $n.webhooks.existingSecret }}
+    defaultMode: 0440
+    items:
+      - {key: {{ $n.webhooks.webhooksKey }}, path: {{ $n.webhooks.webhooksKey }}}
+{{- end }}
+{{- if and $n.smtp.enabled $n.smtp.caSecret }}
+- name: smtp-ca
+  secret:
+    secretName: {{ $n.smtp.caSecret }}
+    items:
+      - {key: ca.crt, path: ca.crt}
+{{- end }}
+{{- end -}}
+
+{{/* The console's public address for the parties' status page link on receipts: console.baseUrl,
+else https://<console.ingress.host> when the console's ingress is enabled, else nothing. */}}
+{{- define "liandiao.consoleBaseUrl" -}}
+{{- $c := .Values.console -}}
+{{- if $c.baseUrl -}}
+{{- trimSuffix "/" $c.baseUrl -}}
+{{- else if and $c.ingress.enabled $c.ingress.host -}}
+{{- printf "https://%s" $c.ingress.host -}}
+{{- end -}}
 {{- end -}}

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-SERVICES = ("intake", "personnel", "routing", "mediation", "confirmation", "notification")
+SERVICES = ("intake", "personnel", "routing", "mediation", "confirmation", "notification", "statistics")
 REPO = Path(__file__).resolve().parents[3]
 DEFAULT_DIR = REPO / ".state" / "certs"
 # Renewed when less than this is left, so a long-lived checkout never meets an expired one.
@@ -145,6 +145,12 @@ def make_all(folder: Path = DEFAULT_DIR, namespace: str = "liandiao", force: boo
     leaves: list[tuple[str, tuple[str, ...], bool]] = [
         *((s, service_dns(s, namespace), True) for s in SERVICES),
         ("gateway", (), False),
+        # The web console calls intake as its own service identity for the party page (issue 11).
+        ("console", (), False),
+        # The court and police systems' adapter calls intake as the service identity of its certificate.
+        ("external-systems", (), False),
+        # The police, court and petition systems send their monthly counts to statistics (issue 11).
+        *((system, (), False) for system in ("police-system", "court-system", "petition-system")),
         ("postgres", ("localhost", "postgres", f"postgres.{namespace}.svc"), True),
         ("kafka", ("localhost", "kafka", f"kafka.{namespace}.svc"), True),
     ]

@@ -18,17 +18,25 @@ from liandiao.rpc import channel as rpc_channel
 T = TypeVar("T")
 
 
+# Tokens made here are call metadata that tests and the development tools keep in module
+# constants for a whole run: a suite on a loaded machine ran 42 minutes, and the services
+# refused the tokens made at its start ("token expired"). The local issuer is for
+# development only; the provider's tokens and the services' own (auth.ServiceToken, renewed
+# before they expire) keep their short lives.
+DEV_TOKEN_TTL_SECONDS = 12 * 3600
+
+
 def token(role: auth.Role, subject: str = "demo", organization_id: str = "demo-org",
           region_scope: tuple[str, ...] = ("15",)) -> tuple[tuple[str, str]]:
     """Call metadata carrying a token of the local development issuer."""
     claims = auth.Claims(subject=subject, organization_id=organization_id, role=role, region_scope=region_scope)
-    return (("authorization", "Bearer " + dev_issuer().issue(claims)),)
+    return (("authorization", "Bearer " + dev_issuer().issue(claims, ttl_seconds=DEV_TOKEN_TTL_SECONDS)),)
 
 
 def service_token(service: str, region_scope: tuple[str, ...] = ("15",)) -> tuple[tuple[str, str]]:
     """Call metadata carrying ``service``'s own identity (liandiao.auth.SERVICE_METHODS)."""
     return (("authorization", "Bearer " + dev_issuer().issue(auth.service_claims(service, region_scope),
-                                                              ttl_seconds=auth.SERVICE_TOKEN_TTL_SECONDS)),)
+                                                              ttl_seconds=DEV_TOKEN_TTL_SECONDS)),)
 
 
 # Local services started over TLS by this process (liandiao.devtools.localrun): address -> what

@@ -1,13 +1,15 @@
 """`make demo`: the platform's main job, locally.
 
-Brings up the six services against the local PostgreSQL and Kafka, loads a
+Brings up the seven services against the local PostgreSQL and Kafka, loads a
 province (the offices and mediators of two prefectures of Inner Mongolia, from
 the shipped division codes), pushes a realistic batch of disputes from every
 channel through intake -> routing -> (mediators answer their offers) ->
-mediation -> notification, waits for the event flow to come to rest (every
+mediation (sessions, agreements, terminations) -> confirmation (the courts
+accept the joint applications and rule; one ruling checked offline) ->
+notification, waits for the event flow to come to rest (every
 outbox empty, every consumer caught up, from the services' metrics), and prints
 a summary of what the services hold. The services are stopped at the end; pass
---keep-running to leave them up (ports 20061-20066).
+--keep-running to leave them up (ports 20061-20067).
 
 The demo is a client like any other: calls go through the platform's channel
 (retry policy, size limits), at most ``--concurrency`` at a time, and a call the
@@ -23,25 +25,34 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 import grpc
 
 from liandiao.auth import Role
-from liandiao.devtools import metrics, province, reset
-from liandiao.devtools.clients import channel, token, until_answered
-from liandiao.devtools.localrun import REPO, LocalServices
-from liandiao.devtools.mediate import clock_figures, mediate
+from liandiao.confirmation.v1 import confirmation_pb2, confirmation_pb2_grpc
+from liandiao.devtools import board as statistics_board
+from liandiao.devtools import metrics, notices, province, reset
+from liandiao.devtools.clients import channel, service_token, token, until_answered
+from liandiao.devtools.confirm import confirm, load_courts, verify_offline
+from liandiao.devtools.fake_systems import LocalSystems
+from liandiao.devtools.localrun import PORT_OFFSET, REPO, LocalServices
+from liandiao.devtools.mediate import clock_figures, code_from_notification, mediate
 from liandiao.devtools.otlp_sink import OtlpSink
 from liandiao.devtools.summary import AWAITING_CHOICE, Run, problems, render
 from liandiao.events.admin import ensure_topics
 from liandiao.ids import lookup
 from liandiao.intake.v1 import intake_pb2, intake_pb2_grpc
 from liandiao.mediation.v1 import mediation_pb2, mediation_pb2_grpc
+from liandiao.notification.v1 import notification_pb2_grpc
 from liandiao.personnel.v1 import personnel_pb2, personnel_pb2_grpc
 from liandiao.routing.v1 import routing_pb2, routing_pb2_grpc
+from liandiao.rpc import channel as rpc_channel
+from liandiao.statistics.v1 import statistics_pb2, statistics_pb2_grpc
 
 PREFECTURES = ["1504", "1505"]   # 赤峰市, 通辽市
 OPERATOR = token(Role.OPERATOR, region_scope=("15",))
@@ -107,8 +118,14 @@ async def run(count: int, keep_running: bool, seed: int, concurrency: int, stall
         await ensure_topics(env["LIANDIAO_KAFKA_BOOTSTRAP"], PREFECTURES, partitions=3)
 
     sink = OtlpSink().start()
+    # Real channels: the SMS simulator (with receipts) and an SMTP server, started here; a fake
+    # police system and a fake court system, to which notification sends their results (issue 10).
+    real = notices.channels(PORT_OFFSET + 20090)
+    channel_env, sim, box = real.__enter__()
+    external = LocalSystems(REPO / ".state" / "demo-external", PORT_OFFSET + 20079).prepare()
     local = LocalServices(env={**env, "LIANDIAO_RELEASE": f"demo-{int(time.time())}",
-                               "LIANDIAO_OTLP_ENDPOINT": sink.endpoint, "LIANDIAO_OUTBOX_POLL_MS": "200"},
+                               "LIANDIAO_OTLP_ENDPOINT": sink.endpoint, "LIANDIAO_OUTBOX_POLL_MS": "200",
+                               **channel_env, "LIANDIAO_WEBHOOKS_FILE": str(external.webhooks_file)},
                           log_dir=REPO / ".state" / "logs" / "demo",
                           # Over TLS with the stack's development certificates, as in a cluster.
                           tls=Path(env["LIANDIAO_STACK_CERTS"]) if env.get("LIANDIAO_STACK_CERTS") else None)
@@ -116,11 +133,17 @@ async def run(count: int, keep_running: bool, seed: int, concurrency: int, stall
     try:
         with phases("start"):
             states = await local.wait_serving(timeout=90)
-        print(f"• six services SERVING in {phases.last():.1f}s: {', '.join(states)}")
-        return await _drive(local, sink, count, seed, concurrency, stalled, phases)
+        print(f"• {len(states)} services SERVING in {phases.last():.1f}s: {', '.join(states)}")
+        return await _drive(local, sink, count, seed, concurrency, stalled, phases, env["LIANDIAO_DATABASE_URL"],
+                            lambda: notices.read(env["LIANDIAO_DATABASE_URL"], sim, box), external)
     finally:
+        external.stop()
+        real.__exit__(None, None, None)
         if keep_running:
-            print("• services left running (stop them with: pkill -f 'python -m services.')")
+            # Their own pids: a pattern (pkill -f) would stop other checkouts' services on a shared machine.
+            pids = " ".join(str(p.pid) for p in local.procs.values())
+            print(f"• services left running (stop them with: kill {pids})")
+            _start_console(local, env)
         else:
             codes = local.stop()
             print(f"• services stopped gracefully: exit codes {set(codes.values())}")
@@ -128,7 +151,8 @@ async def run(count: int, keep_running: bool, seed: int, concurrency: int, stall
 
 
 async def _drive(local: LocalServices, sink: OtlpSink, count: int, seed: int, concurrency: int,
-                 stalled: float, phases: Phases) -> int:
+                 stalled: float, phases: Phases, dsn: str,
+                 read_notices: Callable[[], Awaitable[notices.Notices]], external: LocalSystems) -> int:
     rng = random.Random(seed)
     cpu_before = local.cpu_seconds()
     ch = {s: channel(local.address(s)) for s in local.services}
@@ -136,6 +160,7 @@ async def _drive(local: LocalServices, sink: OtlpSink, count: int, seed: int, co
     routing = routing_pb2_grpc.RoutingServiceStub(ch["routing"])
     mediation = mediation_pb2_grpc.MediationServiceStub(ch["mediation"])
     personnel = personnel_pb2_grpc.PersonnelServiceStub(ch["personnel"])
+    confirmation = confirmation_pb2_grpc.ConfirmationServiceStub(ch["confirmation"])
     ports = [local.metrics_port(s) for s in local.services]
     try:
         with phases("province"):
@@ -147,11 +172,15 @@ async def _drive(local: LocalServices, sink: OtlpSink, count: int, seed: int, co
                 return seen >= prov.person_events
 
             await _until(roster_projected, 60)
+            # The operator loads the courts confirmation knows (personnel publishes no event for them).
+            courts_loaded = await asyncio.to_thread(load_courts, prov, local.env, REPO / ".state")
+        await _console_users(personnel, prov)
         names = "、".join(_name(p) for p in PREFECTURES)
         print(f"• province loaded in {phases.last():.1f}s: {names}: {len(prov.counties)} counties, "
               f"{sum(len(c.committees) for c in prov.counties)} township committees, {len(prov.mediators)} mediators, "
               f"{sum(len(c.lawyers) for c in prov.counties)} lawyers and legal-service workers on duty rotas, "
-              f"{sum(len(c.liaison_officers) for c in prov.counties)} liaison officers")
+              f"{sum(len(c.liaison_officers) for c in prov.counties)} liaison officers; "
+              f"{courts_loaded} courts and tribunals loaded into confirmation")
 
         # Disputes from every channel; a few refused consents and a few bad registrations.
         requests = [province.dispute_request(rng, prov, refuse=rng.random() < 0.03) for _ in range(count)]
@@ -173,9 +202,21 @@ async def _drive(local: LocalServices, sink: OtlpSink, count: int, seed: int, co
         print(f"• {len(disputes)} of {count} registrations answered in {took:.1f}s ({len(disputes) / took:.0f}/s); "
               f"{invalid} of {len(bad)} bad registrations refused with INVALID_ARGUMENT"
               + (f"; unanswered: {dict(unanswered)}" if unanswered else ""))
+        with phases("court and police systems"):
+            # Referrals sent in over HTTP by the fake systems go through the same flow (issue 10).
+            try:
+                referred = await _refer(local, external, intake, prov, rng)
+            except (OSError, RuntimeError, TimeoutError, grpc.aio.AioRpcError) as exc:   # the rest of the demo goes on
+                print(f"• the external-systems adapter did not work: {exc}")
+                referred = []
+        print(f"• {len(referred)} referrals in through the external-systems API in {phases.last():.1f}s "
+              f"({external.retries_same} retried police referrals answered with their first dispute"
+              + (f"; refused: {external.refused}" if external.refused else "") + ")")
 
         # Routing offers each dispute as its event arrives; mediators answer their offers.
         decline_of = {d.dispute_id: declines[n] for n, d in enumerate(disputes)}
+        decline_of |= {d.dispute_id: False for d in referred}   # the systems' referrals go through as they are
+        disputes += referred
         registered = [d for d in disputes if d.status == intake_pb2.DISPUTE_STATUS_REGISTERED]
         with phases("offers made"):
             await metrics.wait_drained(ports, stalled)
@@ -197,8 +238,20 @@ async def _drive(local: LocalServices, sink: OtlpSink, count: int, seed: int, co
 
         # Mediators hold sessions and reach agreements or end the cases (issue 8).
         with phases("mediation"):
-            figures = await mediate(mediation, await _all_cases(mediation), rng, _bounded, concurrency)
+            notification = notification_pb2_grpc.NotificationServiceStub(ch["notification"])
+            figures = await mediate(mediation, await _all_cases(mediation), rng, _bounded, concurrency,
+                                    code_from_notification(notification))
             await metrics.wait_drained(ports, stalled)
+        # The parties take their written agreements to a competent court; clerks accept, judges rule (issue 9).
+        with phases("confirmation"):
+            court_figures, rulings = await confirm(confirmation, await _all_cases(mediation), prov, rng, _bounded,
+                                                   concurrency)
+            await metrics.wait_drained(ports, stalled)
+            valid = [r for r in rulings if r.outcome == confirmation_pb2.RULING_OUTCOME_VALID]
+            if valid:
+                keys = Path(local.env.get("LIANDIAO_CONFIRMATION_KEYS_FILE")
+                            or REPO / ".state" / "confirmation-dev-keys" / "keys.json")
+                court_figures.verified = await asyncio.to_thread(verify_offline, valid[0], keys, REPO / ".state")
         with phases("summary"):
             cases = await _all_cases(mediation)
             mediation_lines = clock_figures(figures, cases).lines()
@@ -217,15 +270,83 @@ async def _drive(local: LocalServices, sink: OtlpSink, count: int, seed: int, co
                                                  fact="consultation_called")),
                 health={s: await local.health(s) for s in local.services},
                 backlog=state.backlog, lag=state.lag, drained=rest is not None, phases=phases.took,
+                notices=await read_notices(),
             )
         cpu = local.cpu_seconds()
         report.cpu = {s: cpu[s] - cpu_before.get(s, 0.0) for s in cpu} | {"demo client": time.process_time()}
         print("\n" + render(report))
         print("\n".join(mediation_lines))
-        return 1 if problems(report) else 0
+        print("\n".join(court_figures.lines()))
+        print("What the court and police systems heard back (signed webhooks, checked by them):")
+        print("\n".join(external.heard_lines()))
+        wrong = await _board(local, statistics_pb2_grpc.StatisticsServiceStub(ch["statistics"]), rng, dsn)
+        return 1 if problems(report) or court_figures.problems() or wrong else 0
     finally:
         for c in ch.values():
             await c.close()
+
+
+async def _board(local: LocalServices, stats, rng: random.Random, dsn: str) -> list[str]:
+    """The police, court and petition systems send their monthly counts (as their own
+    service identities, each over its own certificate); the board for the province and this year is printed, its
+    platform figures checked against counts taken from the services' own tables."""
+    now = datetime.now(ZoneInfo("Asia/Shanghai"))
+    months = [f"{y}-{m:02d}" for y in (now.year - 1, now.year) for m in range(1, 13) if (y, m) <= (now.year, now.month)]
+    for system, kind in (("police-system", statistics_pb2.SOURCE_SYSTEM_POLICE),
+                         ("court-system", statistics_pb2.SOURCE_SYSTEM_COURT),
+                         ("petition-system", statistics_pb2.SOURCE_SYSTEM_PETITION)):
+        figures = [statistics_pb2.ExternalFigure(region_code=p, period=m, count=rng.randint(20, 90))
+                   for p in PREFECTURES for m in months]
+        request = statistics_pb2.ImportExternalFiguresRequest(source_system=kind, figures=figures)
+        async with rpc_channel.open_channel(local.address("statistics"), local.client_tls(system)) as own:
+            system_stats = statistics_pb2_grpc.StatisticsServiceStub(own)
+            await until_answered(partial(system_stats.ImportExternalFigures, request, metadata=service_token(system),
+                                         timeout=30))
+    board = await until_answered(lambda: stats.GetBoard(statistics_pb2.GetBoardRequest(
+        region_code="15", period=str(now.year)), metadata=OPERATOR, timeout=30))
+    direct = await statistics_board.direct_counts(dsn, "15", board.period_start.ToDatetime().replace(tzinfo=UTC),
+                                                  board.period_end.ToDatetime().replace(tzinfo=UTC))
+    print("\n".join(statistics_board.render(board, direct)))
+    wrong = statistics_board.mismatches(board, direct)
+    print("• statistics board equals the direct counts" if not wrong else
+          "• statistics board differs from the direct counts: " + "; ".join(wrong))
+    return wrong
+
+
+async def _refer(local: LocalServices, external: LocalSystems, intake, prov, rng) -> list[intake_pb2.Dispute]:
+    counties = prov.counties
+    await asyncio.to_thread(external.start, local, [c.police_station for c in counties],
+                            [org for c in counties for org in (c.tribunal, c.basic_court)], sorted(PREFECTURES))
+    await asyncio.to_thread(external.wait_ready)
+    ids = await asyncio.to_thread(external.refer_some, prov, rng, 3)
+    return [await intake.GetDispute(intake_pb2.GetDisputeRequest(dispute_id=i), metadata=OPERATOR) for i in ids]
+
+
+CONSOLE_USERS = REPO / ".state" / "console-users.json"
+
+
+async def _console_users(personnel, prov: province.Province) -> None:
+    """The console's part of the demo (issue 11): the people to sign in as, one of each role per
+    county and every mediator (services/console/users.py)."""
+    from services.console import users
+
+    users.write(CONSOLE_USERS, await users.users_for_province(personnel, OPERATOR, prov))
+
+
+def _start_console(local: LocalServices, env: dict[str, str]) -> None:
+    from services.console import users
+    from services.console.devserver import ConsoleProcess
+
+    console = ConsoleProcess(addresses={s: local.address(s) for s in local.services}, users_file=CONSOLE_USERS,
+                             log_file=REPO / ".state" / "logs" / "demo" / "console.log",
+                             tls=Path(env["LIANDIAO_STACK_CERTS"]) if env.get("LIANDIAO_STACK_CERTS") else None)
+    console.start()
+    people = users.load(CONSOLE_USERS)
+    roles = Counter(u.role for u in people)
+    print(f"• console: {console.url}/sign-in (pid {console.proc.pid if console.proc else '?'}; "
+          f"stop it with: kill {console.proc.pid if console.proc else ''}); sign in as any of "
+          + ", ".join(f"{n} {r}" for r, n in sorted(roles.items())) + ", e.g. "
+          + "; ".join(next(f"{u.label} ({u.key})" for u in people if u.role == r) for r in sorted(roles)))
 
 
 def _code(exc: BaseException) -> str:

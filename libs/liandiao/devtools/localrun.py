@@ -1,4 +1,4 @@
-"""Start, watch and stop the six services as local processes (the demo and the
+"""Start, watch and stop the seven services as local processes (the demo and the
 end-to-end tests use this; on Kubernetes the chart does the same job)."""
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from liandiao.devtools import certs, clients
+from liandiao.devtools import certs, clients, metrics
 from liandiao.devtools.clients import channel
 from liandiao.transport import GrpcTls
 
-SERVICES = ("intake", "personnel", "routing", "mediation", "confirmation", "notification")
+SERVICES = ("intake", "personnel", "routing", "mediation", "confirmation", "notification", "statistics")
 REPO = Path(__file__).resolve().parents[3]
 
 
@@ -52,12 +52,13 @@ class LocalServices:
     def metrics_port(self, service: str) -> int:
         return PORT_OFFSET + self.metrics_base_port + 1 + SERVICES.index(service)
 
-    def client_tls(self) -> GrpcTls | None:
-        """What a client of these services presents: the gateway's certificate (None: plain text)."""
+    def client_tls(self, identity: str = "gateway") -> GrpcTls | None:
+        """What a client of these services presents: the gateway's certificate, or a
+        service's own when it calls with that service's token (None: plain text)."""
         if self.tls is None:
             return None
         read = lambda name: (self.tls / name).read_bytes()  # type: ignore[operator]  # noqa: E731
-        return GrpcTls(read("gateway.crt"), read("gateway.key"), read("ca.crt"))
+        return GrpcTls(read(f"{identity}.crt"), read(f"{identity}.key"), read("ca.crt"))
 
     def _transport_env(self, name: str, env: dict[str, str]) -> dict[str, str]:
         if self.tls is None:
@@ -80,8 +81,16 @@ class LocalServices:
                    "LIANDIAO_METRICS_PORT": str(self.metrics_port(name)),
                    "PYTHONPATH": f"{REPO / 'libs'}{os.pathsep}{REPO}"}
             env.update(self._transport_env(name, env))
+            if name == "notification":
+                # Recipients' real addresses are read from intake and personnel when they run here.
+                env.update({f"LIANDIAO_{s.upper()}_ADDRESS": self.address(s) for s in ("intake", "personnel")
+                            if s in self.services and f"LIANDIAO_{s.upper()}_ADDRESS" not in self.env})
             if gateway is not None:
                 clients.LOCAL_TLS[self.address(name)] = gateway
+                metrics.LOCAL_TLS_CA[self.metrics_port(name)] = str(self.tls / "ca.crt")  # type: ignore[operator]
+            else:   # plain text on a port an earlier TLS run of this process may have used
+                clients.LOCAL_TLS.pop(self.address(name), None)
+                metrics.LOCAL_TLS_CA.pop(self.metrics_port(name), None)
             log = open(self.log_dir / f"{name}.log", "ab")
             self.procs[name] = subprocess.Popen([sys.executable, "-m", f"services.{name}"], cwd=REPO, env=env,
                                                 stdout=log, stderr=subprocess.STDOUT)

@@ -4,6 +4,7 @@ from them when the event flow has drained."""
 from __future__ import annotations
 
 import asyncio
+import ssl
 import time
 import urllib.request
 from collections.abc import Iterable
@@ -14,9 +15,23 @@ from prometheus_client.parser import text_string_to_metric_families
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
+# Metrics ports of local services started over TLS (liandiao.devtools.localrun) -> the CA
+# file their certificates are checked against: those serve /metrics over HTTPS only.
+LOCAL_TLS_CA: dict[int, str] = {}
+
+
+def page(port: int, host: str = "127.0.0.1", timeout: float = 3) -> str:
+    """The text of /metrics, over HTTPS (the server checked) when the service serves it so."""
+    ca = LOCAL_TLS_CA.get(port)
+    url = f"{'https' if ca else 'http'}://{host}:{port}/metrics"
+    context = ssl.create_default_context(cafile=ca) if ca else None
+    with urllib.request.urlopen(url, timeout=timeout, context=context) as reply:
+        return reply.read().decode()
+
+
 def scrape(port: int, host: str = "127.0.0.1") -> Samples:
-    with urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=3) as reply:
-        text = reply.read().decode()
+    # Generous: seven services and their consumers share two busy cores during a demo or a test run.
+    text = page(port, host, timeout=10)
     out = {}
     for family in text_string_to_metric_families(text):
         for sample in family.samples:

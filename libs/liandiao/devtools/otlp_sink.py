@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict
+from collections.abc import Callable
 from concurrent import futures
 
 import grpc
@@ -27,11 +28,17 @@ class _Receiver(trace_service_pb2_grpc.TraceServiceServicer):
             service = next((a.value.string_value for a in resource_spans.resource.attributes
                             if a.key == "service.name"), "?")
             seen: list[tuple[bytes, str]] = []
+            timed: list[tuple[str, str, int]] = []
+            milestone = self.sink.milestone
             for scope in resource_spans.scope_spans:
                 for span in scope.spans:
                     dispute = next((a.value.string_value for a in span.attributes if a.key == DISPUTE_ATTRIBUTE), "")
                     seen.append((span.trace_id, dispute))
+                    if milestone is not None and dispute and (name := milestone(service, span.name)):
+                        timed.append((dispute, name, span.end_time_unix_nano))
             self.sink.add(service, seen)
+            if timed:
+                self.sink.add_times(timed)
             self.sink.keep_text(service, resource_spans)
         return trace_service_pb2.ExportTraceServiceResponse()
 
@@ -43,6 +50,10 @@ class OtlpSink:
         self._services: dict[bytes, set[str]] = defaultdict(set)    # trace id -> services
         self._traces: dict[str, set[bytes]] = defaultdict(set)      # dispute id -> trace ids
         self._recording: list[tuple[str, str]] | None = None         # (service, spans as text), while recording
+        # (service, span name) -> milestone name or None: set by a benchmark that times the flow from
+        # the services' own spans; then, per dispute and milestone, the first and last span's end (ns).
+        self.milestone: Callable[[str, str], str | None] | None = None
+        self._times: dict[str, dict[str, tuple[int, int]]] = defaultdict(dict)
         # OTLP export requests of a busy service run up to a few MiB.
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4),
                                    options=[("grpc.max_receive_message_length", 64 * 1024 * 1024)])
@@ -68,6 +79,17 @@ class OtlpSink:
                 self._services[trace_id].add(service)
                 if dispute:
                     self._traces[dispute].add(trace_id)
+
+    def add_times(self, timed: list[tuple[str, str, int]]) -> None:
+        with self._lock:
+            for dispute, name, end in timed:
+                first, last = self._times[dispute].get(name, (end, end))
+                self._times[dispute][name] = (min(first, end), max(last, end))
+
+    def times(self, dispute_id: str) -> dict[str, tuple[int, int]]:
+        """milestone -> (first, last) span end in ns since the epoch, for one dispute."""
+        with self._lock:
+            return dict(self._times.get(dispute_id, {}))
 
     def record(self) -> list[tuple[str, str]]:
         """From now on, keeps every exported span whole as text (names, attributes,

@@ -8,6 +8,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 
+from liandiao.devtools.notices import Notices
 from liandiao.ids import lookup
 from liandiao.intake.v1 import intake_pb2
 from liandiao.mediation.v1 import mediation_pb2
@@ -19,6 +20,8 @@ SOURCE_NAMES = {1: "party application", 2: "own initiative", 3: "police referral
 ACCEPTED = routing_pb2.ASSIGNMENT_STATUS_ACCEPTED
 UNASSIGNED = routing_pb2.ASSIGNMENT_STATUS_UNASSIGNED
 AWAITING_CHOICE = routing_pb2.ASSIGNMENT_STATUS_AWAITING_CHOICE
+OPEN_STATUSES = frozenset({mediation_pb2.CASE_STATUS_OPEN, mediation_pb2.CASE_STATUS_IN_SESSION,
+                           mediation_pb2.CASE_STATUS_SUSPENDED, mediation_pb2.CASE_STATUS_AGREEMENT_DRAFTED})
 
 
 @dataclass
@@ -42,6 +45,7 @@ class Run:
     drained: bool                                    # the flow came to rest before the deadline
     phases: list[tuple[str, float]] = field(default_factory=list)
     cpu: dict[str, float] = field(default_factory=dict)
+    notices: Notices | None = None                   # what each audience received, by channel
 
     @property
     def registered(self) -> list[intake_pb2.Dispute]:
@@ -110,7 +114,9 @@ def render(run: Run) -> str:
     acc_region = Counter(by_id[a.dispute_id].prefecture for a in accepted if a.dispute_id in by_id)
     acc_type = Counter(by_id[a.dispute_id].dispute_type for a in accepted if a.dispute_id in by_id)
     levels = Counter(placement_level(a.reason) for a in accepted)
-    periods = Counter(c.deadline.period_name for c in run.cases)
+    # Open means still being mediated: an effective, terminated, returned or closed case is not.
+    still_open = [c for c in run.cases if c.status in OPEN_STATUSES]
+    periods = Counter(c.deadline.period_name for c in still_open)
     statuses = Counter(a.status for a in run.assignments.values())
     chosen = sum(1 for a in accepted if "joint choice" in a.reason)
     line = "─" * 72
@@ -136,9 +142,10 @@ def render(run: Run) -> str:
                "court-delegated awaiting the parties' choice (2 working days)")
     out.append(f" consultations: {run.consultations} joint consultations (会商) called for difficult disputes")
     out.append(" cases open:   " + ", ".join(f"{k} {v}" for k, v in periods.most_common())
-               + f" (total {len(run.cases)})")
-    out.append(f" deliveries:   {run.deliveries_sent} sent (console channel) for {run.notified} assignments, "
-               "personal data masked")
+               + f" (total {len(still_open)} of {len(run.cases)} opened)")
+    out.append(f" deliveries:   {run.deliveries_sent} sent for {run.notified} assignments, personal data masked")
+    if run.notices is not None:
+        out.extend(notice_lines(run.notices))
     out.append(f" tracing:      {run.whole_traces}/{len(accepted)} disputes form one trace across intake, routing, "
                "mediation, notification")
     out.append(" phases:       " + ", ".join(f"{name} {secs:.1f}s" for name, secs in run.phases))
@@ -151,3 +158,13 @@ def render(run: Run) -> str:
     out.append(" result:       " + ("the whole flow worked" if not trouble else "; ".join(trouble)))
     out.append(f" logs:         .state/logs/demo/<service>.log\n{line}")
     return "\n".join(out)
+
+
+def notice_lines(n: Notices) -> list[str]:
+    """Who was told, on which channel, and how it went."""
+    out = [f" {'told':<18}{'channel':<10}{'messages':>9}{'delivered':>11}{'failed':>8}{'retries':>9}{'pending':>9}"]
+    for (kind, channel), t in sorted(n.told.items()):
+        out.append(f" {kind:<18}{channel:<10}{t.count:>9}{t.delivered:>11}{t.failed:>8}{t.retries:>9}{t.pending:>9}")
+    out.append(f" SMS provider: {n.sms_received} messages accepted of {n.sms_requests} requests (the rest refused "
+               f"and retried), {n.receipts} receipts reported; SMTP server: {n.mails} e-mails received")
+    return out

@@ -50,6 +50,9 @@ async def replay(bootstrap: str, dlq: str, limit: int, cipher: PiiCipher | None 
     await consumer.start()
     await producer.start()
     sent = 0
+    # A dead letter written twice (its consumer killed between publishing it and recording
+    # it in dead_letters) goes back once: the original record's coordinates name it.
+    replayed: set[tuple[str, str, str]] = set()
     try:
         partitions = await _partitions(bootstrap, dlq)
         if not partitions:
@@ -76,7 +79,9 @@ async def replay(bootstrap: str, dlq: str, limit: int, cipher: PiiCipher | None 
                     headers = [(k, v) for k, v in r.headers if not k.startswith("dlq-")]
                     named = {k: (v or b"").decode(errors="replace") for k, v in r.headers}
                     original = named.get("dlq-original-topic", "")
-                    if original:
+                    origin = (original, named.get("dlq-original-partition", ""), named.get("dlq-original-offset", ""))
+                    if original and not (origin[2] and origin in replayed):
+                        replayed.add(origin)
                         await producer.send_and_wait(original, _unsealed(r.value, named, cipher), key=r.key,
                                                      headers=headers)
                         sent += 1

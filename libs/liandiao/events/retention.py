@@ -32,34 +32,33 @@ async def purge(conn: asyncpg.Connection, service: str, *, now: datetime, outbox
                 inbox_keep: timedelta, batch: int = 5000) -> Purged:
     """Deletes, in batches of ``batch`` rows (short transactions, no long locks),
     outbox rows published before ``now - outbox_keep`` and inbox rows processed
-    before ``now - inbox_keep``. Two replicas may run it at once: the advisory lock
-    lets one purge and the other skip this round."""
-    if not await conn.fetchval("select pg_try_advisory_lock(hashtext('liandiao.retention.' || current_schema()))"):
-        return Purged(0, 0)
-    try:
-        outbox = await _in_batches(conn, """
-            delete from outbox where id = any(array(
-                select id from outbox where published_at < $1 order by id limit $2))""",
-            now - outbox_keep, batch)
-        inbox = await _in_batches(conn, """
-            delete from inbox where ctid = any(array(
-                select ctid from inbox where processed_at < $1 limit $2))""",
-            now - inbox_keep, batch)
-    finally:
-        await conn.execute("select pg_advisory_unlock(hashtext('liandiao.retention.' || current_schema()))")
-    telemetry.RETENTION_PURGED.labels(service, "outbox").inc(outbox)
-    telemetry.RETENTION_PURGED.labels(service, "inbox").inc(inbox)
-    return Purged(outbox, inbox)
+    before ``now - inbox_keep``. Two replicas may run it at once: each batch takes a
+    transaction-level advisory lock, and a replica that finds it taken leaves this round
+    to the other. Transaction-level, not a session lock: a pooled connection carries no
+    session state back to the pool (liandiao.db.create_pool skips the reset round trip)."""
+    purged = {"outbox": 0, "inbox": 0}
+    for table, sql, cutoff in (
+            ("outbox", """delete from outbox where id = any(array(
+                              select id from outbox where published_at < $1 order by id limit $2))""",
+             now - outbox_keep),
+            ("inbox", """delete from inbox where ctid = any(array(
+                             select ctid from inbox where processed_at < $1 limit $2))""",
+             now - inbox_keep)):
+        deleted = batch
+        while deleted == batch:
+            async with conn.transaction():
+                if not await conn.fetchval(
+                        "select pg_try_advisory_xact_lock(hashtext('liandiao.retention.' || current_schema()))"):
+                    return _counted(service, Purged(**purged))   # another replica purges now
+                deleted = int((await conn.execute(sql, cutoff, batch)).rsplit(" ", 1)[-1])
+            purged[table] += deleted
+    return _counted(service, Purged(**purged))
 
 
-async def _in_batches(conn: asyncpg.Connection, sql: str, cutoff: datetime, batch: int) -> int:
-    total = 0
-    while True:
-        status = await conn.execute(sql, cutoff, batch)
-        deleted = int(status.rsplit(" ", 1)[-1])
-        total += deleted
-        if deleted < batch:
-            return total
+def _counted(service: str, purged: Purged) -> Purged:
+    telemetry.RETENTION_PURGED.labels(service, "outbox").inc(purged.outbox)
+    telemetry.RETENTION_PURGED.labels(service, "inbox").inc(purged.inbox)
+    return purged
 
 
 async def run(pool: asyncpg.Pool, service: str, settings, stopping: asyncio.Event) -> None:

@@ -40,6 +40,9 @@ REPEATABLE: frozenset[tuple[str, str]] = frozenset({
     # intake: RegisterDispute answers a repeated request_id with the first call's dispute;
     # an office's acknowledgement is recorded once (a second is not "fresh").
     (_IN, "RegisterDispute"), (_IN, "GetDispute"), (_IN, "ListDisputes"), (_IN, "AcknowledgeWarning"),
+    (_IN, "GetDisputeContacts"), (_PE, "GetPersonContact"),
+    # the receipt reads the dispute's case code (issuing one only to a dispute that has none).
+    (_IN, "GetReceipt"),
     # personnel: reads; updates that set a value (UpdatePerson, SetDuty, DeclareRelation upserts);
     # AddToRoster refuses an entry already listed; removals and evaluations happen once.
     (_PE, "GetOrganization"), (_PE, "ListOrganizations"), (_PE, "GetPerson"), (_PE, "ListPeople"),
@@ -61,6 +64,12 @@ REPEATABLE: frozenset[tuple[str, str]] = frozenset({
     (_ME, "RecordPublicityChoice"), (_ME, "SetPresiding"), (_ME, "AddMediator"), (_ME, "RemoveMediator"),
     (_ME, "EditAgreement"), (_ME, "DiscardDraft"), (_ME, "RecordPerformance"),
     (_CO, "GetApplication"), (_CO, "ListApplications"), (_CO, "VerifyRuling"),
+    # confirmation: the application's state refuses a repeat (a second application to the same
+    # court while one is pending, a second acceptance, refusal, request, extension or ruling);
+    # materials brought again are a union (tests/failure/test_repeated_commands.py).
+    (_CO, "Apply"), (_CO, "AcceptApplication"), (_CO, "RefuseApplication"), (_CO, "RequestSupplement"),
+    (_CO, "SupplementMaterials"), (_CO, "ExtendReview"), (_CO, "Rule"), (_CO, "WithdrawApplication"),
+    (_CO, "ListCourtKeys"),
     # notification: a resent delivery is pending, and a second resend of it is refused.
     (_NO, "Preview"), (_NO, "ListDeliveries"), (_NO, "ResendDelivery"),
 })
@@ -68,15 +77,18 @@ REPEATABLE: frozenset[tuple[str, str]] = frozenset({
 ONCE_ONLY: frozenset[tuple[str, str]] = frozenset({
     # A repeat would create a second organization, person, feedback or training record.
     (_PE, "CreateOrganization"), (_PE, "CreatePerson"), (_PE, "RecordFeedback"), (_PE, "RecordTraining"),
+    # A repeated failed case-code look-up counts a second failure towards the lock (issue 11).
+    (_IN, "GetCaseStatus"),
     # A second Reassign withdraws the new offer too.
     (_RO, "Reassign"),
     # A repeat would schedule a second session, move it again, draft or record a second
     # agreement, add a second visit, document, message or extension request.
     (_ME, "ScheduleSession"), (_ME, "RescheduleSession"), (_ME, "DraftAgreement"), (_ME, "RecordOralAgreement"),
     (_ME, "RecordFollowUp"), (_ME, "UploadDocument"), (_ME, "PostMessage"), (_ME, "RequestExtension"),
-    # Not built yet: stay here until they carry an idempotency key or a state check.
-    (_CO, "Apply"), (_CO, "AcceptApplication"), (_CO, "RefuseApplication"), (_CO, "RequestSupplement"),
-    (_CO, "SupplementMaterials"), (_CO, "ExtendReview"), (_CO, "Rule"), (_CO, "Object"),
+    # A repeat would void the code just sent and text the party a second one.
+    (_ME, "RequestSigningCode"),
+    # A repeat would record a second objection (unless it names its objection_id).
+    (_CO, "Object"),
 })
 
 # gRPC allows at most 5 attempts. Backoff is drawn at random in [0, current]

@@ -8,11 +8,19 @@ character takes 9 bytes there) and the details base64-encoded, hence the budgets
 from __future__ import annotations
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from liandiao.errors import DomainError, InvalidInput, NotFound, PermissionDenied, RuleViolation, Unavailable
+from liandiao.errors import (
+    DomainError,
+    Exhausted,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    RuleViolation,
+    Unavailable,
+)
 
 MAX_MESSAGE_BYTES = 480       # UTF-8 bytes of the status message
 MAX_DETAILS_BYTES = 2400      # serialized google.rpc details
@@ -61,6 +69,9 @@ def to_status(err: DomainError) -> grpc.Status:
         st = status_pb2.Status(code=code_pb2.PERMISSION_DENIED, message=message)
     elif isinstance(err, Unavailable):
         st = status_pb2.Status(code=code_pb2.UNAVAILABLE, message=message)
+    elif isinstance(err, Exhausted):
+        detail.Pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=err.retry_after_seconds)))
+        st = status_pb2.Status(code=code_pb2.RESOURCE_EXHAUSTED, message=message, details=[detail])
     else:
         st = status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
     return rpc_status.to_status(st)

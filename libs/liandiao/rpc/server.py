@@ -18,6 +18,7 @@ from liandiao.db import transient
 from liandiao.errors import DomainError
 from liandiao.rpc.errors import to_status
 from liandiao.rpc.limits import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES
+from liandiao.rpc.peer import service_identity
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
             redact.remember_message(request)   # names and addresses masked in whatever this call logs
             code = grpc.StatusCode.OK
             try:
-                claims = self._authorize(full_method, metadata.get("authorization", ""))
+                claims = self._authorize(full_method, metadata.get("authorization", ""), service_identity(context))
                 token, serving = auth.CURRENT.set(claims), audit.METHOD.set(full_method)
                 try:
                     return await behaviour(request, context)
@@ -88,7 +89,10 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
             response_serializer=handler.response_serializer,
         )
 
-    def _authorize(self, full_method: str, header: str) -> auth.Claims:
+    def _authorize(self, full_method: str, header: str, certified: str | None = None) -> auth.Claims:
+        """``certified``: the service name of the client certificate under mutual TLS
+        (None without one). A service token must be the certificate's own: a token
+        copied from one service is no use from another's connection."""
         method = full_method.rsplit("/", 1)[-1]
         if not header.startswith("Bearer "):
             raise _Refused(grpc.StatusCode.UNAUTHENTICATED, "missing 'authorization: Bearer <token>'")
@@ -96,6 +100,10 @@ class EdgeInterceptor(grpc.aio.ServerInterceptor):
             claims = self.verifier.verify(header.removeprefix("Bearer "))
         except auth.InvalidToken as exc:
             raise _Refused(grpc.StatusCode.UNAUTHENTICATED, str(exc)) from None
+        if claims.role is auth.Role.SERVICE and certified is not None and certified != claims.subject:
+            raise _Refused(grpc.StatusCode.UNAUTHENTICATED,
+                           f"service token of {claims.subject[:40]!r} presented on a connection certified as "
+                           f"{certified[:40]!r}")
         # No wildcard: a service identity may call only the methods of its own list.
         if not auth.may_call(claims, full_method, self.policy.get(method)):
             who = f"service {claims.subject}" if claims.role is auth.Role.SERVICE else f"role {claims.role}"

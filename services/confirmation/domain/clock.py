@@ -29,14 +29,28 @@ from liandiao.legaltime import (
     start_of_china_day,
     statutory,
     to_china_date,
+    working_days_between,
 )
 from services.confirmation.domain.application import Application
 from services.confirmation.domain.states import Status
 
 
 class DeadlineKind(StrEnum):
-    ACCEPT = "accept"  # SPC-2011 Art.4
-    DECIDE = "decide"  # SPC-2011 Art.5
+    ACCEPT = "accept"  # SPC-2011 Art.4: the court's
+    DECIDE = "decide"  # SPC-2011 Art.5: the court's
+    SUPPLEMENT = "supplement"  # SPC-Interp Art.354/356: the applicants', set by the court (Art.357)
+
+
+class Audience(StrEnum):
+    """Who a reminder is for: the court (its clerks before acceptance, the judge after) or the
+    applicants (what they still owe the court)."""
+
+    COURT = "court"
+    APPLICANTS = "applicants"
+
+
+AUDIENCE = {DeadlineKind.ACCEPT: Audience.COURT, DeadlineKind.DECIDE: Audience.COURT,
+            DeadlineKind.SUPPLEMENT: Audience.APPLICANTS}
 
 
 def acceptance_deadline(clock_from: datetime, calendar: HolidayCalendar) -> Deadline:
@@ -62,42 +76,78 @@ def court_deadline(app: Application) -> tuple[DeadlineKind, Deadline] | None:
     return None
 
 
+def running_deadlines(app: Application) -> tuple[tuple[DeadlineKind, Deadline], ...]:
+    """Every deadline running now: the court's (if any) and, while the court waits for
+    materials, the applicants' supplement deadline (both run during review, Art.356)."""
+    out = [current] if (current := court_deadline(app)) is not None else []
+    if app.status in (Status.AWAITING_SUPPLEMENT, Status.REVIEW_AWAITING_SUPPLEMENT) and app.supplement_by:
+        out.append((DeadlineKind.SUPPLEMENT, app.supplement_by))
+    return tuple(out)
+
+
 @dataclass(frozen=True)
 class ReminderPolicy:
-    """Remind the judge `lead_days` calendar days before each deadline's last day (0: on the last
-    day itself), at 00:00 China time. Practice, not statute: configuration."""
+    """Remind `working_days` working days before each deadline's last day (0: on the last day
+    itself), from 00:00 China time that day. Practice, not statute: configuration
+    (LIANDIAO_CONFIRMATION_REMINDER_WORKING_DAYS)."""
 
-    lead_days: tuple[int, ...] = (1,)
+    working_days: int = 1
 
     def __post_init__(self) -> None:
-        if not self.lead_days or any(isinstance(d, bool) or d < 0 for d in self.lead_days):
-            raise ValueError("lead_days: one or more whole days, none negative")
-        if len(set(self.lead_days)) != len(self.lead_days):
-            raise ValueError("lead_days: each lead once")
+        if isinstance(self.working_days, bool) or not 0 <= self.working_days <= 10:
+            raise ValueError("working_days: a whole number of working days, 0 to 10")
 
 
-def reminder_time(d: Deadline, lead_days: int) -> datetime:
-    return start_of_china_day(d.last_day - timedelta(days=lead_days))
+def reminder_day(d: Deadline, working_days: int, calendar: HolidayCalendar) -> date:
+    """The working day on which exactly `working_days` working days remain before the last day
+    (Art.85 puts a last day on a working day; make-up working days count, rest days do not)."""
+    day = d.last_day
+    for _ in range(working_days):
+        day -= timedelta(days=1)
+        while calendar.is_rest_day(day):
+            day -= timedelta(days=1)
+    return day
 
 
-def due_reminder(app: Application, now: datetime, policy: ReminderPolicy) -> tuple[DeadlineKind, Deadline, int] | None:
-    """The reminder to send now, if one is due: of the leads whose time has come, the shortest
-    (a sweep that comes late sends one reminder, the most urgent, not a burst). Nothing after the
-    deadline has passed: the application is then overdue instead."""
-    current = court_deadline(app)
-    if current is None:
-        return None
-    kind, d = current
-    if is_expired(d, now):
-        return None
-    due = [lead for lead in policy.lead_days if reminder_time(d, lead) <= now]
-    if not due:
-        return None
-    lead = min(due)
-    sent = [s for k, day, s in app.reminders_sent if k == kind.value and day == d.last_day.isoformat()]
-    if any(s <= lead for s in sent):
-        return None
-    return kind, d, lead
+def reminder_time(d: Deadline, working_days: int, calendar: HolidayCalendar) -> datetime:
+    return start_of_china_day(reminder_day(d, working_days, calendar))
+
+
+def _reminded(app: Application, kind: DeadlineKind, d: Deadline) -> bool:
+    return any(k == kind.value and day == d.last_day.isoformat() for k, day, _ in app.reminders_sent)
+
+
+@dataclass(frozen=True)
+class DueReminder:
+    kind: DeadlineKind
+    deadline: Deadline
+    working_days_left: int  # working days after today up to and including the last day
+
+    @property
+    def audience(self) -> Audience:
+        return AUDIENCE[self.kind]
+
+
+def due_reminders(app: Application, now: datetime, policy: ReminderPolicy,
+                  calendar: HolidayCalendar) -> tuple[DueReminder, ...]:
+    """The reminders to send now: one per running deadline whose reminder day has come, once per
+    deadline (its kind and last day: an extension moves the last day and earns a new one), none
+    after the deadline passed (the application is then overdue instead)."""
+    out = []
+    for kind, d in running_deadlines(app):
+        if is_expired(d, now) or _reminded(app, kind, d) or now < reminder_time(d, policy.working_days, calendar):
+            continue
+        out.append(DueReminder(kind, d, working_days_between(now, d.last_day, calendar)))
+    return tuple(out)
+
+
+def next_reminder_at(app: Application, policy: ReminderPolicy, calendar: HolidayCalendar,
+                     now: datetime) -> datetime | None:
+    """When the sweep must look at this application for a reminder (None: none pending; a
+    deadline already past is overdue, not reminded)."""
+    times = [reminder_time(d, policy.working_days, calendar) for kind, d in running_deadlines(app)
+             if not _reminded(app, kind, d) and not is_expired(d, now)]
+    return min(times) if times else None
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,13 @@ from services.confirmation.domain.numbering import CaseNumber
 from services.confirmation.domain.ruling import Outcome, RejectionGround, RulingDocument
 
 
+class RefusalAdvice(StrEnum):
+    """What the parties of a refused application may do (each locale words it itself)."""
+
+    MEDIATE_AGAIN_OR_SUE = "mediate_again_or_sue"            # PML Art.33
+    APPLY_TO_COMPETENT_COURT = "apply_to_competent_court"    # not this court's: SPC-Interp Art.351
+
+
 @dataclass(frozen=True, kw_only=True)
 class ApplicationFiled:
     application_id: str
@@ -74,6 +81,7 @@ class ApplicationRefused:
     decision: AdmissionDecision
     advice: str
     late: bool
+    advice_code: RefusalAdvice = RefusalAdvice.MEDIATE_AGAIN_OR_SUE
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -162,8 +170,12 @@ class ReminderDue:
     judge_id: str  # empty before acceptance: the court's filing desk
     deadline: str  # DeadlineKind value
     last_day: date
-    lead_days: int
+    lead_days: int  # the policy's working days before the last day
     at: datetime
+    audience: str = "court"  # clock.Audience value
+    working_days_left: int = 0
+    due: Deadline | None = None
+    outstanding: tuple[MaterialItem, ...] = ()  # a supplement reminder: what is still missing
 
 
 Event = (

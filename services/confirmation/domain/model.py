@@ -14,14 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
+# The sides and what a term asks are the vocabulary of the signed ruling as well, so they live
+# with its canonical format (liandiao.documents.ruling), which the console reads too.
+from liandiao.documents.ruling import Asks, Side
+
 # ---- parties ---------------------------------------------------------------------------------
-
-
-class Side(StrEnum):
-    """The two sides of the dispute (甲方 / 乙方). A joint application needs every party of both."""
-
-    APPLICANT = "applicant"
-    RESPONDENT = "respondent"
 
 
 class PartyKind(StrEnum):
@@ -76,14 +73,7 @@ class Party:
 # ---- terms: what each term asks --------------------------------------------------------------
 
 
-class Asks(StrEnum):
-    PAYMENT = "payment"  # money, in fen
-    ACT = "act"  # do or refrain from an act (apologise, remove a wall, visitation)
-    THING = "thing"  # deliver or transfer a specific thing
-    STATUS = "status"  # declare an identity relationship valid, void or dissolved
-    OWNERSHIP = "ownership"  # declare who owns property or an IP right (确权)
-    SPECIAL_PROCEDURE = "special_procedure"  # a matter of another special procedure, summons, bankruptcy
-    NON_CIVIL = "non_civil"  # outside the courts' civil remit (e.g. an administrative sanction)
+# Asks (what a term asks) is the signed ruling's vocabulary too: liandiao.documents.ruling.
 
 
 class StatusRelation(StrEnum):

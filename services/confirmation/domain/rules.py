@@ -19,11 +19,12 @@ from services.confirmation.domain.admissibility import (
 )
 from services.confirmation.domain.application import Application
 from services.confirmation.domain.clock import (
+    DeadlineKind,
     ReminderPolicy,
     acceptance_deadline,
     ceiling_deadline,
     decision_deadline,
-    due_reminder,
+    due_reminders,
 )
 from services.confirmation.domain.commands import (
     Accept,
@@ -185,11 +186,12 @@ def decide_refuse(app: Application, cmd: Refuse, now: datetime) -> ev.Applicatio
     transition(app.status, Action.REFUSE)
     decision = decide_admission(proposed_admissibility(app), accept=False, grounds=cmd.grounds,
                                 reasons=cmd.reasons, override_reason=cmd.override_reason)
-    advice = ADVICE_MAY_SUE
+    advice, code = ADVICE_MAY_SUE, ev.RefusalAdvice.MEDIATE_AGAIN_OR_SUE
     if InadmissibleGround.NOT_THIS_COURT in decision.grounds:
         advice = f"They may apply to a competent court within the 30 days. {advice}"
+        code = ev.RefusalAdvice.APPLY_TO_COMPETENT_COURT
     return ev.ApplicationRefused(application_id=app.application_id, refused_at=now, judge_id=cmd.judge_id,
-                                 decision=decision, advice=advice,
+                                 decision=decision, advice=advice, advice_code=code,
                                  late=app.status is Status.FILED and is_expired(app.accept_by, now))
 
 
@@ -242,14 +244,19 @@ def decide_withdraw(app: Application, cmd: Withdraw, now: datetime) -> ev.Applic
                                    deemed=False, reason=cmd.reason.strip(), source="SPC-Interp Art.357; SPC-2011 Art.5")
 
 
-def decide_reminders(app: Application, now: datetime, policy: ReminderPolicy) -> tuple[ev.ReminderDue, ...]:
-    due = due_reminder(app, now, policy)
-    if due is None:
-        return ()
-    transition(app.status, Action.REMIND)
-    kind, d, lead = due
-    return (ev.ReminderDue(application_id=app.application_id, court_id=app.court.court_id, judge_id=app.judge_id,
-                           deadline=kind.value, last_day=d.last_day, lead_days=lead, at=now),)
+def decide_reminders(app: Application, now: datetime, policy: ReminderPolicy,
+                     calendar: HolidayCalendar) -> tuple[ev.ReminderDue, ...]:
+    """Reminders before the court's deadlines (SPC-2011 Art.4, Art.5) and the applicants'
+    supplement deadline (SPC-Interp Art.354/357), `policy.working_days` working days before."""
+    out = []
+    for due in due_reminders(app, now, policy, calendar):
+        transition(app.status, Action.REMIND)
+        out.append(ev.ReminderDue(
+            application_id=app.application_id, court_id=app.court.court_id, judge_id=app.judge_id,
+            deadline=due.kind.value, last_day=due.deadline.last_day, lead_days=policy.working_days, at=now,
+            audience=due.audience.value, working_days_left=due.working_days_left, due=due.deadline,
+            outstanding=app.outstanding if due.kind is DeadlineKind.SUPPLEMENT else ()))
+    return tuple(out)
 
 
 # ---- ruling -----------------------------------------------------------------------------------

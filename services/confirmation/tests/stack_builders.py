@@ -80,7 +80,8 @@ def everything(a: pb.ConfirmableAgreement):
 
 
 COMMITTEE_CLERK = Claims("clerk-dalin", ORG, Role.CLERK, ("150502",))
-HORQIN_JUDGE = Claims("judge-horqin", "court-horqin", Role.COURT, ("1505",))
-DALIN_JUDGE = Claims("judge-dalin", "tribunal-dalin", Role.COURT, ("1505",))
-KAILU_JUDGE = Claims("judge-kailu", "court-kailu", Role.COURT, ("1505",))
+HORQIN_JUDGE = Claims("judge-horqin", "court-horqin", Role.JUDGE, ("1505",))
+HORQIN_CLERK = Claims("clerk-horqin", "court-horqin", Role.COURT, ("1505",))
+DALIN_JUDGE = Claims("judge-dalin", "tribunal-dalin", Role.JUDGE, ("1505",))
+KAILU_JUDGE = Claims("judge-kailu", "court-kailu", Role.JUDGE, ("1505",))
 OPERATOR = Claims("op", "data-centre", Role.OPERATOR, ("15",))

@@ -18,7 +18,9 @@ def test_every_method_has_a_rule_and_an_implementation():
     assert all(inspect.iscoroutinefunction(getattr(ConfirmationApi, m)) for m in METHODS)
 
 
-def test_only_the_court_decides_and_no_service_identity_is_granted():
-    for method in ("AcceptApplication", "RefuseApplication", "RequestSupplement", "ExtendReview", "Rule"):
-        assert POLICY[method] == frozenset({Role.COURT})
+def test_clerks_docket_the_judge_rules_and_no_service_identity_is_granted():
+    for method in ("AcceptApplication", "RefuseApplication", "RequestSupplement"):
+        assert POLICY[method] == frozenset({Role.COURT, Role.JUDGE})
+    for method in ("ExtendReview", "Rule"):
+        assert POLICY[method] == frozenset({Role.JUDGE})
     assert all(Role.SERVICE not in roles for roles in POLICY.values())

@@ -294,3 +294,173 @@ async def test_courts_load_from_a_file_tribunals_after_their_court_and_bad_entri
     async with service_pool("confirmation") as pool, pool.acquire() as conn:
         assert await load_courts(conn, courts) == 2
         assert (await conn.fetchrow("select basic_court_id from courts where court_id = 't-1'"))[0] == "c-1"
+
+
+async def _reminders(c: Confirmation, dispute_id: str) -> list[tuple[str, object]]:
+    from liandiao.confirmation.v1 import confirmation_pb2 as pb
+    rows = await c.pool.fetch("select event_type, payload from outbox where partition_key = $1 "
+                              "and event_type like '%deadline-reminder%' order by id", dispute_id)
+    return [(r["event_type"], pb.ConfirmationDeadlineReminder.FromString(r["payload"])) for r in rows]
+
+
+async def test_deadline_reminders_go_out_once_each_even_with_two_sweeping_replicas(confirmation):
+    clock = Clock(cst(2026, 6, 1, 16))  # Mon: accept by Thu 4 Jun
+    c, cm = await confirmation(clock)
+    try:
+        a = agreement(cst(2026, 5, 29, 9))
+        await _record(c, a)
+        filed = await c.apply(a.agreement_id, "court-horqin", both(a), everything(a)[:2], COMMITTEE_CLERK)
+        clock.now = cst(2026, 6, 2, 23, 59)  # before the reminder day (one working day before: Wed 3 Jun)
+        await c.sweep()
+        assert await _reminders(c, a.dispute_id) == []
+        clock.now = cst(2026, 6, 3, 0, 1)
+        await asyncio.gather(c.sweep(), c.sweep())  # two replicas at once: one reminder
+        ((kind, r),) = await _reminders(c, a.dispute_id)
+        assert kind == "confirmation.court-deadline-reminder.v1"
+        assert (r.deadline_kind, r.deadline.last_day, r.working_days_left, r.court_org_id, list(r.party_ids)) == (
+            "accept", "2026-06-04", 1, "court-horqin", [])
+        await c.sweep()
+        assert len(await _reminders(c, a.dispute_id)) == 1  # once per deadline
+        # The court asks for materials within 5 days: the applicants are reminded the working
+        # day before the last one (Mon 8 Jun -> Fri 5 Jun).
+        await c.request_supplement(filed.app.application_id, 5, [], HORQIN_JUDGE)
+        clock.now = cst(2026, 6, 4, 23)
+        await c.sweep()
+        assert len(await _reminders(c, a.dispute_id)) == 1
+        clock.now = cst(2026, 6, 5, 8)
+        await asyncio.gather(c.sweep(), c.sweep())
+        assert len(await _reminders(c, a.dispute_id)) == 2
+        kind, r = (await _reminders(c, a.dispute_id))[-1]
+        assert kind == "confirmation.supplement-deadline-reminder.v1"
+        assert (r.deadline_kind, r.deadline.last_day, r.working_days_left) == ("supplement", "2026-06-08", 1)
+        assert sorted(r.party_ids) == sorted(p.party_id for p in a.parties) and r.outstanding
+    finally:
+        await cm.__aexit__(None, None, None)
+
+
+async def test_the_clerk_dockets_and_names_the_judge_who_alone_rules_and_departs_from_the_proposal(confirmation):
+    from liandiao.errors import InvalidInput
+    from services.confirmation.tests.stack_builders import HORQIN_CLERK
+    clock = Clock(cst(2026, 6, 3))
+    c, cm = await confirmation(clock)
+    try:
+        a = agreement(cst(2026, 6, 1, 9))
+        await _record(c, a)
+        filed = await c.apply(a.agreement_id, "court-horqin", both(a), everything(a), COMMITTEE_CLERK)
+        app_id = filed.app.application_id
+        with pytest.raises(InvalidInput) as exc:
+            await c.accept(app_id, "", "", HORQIN_CLERK)
+        assert exc.value.violations[0].field == "judge_id"
+        with pytest.raises(RuleViolation, match="only the judge may depart"):
+            await c.accept(app_id, "", "the clerk thinks otherwise", HORQIN_CLERK, judge_id="judge-horqin")
+        accepted = await c.accept(app_id, "", "", HORQIN_CLERK, judge_id="judge-horqin")
+        assert accepted.app.judge_id == "judge-horqin"
+        assert (await c.get(app_id, HORQIN_CLERK)).app.status.value == "accepted"  # both read
+        with pytest.raises(PermissionDenied):
+            await c.rule(app_id, Outcome.VALID, None, "协议合法。", HORQIN_CLERK)
+        with pytest.raises(PermissionDenied):
+            await c.extend(app_id, "president-horqin", "案情复杂", HORQIN_CLERK)
+        ruled = await c.rule(app_id, Outcome.VALID, None, "协议系双方自愿达成，内容合法。", HORQIN_JUDGE)
+        assert ruled["judge_id"] == "judge-horqin"
+
+        # A divorce term: the proposal refuses (SPC-Interp Art.355); only the judge, with a reason, accepts.
+        from liandiao.confirmation.v1 import confirmation_pb2 as pb
+        status = agreement(cst(2026, 6, 1, 9), terms=[pb.AgreementTerm(asks="status", relation="marriage",
+                                                                       description="双方解除婚姻关系")])
+        await _record(c, status)
+        other = await c.apply(status.agreement_id, "court-horqin", both(status), everything(status), COMMITTEE_CLERK)
+        with pytest.raises(RuleViolation, match="only the judge may depart"):
+            await c.accept(other.app.application_id, "", "系财产分割", HORQIN_CLERK, judge_id="judge-horqin")
+        overridden = await c.accept(other.app.application_id, "", "条款实为财产分割", HORQIN_JUDGE)
+        assert overridden.app.status.value == "accepted"
+    finally:
+        await cm.__aexit__(None, None, None)
+
+
+def _signed(a):
+    """`a` as mediation sends it: with its terms document (liandiao.agreement-terms/1) and SM3."""
+    from liandiao.signing import sm3_hex
+    doc = {"format": "liandiao.agreement-terms/1", "agreement_id": a.agreement_id, "agreement_digest": a.content_digest,
+           "parties": [{"party_id": p.party_id, "side": p.side} for p in a.parties],
+           "terms": [{"obligor_id": t.obligor_party_id, "obligee_id": t.obligee_party_id, "manner": "",
+                      "deadline": t.due_on or None,
+                      "owed": {"kind": "money", "amount_fen": t.amount_fen, "currency": "CNY"}} for t in a.terms]}
+    a.terms_document = json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
+    a.terms_digest = sm3_hex(a.terms_document)
+    return a
+
+
+async def _tamper(c: Confirmation, a, amount_fen: int) -> None:
+    """What a corrupted or tampered projection looks like: the stored terms changed."""
+    from services.confirmation import store as st
+    a.terms[0].amount_fen = amount_fen
+    await c.pool.execute("update agreements set payload = $2 where agreement_id = $1", a.agreement_id,
+                         st.seal_payload(c.cipher, a.agreement_id, a.SerializeToString()))
+
+
+async def test_a_tampered_projection_is_neither_filed_nor_ruled_on(confirmation):
+    clock = Clock(cst(2026, 6, 3))
+    c, cm = await confirmation(clock)
+    try:
+        a = _signed(agreement(cst(2026, 6, 1, 9)))
+        await _record(c, a)
+        await _tamper(c, a, 5_000_000)
+        with pytest.raises(RuleViolation, match="term 1 differs from the signed one") as exc:
+            await c.apply(a.agreement_id, "court-horqin", both(a), everything(a), COMMITTEE_CLERK)
+        assert exc.value.rule == "confirmation.agreement-digest"
+        assert await c.pool.fetchval("select count(*) from applications where agreement_id = $1", a.agreement_id) == 0
+
+        b = _signed(agreement(cst(2026, 6, 1, 9)))
+        await _record(c, b)
+        filed = await c.apply(b.agreement_id, "court-horqin", both(b), everything(b), COMMITTEE_CLERK)
+        await c.accept(filed.app.application_id, "", "", HORQIN_JUDGE)
+        await _tamper(c, b, 1)
+        with pytest.raises(RuleViolation, match="not the one signed"):
+            await c.rule(filed.app.application_id, Outcome.VALID, None, "协议合法。", HORQIN_JUDGE)
+        assert await c.pool.fetchval("select count(*) from rulings where application_id = $1",
+                                     uuid.UUID(filed.app.application_id)) == 0
+    finally:
+        await cm.__aexit__(None, None, None)
+
+
+async def test_a_ruling_served_on_the_platform_starts_the_objection_window_on_that_day(confirmation):
+    """CPL Art.90: electronic service is made the day the document reaches the addressee's
+    system; notification says when (delivery-succeeded with served_at) and the 15 days of
+    SPC-Interp Art.372 run from it, whatever later day the party states."""
+    from datetime import date
+
+    from liandiao.events.consumer import ConsumedEvent
+    from liandiao.events.envelope import Envelope
+    from liandiao.notification.v1 import notification_pb2
+    from liandiao.rpc.convert import timestamp
+
+    clock = Clock(cst(2026, 6, 3))
+    c, cm = await confirmation(clock)
+    try:
+        a = agreement(cst(2026, 6, 1, 9))
+        await _record(c, a)
+        filed = await c.apply(a.agreement_id, "court-horqin", both(a), everything(a), COMMITTEE_CLERK)
+        await c.accept(filed.app.application_id, "", "", HORQIN_JUDGE)
+        clock.now = cst(2026, 6, 5)
+        ruling = await c.rule(filed.app.application_id, Outcome.VALID, None, "理由", HORQIN_JUDGE)
+        served = notification_pb2.DeliverySucceeded(
+            delivery_id=str(uuid.uuid4()), dispute_id=a.dispute_id, template="ruling-issued/party",
+            recipient_id=a.parties[1].party_id, served_at=timestamp(cst(2026, 6, 5, 10)))
+        other = notification_pb2.DeliverySucceeded(      # not a ruling: ignored
+            delivery_id=str(uuid.uuid4()), dispute_id=a.dispute_id, template="application-accepted/party",
+            recipient_id=a.parties[0].party_id, served_at=timestamp(cst(2026, 6, 5, 10)))
+        for payload in (served, served, other):          # a redelivery keeps the first moment
+            env = Envelope(str(uuid.uuid4()), "notification.delivery-succeeded.v1", cst(2026, 6, 5, 10),
+                           a.dispute_id, "150502", "", "")
+            async with c.pool.acquire() as conn, conn.transaction():
+                await c.on_delivery_succeeded(conn, ConsumedEvent(env, payload, "t"))
+        clock.now = cst(2026, 6, 24)       # 15 days from 5 June have passed (the last day rolls to 22 June)
+        with pytest.raises(RuleViolation, match="time to object"):
+            await c.object(str(ruling["ruling_id"]), a.parties[1].party_id, False, "协议违背本人意愿",
+                           date(2026, 6, 20), None, HORQIN_JUDGE)       # the stated later day does not count
+        # The other party was not served on the platform: the day it states counts.
+        objection = await c.object(str(ruling["ruling_id"]), a.parties[0].party_id, False, "协议违背本人意愿",
+                                   date(2026, 6, 20), None, HORQIN_JUDGE)
+        assert objection["window"].last_day == date(2026, 7, 6)
+    finally:
+        await cm.__aexit__(None, None, None)

@@ -13,6 +13,7 @@ from services.confirmation.domain.admissibility import (
 )
 from services.confirmation.domain.commands import Accept, Refuse
 from services.confirmation.domain.errors import GroundRequired, OverrideWithoutReason, ReasonsRequired
+from services.confirmation.domain.events import RefusalAdvice
 from services.confirmation.domain.model import (
     Asks,
     OwnershipObject,
@@ -138,6 +139,7 @@ def test_the_accept_and_refuse_events_record_proposal_and_override():
                                   at("2026-06-03"))
     assert refused.decision.proposed.grounds == {G.IDENTITY_RELATIONSHIP} and not refused.decision.overridden
     assert "sue" in refused.advice and not refused.late
+    assert refused.advice_code is RefusalAdvice.MEDIATE_AGAIN_OR_SUE
     assert appl.evolve(app, refused).status is Status.REFUSED
 
 
@@ -146,3 +148,4 @@ def test_a_refusal_for_jurisdiction_advises_a_competent_court():
     refused = rules.decide_refuse(app, Refuse(judge_id="j", grounds=(G.NOT_THIS_COURT,), reasons="管辖",
                                               override_reason="当事人住所地有误"), at("2026-06-03"))
     assert "competent court" in refused.advice
+    assert refused.advice_code is RefusalAdvice.APPLY_TO_COMPETENT_COURT

@@ -4,7 +4,7 @@ June 2026 has no holiday before Dragon Boat (19-21 Jun), so the plain cases coun
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
@@ -15,11 +15,13 @@ from services.confirmation.domain.clock import (
     ReminderPolicy,
     ceiling_deadline,
     decision_deadline,
+    next_reminder_at,
     overdue,
     overdue_list,
 )
-from services.confirmation.domain.commands import Accept, Extend, Rule
+from services.confirmation.domain.commands import Accept, Extend, RequestSupplement, Rule
 from services.confirmation.domain.errors import ExtensionNotAllowed, ReasonsRequired
+from services.confirmation.domain.materials import Material, MaterialItem
 from services.confirmation.domain.ruling import Outcome
 from services.confirmation.tests.builders import CAL, accepted, agreement, at, filed, ruled
 
@@ -99,46 +101,74 @@ def test_only_one_extension_with_approval_and_reason_before_the_fifteen_days_end
 # ---- reminders ---------------------------------------------------------------------------------
 
 
-def test_a_reminder_the_day_before_each_deadline_once():
+def test_a_reminder_one_working_day_before_each_court_deadline_once():
     app = filed(now=at("2026-06-01", 16))  # accept by Thu 4 Jun
     policy = ReminderPolicy()
-    assert rules.decide_reminders(app, at("2026-06-02", 23, 59), policy) == ()
-    (reminder,) = rules.decide_reminders(app, at("2026-06-03", 0, 0), policy)
-    assert (reminder.deadline, reminder.last_day.isoformat(), reminder.lead_days) == ("accept", "2026-06-04", 1)
+    assert rules.decide_reminders(app, at("2026-06-02", 23, 59), policy, CAL) == ()
+    (reminder,) = rules.decide_reminders(app, at("2026-06-03", 0, 0), policy, CAL)
+    assert (reminder.deadline, reminder.last_day.isoformat(), reminder.audience, reminder.working_days_left) == (
+        "accept", "2026-06-04", "court", 1)
+    assert next_reminder_at(app, policy, CAL, at("2026-06-01", 16)) == at("2026-06-03", 0, 0)
     app = appl.evolve(app, reminder)
-    assert rules.decide_reminders(app, at("2026-06-04", 9), policy) == ()
+    assert rules.decide_reminders(app, at("2026-06-04", 9), policy, CAL) == ()
+    assert next_reminder_at(app, policy, CAL, at("2026-06-03")) is None
     app = accepted(app, now=at("2026-06-04", 10))  # decide by 19 Jun -> Dragon Boat -> Mon 22 Jun
-    (decide,) = rules.decide_reminders(app, at("2026-06-21", 0, 0), policy)
-    assert (decide.deadline, decide.last_day.isoformat(), decide.judge_id) == ("decide", "2026-06-22", "judge-1")
+    # One working day before Mon 22 Jun is Thu 18 Jun (19-21 Jun are the holiday).
+    assert rules.decide_reminders(app, at("2026-06-17", 23, 59), policy, CAL) == ()
+    (decide,) = rules.decide_reminders(app, at("2026-06-18", 0, 0), policy, CAL)
+    assert (decide.deadline, decide.last_day.isoformat(), decide.judge_id, decide.working_days_left) == (
+        "decide", "2026-06-22", "judge-1", 1)
 
 
-def test_reminder_leads_are_configurable_and_a_late_sweep_sends_only_the_most_urgent():
-    app = accepted(now=at("2026-06-01"))  # decide by Tue 16 Jun
-    policy = ReminderPolicy(lead_days=(3, 0))
-    assert rules.decide_reminders(app, at("2026-06-12", 23), policy) == ()
-    (early,) = rules.decide_reminders(app, at("2026-06-13", 0), policy)
-    assert early.lead_days == 3
-    # Nothing was sent on the 13th (the sweep was down): on the last day only the lead-0 one goes.
-    (urgent,) = rules.decide_reminders(app, at("2026-06-16", 8), policy)
-    assert urgent.lead_days == 0
-    after = appl.evolve(app, urgent)
-    assert rules.decide_reminders(after, at("2026-06-16", 9), policy) == ()
-    # In the normal run, the 3-day reminder went out and the last-day one still follows.
-    reminded = appl.evolve(app, early)
-    assert rules.decide_reminders(reminded, at("2026-06-14"), policy) == ()
-    assert [r.lead_days for r in rules.decide_reminders(reminded, at("2026-06-16", 0), policy)] == [0]
+@pytest.mark.parametrize("working_days, first", [(0, "2026-06-16"), (1, "2026-06-15"), (3, "2026-06-11")])
+def test_reminder_working_days_are_configurable_and_count_working_days(working_days, first):
+    app = accepted(now=at("2026-06-01"))  # decide by Tue 16 Jun; 13-14 Jun is a weekend
+    policy = ReminderPolicy(working_days=working_days)
+    day = date.fromisoformat(first)
+    assert rules.decide_reminders(app, at((day - timedelta(days=1)).isoformat(), 23, 59), policy, CAL) == ()
+    (r,) = rules.decide_reminders(app, at(first), policy, CAL)
+    assert (r.deadline, r.working_days_left, r.lead_days) == ("decide", working_days, working_days)
+
+
+def test_an_extension_moves_the_last_day_and_earns_a_new_reminder():
+    app = accepted(now=at("2026-06-01"))
+    (first,) = rules.decide_reminders(app, at("2026-06-15"), ReminderPolicy(), CAL)
+    app = appl.evolve(app, first)
+    app = appl.evolve(app, rules.decide_extend(app, Extend(approved_by="president-1", reason="复杂"), at("2026-06-15", 9),
+                                               CAL))
+    (again,) = rules.decide_reminders(app, at(f"{(app.decide_by.last_day - timedelta(days=1)).isoformat()}"),
+                                      ReminderPolicy(), CAL)
+    assert again.last_day == app.decide_by.last_day != first.last_day
+
+
+def test_the_applicants_are_reminded_of_the_supplement_deadline():
+    app = filed(now=at("2026-06-01", 9))
+    app = appl.evolve(app, rules.decide_request_supplement(
+        app, RequestSupplement(days=7, items=(MaterialItem(Material.FURTHER_PROOF),)), at("2026-06-01", 10), CAL))
+    assert app.supplement_by.last_day.isoformat() == "2026-06-08"  # Mon
+    policy = ReminderPolicy(working_days=2)
+    assert rules.decide_reminders(app, at("2026-06-03", 23, 59), policy, CAL) == ()
+    (r,) = rules.decide_reminders(app, at("2026-06-04"), policy, CAL)  # Thu: Fri and Mon remain
+    assert (r.deadline, r.audience, r.working_days_left) == ("supplement", "applicants", 2)
+    assert r.outstanding == (MaterialItem(Material.FURTHER_PROOF),)
+    app = appl.evolve(app, r)
+    assert rules.decide_reminders(app, at("2026-06-05"), policy, CAL) == ()
 
 
 def test_no_reminder_once_the_deadline_passed_and_none_for_a_decided_application():
     app = accepted(now=at("2026-06-01"))
-    assert rules.decide_reminders(app, at("2026-06-17"), ReminderPolicy()) == ()
-    assert rules.decide_reminders(ruled(app), at("2026-06-15"), ReminderPolicy()) == ()
+    assert rules.decide_reminders(app, at("2026-06-17"), ReminderPolicy(), CAL) == ()
+    assert rules.decide_reminders(ruled(app), at("2026-06-15"), ReminderPolicy(), CAL) == ()
+    assert next_reminder_at(ruled(app), ReminderPolicy(), CAL, at("2026-06-02")) is None
+    # Never reminded (the sweep was down) and now past: not looked at again for a reminder.
+    assert next_reminder_at(app, ReminderPolicy(), CAL, at("2026-06-15")) == at("2026-06-15", 0, 0)
+    assert next_reminder_at(app, ReminderPolicy(), CAL, at("2026-06-17")) is None
 
 
-@pytest.mark.parametrize("leads", [(), (-1,), (1, 1)])
-def test_reminder_policy_is_checked(leads):
+@pytest.mark.parametrize("working_days", [-1, 11, True])
+def test_reminder_policy_is_checked(working_days):
     with pytest.raises(ValueError):
-        ReminderPolicy(lead_days=leads)
+        ReminderPolicy(working_days=working_days)
 
 
 # ---- overdue -----------------------------------------------------------------------------------

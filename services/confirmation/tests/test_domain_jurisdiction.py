@@ -158,3 +158,41 @@ def test_a_docketed_application_at_another_court_blocks_even_when_pending_here()
     cmd = FileApplication(application_id="app-h", agreement=docketed.agreement, court=HORQIN, applicants=BOTH)
     with pytest.raises(AlreadyApplied):
         rules.decide_file(cmd, (docketed,), at("2026-06-03", 12), CAL)
+
+
+# ---- from mediation's event: the places it carries found the competence --------------------------
+
+
+def _from_event(domiciles: tuple[str, str], subject_matter: str, referring_court: str = ""):
+    from liandiao.common.v1 import common_pb2
+    from liandiao.mediation.v1 import mediation_pb2 as m
+    from services.confirmation.app import agreement_of, from_agreement_effective
+    e = m.AgreementEffective(
+        agreement_id="agr-e", dispute_id="0190f000-0000-7000-8000-000000000001", case_id="c", organization_id="org",
+        region_code="150502", referring_court_id=referring_court, digest="00" * 32, dispute_type="contract",
+        content=m.AgreementContent(
+            subject_matter_region=subject_matter,
+            parties=[m.AgreementParty(party_id="p-a", name="张三", side=common_pb2.PARTY_SIDE_APPLICANT,
+                                      domicile_region=domiciles[0]),
+                     m.AgreementParty(party_id="p-r", name="李四", side=common_pb2.PARTY_SIDE_RESPONDENT,
+                                      domicile_region=domiciles[1])],
+            terms=[m.Term(obligor_id="p-r", obligee_id="p-a", money=m.Money(amount_fen=100_000, currency="CNY"),
+                          deadline="2026-07-01")]))
+    e.effective_at.FromJsonString("2026-06-01T02:00:00Z")
+    return agreement_of(from_agreement_effective(e))
+
+
+@pytest.mark.parametrize("domiciles, subject_matter, court, link", [
+    (("150502", "150523101"), "", KAILU, Connection.PARTY_DOMICILE),       # the respondent lives in Kailu
+    (("150502", "150502"), "150525200", NAIMAN, Connection.SUBJECT_MATTER),  # the land lies in Naiman
+    (("150523", "150525"), "", HORQIN, Connection.ORGANIZATION_SEAT),     # the committee sits in Horqin
+])
+def test_the_event_s_domiciles_and_subject_matter_make_a_court_competent(domiciles, subject_matter, court, link):
+    competence = assess_jurisdiction(court, _from_event(domiciles, subject_matter))
+    assert competence.competent and link in [c for c, _ in competence.connections]
+
+
+def test_no_place_in_the_court_s_area_and_a_delegating_court_exclude_it():
+    assert not assess_jurisdiction(NAIMAN, _from_event(("150502", "150523"), "")).competent
+    assert not assess_jurisdiction(KAILU, _from_event(("150523", "150523"), "150523", referring_court="court-horqin")
+                                   ).competent

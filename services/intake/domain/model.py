@@ -140,6 +140,8 @@ class Registration:
     registering_org_id: str
     chosen_mediator_id: str = ""
     risk: RiskFactors = field(default_factory=RiskFactors)
+    # The court or police case system the referral came from (external-systems API), if any.
+    referring_system_id: str = ""
 
 
 @dataclass(frozen=True)

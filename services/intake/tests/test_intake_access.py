@@ -79,3 +79,24 @@ async def test_a_station_refers_in_its_own_name(intake, ids):  # noqa: F811
     with pytest.raises(InvalidInput) as refused:
         await intake.register(registration(ids, request_id=str(uuid.uuid4()), **police("station-1")), court, T0)
     assert [v.field for v in refused.value.violations] == ["police"]
+
+
+async def test_only_the_external_systems_adapter_names_a_referring_system(intake, ids, pool):  # noqa: F811
+    """The system named is where results go back (notification's webhooks): a clerk, a station
+    or another service cannot name one; the adapter's identity can, and the event carries it
+    with the station's own reference (issue 10)."""
+    from services.intake.app import EXTERNAL_SYSTEMS
+    from services.intake.tests.test_intake_store import events_of
+
+    for who in (HOHHOT, Claims("officer-7", "station-1", Role.POLICE, ("1501",)),
+                Claims("routing", "liandiao", Role.SERVICE, ("15",))):
+        with pytest.raises(InvalidInput) as refused:
+            await intake.register(registration(ids, referring_system_id="police-1501", **police()), who, T0)
+        assert [v.field for v in refused.value.violations] == ["referring_system_id"]
+    adapter = Claims(EXTERNAL_SYSTEMS, "liandiao", Role.SERVICE, ("15",))
+    made = await intake.register(registration(ids, referring_system_id="police-1501", **police()), adapter, T0)
+    assert made.record.dispute.referring_system_id == "police-1501"
+    from liandiao.intake.v1 import intake_pb2
+    [(payload, _)] = await events_of(pool, made.record.dispute.dispute_id, "intake.dispute-registered.v1")
+    event = intake_pb2.DisputeRegistered.FromString(payload)
+    assert (event.referring_system_id, event.referral_reference) == ("police-1501", "JQ20261123001")

@@ -66,6 +66,7 @@ class PartyDetails:
     phone: str = ""
     legal_representative: str = ""
     credit_code: str = ""
+    domicile_region: str = ""  # GB/T 2260: where the party is domiciled (CPL 2023 Art.205 item 2)
 
 
 @dataclass(frozen=True)
@@ -121,6 +122,7 @@ class AgreementContent:
     responsibilities: tuple[Responsibility, ...]
     terms: tuple[Term, ...]
     other_terms: str = ""  # e.g. "双方就本纠纷再无其他争议"
+    subject_matter_region: str = ""  # GB/T 2260: where the subject matter lies (CPL 2023 Art.205 item 2)
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -50,7 +50,8 @@ def normalized(content: AgreementContent) -> AgreementContent:
     def party(p: PartyDetails) -> PartyDetails:
         return replace(p, name=_text(p.name), gender=_text(p.gender), ethnicity=_text(p.ethnicity),
                        id_number=_text(p.id_number).upper(), address=_text(p.address), phone=_text(p.phone),
-                       legal_representative=_text(p.legal_representative), credit_code=_text(p.credit_code).upper())
+                       legal_representative=_text(p.legal_representative), credit_code=_text(p.credit_code).upper(),
+                       domicile_region=_text(p.domicile_region))
 
     return AgreementContent(
         parties=tuple(party(p) for p in content.parties),
@@ -59,6 +60,7 @@ def normalized(content: AgreementContent) -> AgreementContent:
         responsibilities=tuple(Responsibility(r.party_id, _text(r.text)) for r in content.responsibilities),
         terms=tuple(replace(t, obligation=obligation(t.obligation), manner=_text(t.manner)) for t in content.terms),
         other_terms=_text(content.other_terms),
+        subject_matter_region=_text(content.subject_matter_region),
     )
 
 
@@ -74,13 +76,19 @@ def _obligation_doc(o: Obligation) -> dict[str, Any]:
     return {"kind": "act", "description": o.description}
 
 
+def _places(**codes: str) -> dict[str, str]:
+    """The jurisdiction places (region codes), in the document only when given: an agreement
+    signed before they were recorded renders to the bytes it was signed as."""
+    return {k: v for k, v in codes.items() if v}
+
+
 def _content_doc(c: AgreementContent) -> dict[str, Any]:
     return {
         "parties": [{
             "party_id": p.party_id, "name": p.name, "side": p.side.value, "kind": p.kind.value, "gender": p.gender,
             "ethnicity": p.ethnicity, "birth_date": _day(p.birth_date), "id_number": p.id_number,
             "address": p.address, "phone": p.phone, "legal_representative": p.legal_representative,
-            "credit_code": p.credit_code,
+            "credit_code": p.credit_code, **_places(domicile_region=p.domicile_region),
         } for p in c.parties],
         "facts": c.facts,
         "issues": list(c.issues),
@@ -90,6 +98,7 @@ def _content_doc(c: AgreementContent) -> dict[str, Any]:
             "manner": t.manner, "deadline": _day(t.deadline),
         } for t in c.terms],
         "other_terms": c.other_terms,
+        **_places(subject_matter_region=c.subject_matter_region),
     }
 
 
@@ -105,6 +114,27 @@ def canonical_document(agreement: Agreement) -> bytes:
         "copies": agreement.copies,
         "agreed_on": _day(agreement.agreed_on),
         "content": _content_doc(agreement.content),
+    }
+    return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
+
+
+TERMS_FORMAT = "liandiao.agreement-terms/1"
+
+
+def terms_document(agreement_id: str, digest: str, content: AgreementContent) -> bytes:
+    """What the court relies on, without the personal data the events never carry: the parties
+    (ids and sides) and the terms exactly as signed, naming the digest of the signed document
+    they are part of. Same layout rules as canonical_document. Its SM3 travels with it in
+    agreement-effective, so confirmation checks that the terms it confirms are the ones signed."""
+    doc = {
+        "format": TERMS_FORMAT,
+        "agreement_id": agreement_id,
+        "agreement_digest": digest,
+        "parties": [{"party_id": p.party_id, "side": p.side.value} for p in content.parties],
+        "terms": [{
+            "obligor_id": t.obligor_id, "obligee_id": t.obligee_id, "owed": _obligation_doc(t.obligation),
+            "manner": t.manner, "deadline": _day(t.deadline),
+        } for t in content.terms],
     }
     return json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False).encode()
 

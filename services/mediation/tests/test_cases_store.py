@@ -6,6 +6,7 @@ replicas; documents are never silently replaced; a provisional deadline is count
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
@@ -22,6 +23,7 @@ from liandiao.mediation.v1 import mediation_pb2
 from liandiao.pii import PiiCipher
 from liandiao.routing.v1 import routing_pb2
 from liandiao.rpc.convert import timestamp
+from liandiao.signing import sm3_hex
 from services.mediation.app import Mediation
 from services.mediation.domain import agreement as ag
 from services.mediation.domain import ending as en
@@ -171,6 +173,38 @@ async def test_a_case_runs_to_an_effective_agreement_with_events_in_the_outbox(p
     # No raw personal data in the event, nor in the stored document: masked, encrypted.
     assert effective.content.parties[0].id_number == "" and effective.content.parties[0].masked_id_number
     assert "150502198001010011" not in doc and b"150502198001010011" not in body
+    # The terms as signed, for the court to check (liandiao.agreement-terms/1), with their SM3.
+    terms = json.loads(effective.terms_document)
+    assert sm3_hex(effective.terms_document) == effective.terms_digest
+    assert terms["agreement_digest"] == digest and terms["agreement_id"] == f"a-{cid}"
+    assert terms["terms"][0]["owed"] == {"kind": "money", "amount_fen": 120000, "currency": "CNY"}
+    assert terms["parties"] == [{"party_id": "p-a", "side": "applicant"}, {"party_id": "p-r", "side": "respondent"}]
+    assert "张三".encode() not in effective.terms_document
+    # Phone and address as keyed fingerprints only (confirmation's false-mediation signals).
+    assert effective.content.parties[0].address_fingerprint == PII.fingerprint("通辽市科尔沁区和平路1号")
+    assert "和平路".encode() not in body and effective.content.parties[0].address == ""
+
+
+async def test_a_cancelled_session_is_published_so_the_parties_can_be_told(pool):
+    now = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
+    m = Mediation(pool, PII, calendar=shipped_calendar(), now=lambda: now)
+    case = await _open(pool, m, accepted(now, parties=PARTIES))
+    cid = str(case.case_id)
+    people = (Participant("p-a", ParticipantRole.PARTY), Participant("m-1", ParticipantRole.MEDIATOR))
+    await m.schedule_session(MEDIATOR, cid, lambda a: se.ScheduleSession(
+        session_id=f"s-{cid}", scheduled_for=now + timedelta(days=2), venue=InPerson("调解室"), participants=people,
+        actor=a))
+    await m.session_command(MEDIATOR, f"s-{cid}", "cancel", lambda x, a, t: se.decide_cancel_session(
+        x, se.CancelSession(session_id=f"s-{cid}", reason="调解员临时出差", actor=a), t))
+    async with pool.acquire() as conn:
+        rows = await conn.fetch("select event_type, payload from outbox where partition_key = $1 order by event_id",
+                                str(case.dispute_id))
+    assert [r["event_type"] for r in rows] == ["mediation.session-scheduled.v1", "mediation.session-cancelled.v1"]
+    cancelled = mediation_pb2.SessionCancelled.FromString(rows[1]["payload"])
+    assert (cancelled.session_id, cancelled.place, cancelled.number, cancelled.reason) == (
+        f"s-{cid}", "调解室", 1, "调解员临时出差")
+    assert cancelled.scheduled_for.ToDatetime(tzinfo=UTC) == now + timedelta(days=2)
+    assert [p.person_id for p in cancelled.participants] == ["p-a", "m-1"]
 
 
 async def test_two_sweeping_replicas_end_an_expired_case_once(pool):
@@ -254,3 +288,62 @@ async def test_the_expiry_reminder_goes_out_once_three_working_days_before_the_l
     reminder = mediation_pb2.ExpiryReminderDue.FromString(body)
     assert reminder.deadline.last_day == "2026-02-04" and reminder.working_days_left == 3
     assert list(reminder.mediator_ids) == ["m-1"]
+
+
+async def test_an_online_e_signature_needs_the_code_sent_to_the_party_good_once_for_ten_minutes(pool):
+    from liandiao.errors import InvalidInput
+    from services.mediation.domain.signing_code import CodeRefused
+    clock = {"now": datetime(2026, 3, 2, 2, 0, tzinfo=UTC)}
+    m = Mediation(pool, PII, calendar=shipped_calendar(), now=lambda: clock["now"])
+    case = await _open(pool, m, accepted(clock["now"], parties=PARTIES))
+    cid, aid = str(case.case_id), f"a-{case.case_id}"
+    await m.case_command(MEDIATOR, cid, "draft", lambda c, a, t: ag.decide_draft_agreement(c, ag.DraftAgreement(
+        agreement_id=aid, mode=AgreementMode.ONLINE, actor=a), t))
+    case = await m.agreement_command(MEDIATOR, aid, "edit", lambda c, a, t: ag.decide_edit_agreement(
+        c, ag.EditAgreement(content=COMPLETE, actor=a), t))
+    digest = case.agreement.digest
+
+    async def code_sent(party_id: str) -> tuple[str, mediation_pb2.SigningCodeIssued]:
+        body = await pool.fetchval("select payload from outbox where partition_key = $1 and event_type = $2 "
+                                   "order by id desc limit 1", str(case.dispute_id), "mediation.signing-code-issued.v1")
+        sent = mediation_pb2.SigningCodeIssued.FromString(body)
+        assert list(sent.party_ids) == [party_id]
+        return sent.code, sent
+
+    def e_sign(party_id: str, code: str):
+        return m.sign_agreement(MEDIATOR, aid, party_id, SignerRole.PARTY, SignatureMethod.ONLINE_E_SIGNATURE, digest,
+                                code)
+
+    with pytest.raises(CodeRefused, match="no code was sent"):
+        await e_sign("p-a", "123456")
+    with pytest.raises(InvalidInput) as missing:
+        await e_sign("p-a", "")
+    assert missing.value.violations[0].field == "one_time_code"
+    challenge = await m.request_signing_code(MEDIATOR, aid, "p-a")
+    code, sent = await code_sent("p-a")
+    assert len(code) == 6 and sent.valid_minutes == 10 and sent.digest == digest
+    stored = await pool.fetchrow("select * from signing_challenges where challenge_id = $1",
+                                 uuid.UUID(challenge.challenge_id))
+    assert code not in stored["code_hash"] and stored["attempts"] == 0
+    wrong = "000000" if code != "000000" else "000001"
+    with pytest.raises(InvalidInput) as bad:
+        await e_sign("p-a", wrong)
+    assert bad.value.violations[0].field == "one_time_code" and "4 attempt(s) left" in bad.value.violations[0].reason
+    assert await pool.fetchval("select attempts from signing_challenges where challenge_id = $1",
+                               uuid.UUID(challenge.challenge_id)) == 1  # counted although refused
+    clock["now"] += timedelta(minutes=9, seconds=59)
+    case = await e_sign("p-a", code)
+    assert [s.signer_id for s in case.agreement.signatures] == ["p-a"]
+    assert case.agreement.signatures[0].one_time_code_ref == challenge.challenge_id
+    with pytest.raises(CodeRefused, match="already used"):
+        await e_sign("p-a", code)
+
+    await m.request_signing_code(MEDIATOR, aid, "p-r")
+    code, _ = await code_sent("p-r")
+    clock["now"] += timedelta(minutes=10)
+    with pytest.raises(CodeRefused, match="expired"):
+        await e_sign("p-r", code)
+    await m.request_signing_code(MEDIATOR, aid, "p-r")  # a new code, and the old one is void
+    fresh, _ = await code_sent("p-r")
+    case = await e_sign("p-r", fresh)
+    assert case.state is CaseState.AGREEMENT_EFFECTIVE  # online: every party e-signed (SPC-Online Art.19)

@@ -100,6 +100,26 @@ def test_canonical_document_is_sorted_compact_utf8_json_with_integer_money():
     assert agreement.digest == sm3_hex(document) and len(agreement.digest) == 64
 
 
+def test_the_jurisdiction_places_are_signed_when_recorded_and_absent_otherwise():
+    """CPL 2023 Art.205: the parties' domiciles and the subject matter's place travel to the
+    court; an agreement signed before they were recorded keeps the bytes it was signed as."""
+    agreement = drafted(new_case(), NOW).agreement
+    plain = json.loads(canonical_document(agreement))
+    assert "subject_matter_region" not in plain["content"]
+    assert all("domicile_region" not in p for p in plain["content"]["parties"])
+    content = agreement.content
+    placed = replace(content, subject_matter_region="150525200",
+                     parties=tuple(replace(p, domicile_region="150523") for p in content.parties))
+    with_places = replace(agreement, content=placed)
+    parsed = json.loads(canonical_document(with_places))
+    assert parsed["content"]["subject_matter_region"] == "150525200"
+    assert [p["domicile_region"] for p in parsed["content"]["parties"]] == ["150523", "150523"]
+    assert sm3_hex(canonical_document(with_places)) != agreement.digest
+    from services.mediation import convert
+    carried = convert.agreement_content(placed, None, False)
+    assert carried.subject_matter_region == "150525200" and carried.parties[0].domicile_region == "150523"
+
+
 def test_decomposed_and_composed_text_sign_the_same_document():
     case = new_case()
     content = complete_content(case)

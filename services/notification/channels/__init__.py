@@ -20,6 +20,7 @@ class Outgoing:
     locale: str = "zh-CN"
     dispute_id: str = ""
     body_masked: str = ""       # the body with the recipient's name masked, for logs
+    result: str = ""            # JSON: a referring system's structured result (webhooks only)
 
     @property
     def idempotency_key(self) -> str:

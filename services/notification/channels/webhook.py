@@ -6,8 +6,6 @@ twice). 2xx: the receiver has it. 4xx other than 408/429: refused for good."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from collections.abc import Callable, Mapping
@@ -15,10 +13,10 @@ from dataclasses import dataclass
 
 import httpx
 
+# The scheme is shared with the court and police systems' inbound API (liandiao.hmacsig).
+from liandiao.hmacsig import IDEMPOTENCY, SIGNATURE, TIMESTAMP, sign, verify  # noqa: F401 - re-exported
 from services.notification.channels import ChannelError, Outgoing
 from services.notification.domain.states import Step
-
-SIGNATURE, TIMESTAMP, IDEMPOTENCY = "X-Liandiao-Signature", "X-Liandiao-Timestamp", "Idempotency-Key"
 
 
 @dataclass(frozen=True)
@@ -26,18 +24,6 @@ class Receiver:
     organization_id: str
     url: str
     secret: bytes
-
-
-def sign(secret: bytes, timestamp: str, body: bytes) -> str:
-    return "v1=" + hmac.new(secret, timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-
-
-def verify(secret: bytes, headers: Mapping[str, str], body: bytes, now: float, tolerance: float = 300) -> bool:
-    """What a receiver does (and our tests do): signature right and timestamp fresh."""
-    stamp = headers.get(TIMESTAMP, "")
-    if not stamp.isdigit() or abs(now - int(stamp)) > tolerance:
-        return False
-    return hmac.compare_digest(sign(secret, stamp, body), headers.get(SIGNATURE, ""))
 
 
 class WebhookChannel:
@@ -52,9 +38,12 @@ class WebhookChannel:
         receiver = self.receivers.get(message.address)
         if receiver is None:
             raise ChannelError(f"no webhook receiver configured for {message.address}", permanent=True)
-        body = json.dumps({"delivery_id": message.delivery_id, "dispute_id": message.dispute_id,
-                           "template": message.template, "locale": message.locale, "text": message.body},
-                          ensure_ascii=False, separators=(",", ":")).encode()
+        content = {"delivery_id": message.delivery_id, "dispute_id": message.dispute_id,
+                   "template": message.template, "locale": message.locale, "text": message.body}
+        if message.result:
+            # A court or police case system's own reference and the stage reached (docs/api/external-systems.yaml).
+            content["result"] = json.loads(message.result)
+        body = json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode()
         stamp = str(int(self.clock()))
         headers = {"Content-Type": "application/json", TIMESTAMP: stamp, IDEMPOTENCY: message.idempotency_key,
                    SIGNATURE: sign(receiver.secret, stamp, body)}

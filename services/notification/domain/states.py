@@ -3,6 +3,7 @@
 pending -> sent        the channel accepted the message (SMTP server, SMS provider)
 pending -> delivered   the receiver itself acknowledged it (a webhook answered 2xx)
 sent    -> delivered   a receipt came back
+sent    -> failed      the receipt says it never reached the phone (dead-lettered)
 pending -> pending     an attempt failed and another is due later
 pending -> failed      attempts exhausted or a permanent refusal: dead-lettered for an operator
 pending -> expired     the message is no longer worth sending (its moment has passed)
@@ -29,12 +30,14 @@ class Step(StrEnum):
     GIVE_UP = "give_up"
     EXPIRE = "expire"
     RESEND = "resend"
+    BOUNCE = "bounce"            # a receipt says it did not arrive
 
 
 TRANSITIONS: dict[tuple[Status, Step], Status] = {
     (Status.PENDING, Step.ACCEPTED): Status.SENT,
     (Status.PENDING, Step.RECEIPTED): Status.DELIVERED,
     (Status.SENT, Step.RECEIPTED): Status.DELIVERED,
+    (Status.SENT, Step.BOUNCE): Status.FAILED,
     (Status.PENDING, Step.RETRY): Status.PENDING,
     (Status.PENDING, Step.GIVE_UP): Status.FAILED,
     (Status.PENDING, Step.EXPIRE): Status.EXPIRED,

@@ -41,7 +41,9 @@ from services.notification.store import Store
 pytestmark = pytest.mark.stack
 CFG = config.load({})
 OPERATOR = Claims("op-1", "dc-1", Role.OPERATOR, ("15",))
-NOW = datetime.now(UTC) + timedelta(minutes=1)
+NOW = datetime.now(UTC) + timedelta(minutes=1)  # deliveries are due by then (DB clock)
+CLOCK_PER_TEST = True                             # NOW is set again before each test (conftest.py)
+
 PHONE, EMAIL = "13800138000", "mediator@example.cn"
 SECRET = b"station-1 secret of 32 bytes...."
 

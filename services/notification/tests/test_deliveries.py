@@ -31,7 +31,9 @@ def make(pool, channel) -> Notification:
 CLERK = Claims("clerk-1", "office-1", Role.CLERK, ("15",))
 
 pytestmark = pytest.mark.stack
-NOW = datetime.now(UTC) + timedelta(minutes=1)  # deliveries are due from their creation (DB clock)
+NOW = datetime.now(UTC) + timedelta(minutes=1)  # deliveries are due by then (DB clock)
+CLOCK_PER_TEST = True                             # NOW is set again before each test (conftest.py)
+
 
 
 class Flaky:

@@ -20,6 +20,7 @@ from services.notification.domain.routing import (
 )
 from services.notification.domain.states import TRANSITIONS, IllegalTransition, Status, Step, transition
 from services.notification.domain.templates import Catalog, TemplateProblem, locale_of
+from services.notification.handlers import event_fields
 
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 CFG = config.load({})
@@ -28,7 +29,8 @@ EVENTS = ["routing.dispute-assigned", "intake.risk-flagged"]
 
 @pytest.mark.parametrize(("status", "step", "after"), [
     (Status.PENDING, Step.ACCEPTED, Status.SENT), (Status.PENDING, Step.RECEIPTED, Status.DELIVERED),
-    (Status.SENT, Step.RECEIPTED, Status.DELIVERED), (Status.PENDING, Step.RETRY, Status.PENDING),
+    (Status.SENT, Step.RECEIPTED, Status.DELIVERED), (Status.SENT, Step.BOUNCE, Status.FAILED),
+    (Status.PENDING, Step.RETRY, Status.PENDING),
     (Status.PENDING, Step.GIVE_UP, Status.FAILED), (Status.PENDING, Step.EXPIRE, Status.EXPIRED),
     (Status.FAILED, Step.RESEND, Status.PENDING), (Status.EXPIRED, Step.RESEND, Status.PENDING),
 ])
@@ -83,16 +85,34 @@ def route(**kw):
     ({**route(), "retry": {"max_attempts": 0}}, "retry"),
     ({**route(), "retry": {"tries": 3}}, "retry"),
     ({**route(), "escalation": {"tiers": ["village"]}}, "escalation.tiers"),
+    (route(when={"returned_to_cour": False}), "route[0].when.returned_to_cour: the event has no such field"),
+    (route(when={"region_code": False}), "route[0].when.region_code: False is not str"),
+    (route(when="returned_to_court"), "route[0].when: a table"),
 ])
 def test_a_bad_routing_file_is_refused_naming_the_entry(data, named):
     with pytest.raises(RoutingError, match=named.replace("(", r"\(").replace(")", r"\)").replace("[", r"\[")
                        .replace("]", r"\]")):
-        parse_routing(data, templates=CFG.templates.names, known_events=EVENTS)
+        parse_routing(data, templates=CFG.templates.names, known_events=EVENTS, event_fields=event_fields())
 
 
-def test_the_shipped_routing_file_routes_every_event_the_service_consumes_but_registration():
-    assert "routing.dispute-assigned" in CFG.routing.events and "intake.risk-flagged" in CFG.routing.events
+def test_a_route_applies_only_when_the_event_has_the_values_it_names():
+    routing = parse_routing(route(when={"source": "CASE_SOURCE_ONLINE"}), templates=CFG.templates.names,
+                            known_events=EVENTS, event_fields=event_fields())
+    who = {"party": [Recipient("party", "p-1", "王*", "王建国")]}
+    assert decide_deliveries(routing, "routing.dispute-assigned", who, {"source": "CASE_SOURCE_ONLINE"})
+    assert decide_deliveries(routing, "routing.dispute-assigned", who, {"source": "CASE_SOURCE_POLICE"}) == []
+
+
+def test_the_shipped_routing_file_routes_registration_assignment_and_warnings():
+    assert {"intake.dispute-registered", "routing.dispute-assigned", "intake.risk-flagged"} <= CFG.routing.events
+    assert [r.audience for r in CFG.routing.for_event("intake.dispute-registered")] == ["party", "agent"]
     assert {"mediation.agreement-effective", "confirmation.application-filed"} <= CFG.routing.events
+
+
+def test_an_agent_is_told_what_their_party_is_told_but_not_a_signing_code():
+    to_party = {(r.event, r.template, r.when) for r in CFG.routing.routes if r.audience == "party"}
+    to_agent = {(r.event, r.template, r.when) for r in CFG.routing.routes if r.audience == "agent"}
+    assert to_agent == {t for t in to_party if t[0] != "mediation.signing-code-issued"}   # the code is the party's own
 
 
 def test_each_recipient_is_told_on_the_channels_it_has_else_on_the_fallback():
@@ -138,3 +158,20 @@ def test_a_warning_escalates_tier_by_tier(level, tiers):
     ("150502001", "county", False)])
 def test_which_officer_is_of_which_tier(officer, tier, covers):
     assert covers_at_tier(officer, "150502001203", tier) is covers
+
+
+def test_mediation_and_confirmation_texts_speak_mongolian_and_institutions_read_english():
+    later = ("session-scheduled", "agreement-effective", "mediation-failed", "case-returned-to-court",
+             "expiry-reminder-due", "false-mediation-reported", "application-filed", "application-accepted",
+             "application-refused", "ruling-issued", "session-cancelled")
+    values = {"name": "宝音", "short_id": "12345678", "case_number": "（2026）内0502民特12号", "working_days_left": 3,
+              "scheduled_for": "2026-12-03 09:00", "place": "司法所", "region": "科尔沁区",
+              "outcome": "RULING_OUTCOME_VALID", "advice_code": ""}
+    for route in CFG.routing.routes:
+        if route.event.split(".")[1] not in later:
+            continue
+        people = route.audience in ("party", "agent", "mediator", "liaison_officer")
+        locale = "mn-Mong" if people else "en"
+        shown = CFG.templates.render(route.template, locale, values)
+        assert shown.locale == locale, route.template
+        assert "12345678" in shown.body and ("ᠮᠠᠷᠭᠤᠯᠳᠤᠭᠠᠨ" in shown.body if people else "dispute" in shown.body.lower())

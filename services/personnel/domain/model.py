@@ -20,6 +20,7 @@ class OrgKind(StrEnum):
     LAW_FIRM = "law_firm"                        # USCC starts 31
     LEGAL_SERVICE_OFFICE = "legal_service_office"  # USCC starts 33
     MEDIATION_COMMITTEE = "mediation_committee"
+    JUSTICE_BUREAU = "justice_bureau"            # 司法局: guides people's mediation (PML Art.5)
 
 
 class CommitteeLevel(StrEnum):
@@ -41,6 +42,16 @@ class Role(StrEnum):
 class RosterStatus(StrEnum):
     ACTIVE = "active"
     REMOVED = "removed"   # 除名 (SPC-Invited Art.10, 28)
+
+
+class RemovalGround(StrEnum):
+    """What a mediator may be removed from the roster (除名) for: SPC-Invited Art.10, 28
+    and SPC-Online Art.29, as DOMAIN.md §6 lists them. Nothing else removes a person;
+    a removal names its ground and says in words what happened."""
+    FORCED_MEDIATION = "forced_mediation"     # 强迫调解
+    BRIBERY = "bribery"                       # 收受财物或者接受请托
+    LEAKING = "leaking"                       # 泄露调解过程或者调解协议内容
+    REPEATED_REFUSAL = "repeated_refusal"     # 无正当理由多次拒绝接受委派
 
 
 # GB 32100-2015 code table: registration authority 3 (judicial administration),
@@ -67,6 +78,7 @@ ROLE_HOME: dict[Role, frozenset[OrgKind]] = {
 }
 
 LAWYER_LICENCE = re.compile(r"^[0-9]{17}$")   # DOMAIN §8: 17 digits
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")   # what SMTP can be given; the server checks the rest
 LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")   # BCP-47, as far as routing matches on it
 
 
@@ -100,6 +112,7 @@ class NewPerson:
     id_number: str = ""
     on_duty: bool = True
     lawyer_licence_number: str = ""
+    email: str = ""
 
 
 @dataclass(frozen=True)
@@ -108,6 +121,7 @@ class CheckedPerson:
     phone: str
     id_number: str
     lawyer_licence: str
+    email: str = ""
 
 
 def check_organization(o: NewOrganization, parent: Parent | None, sectors: Collection[str]) -> tuple[str, list[str]]:
@@ -240,12 +254,16 @@ def check_person(p: NewPerson, org_kind: OrgKind | None, known_types: Collection
             bad.append(FieldViolation("lawyer_licence_number", "a lawyer licence number has 17 digits (DOMAIN §8)"))
     elif Role.LAWYER in p.roles and not licence_on_file:
         bad.append(FieldViolation("lawyer_licence_number", "required for a lawyer (17 digits)"))
+    email = p.email.strip()
+    if email and (len(email) > 254 or not EMAIL.match(email)):
+        bad.append(FieldViolation("email", "not an e-mail address (name@domain)"))
     if bad:
         raise InvalidInput(bad)
-    return CheckedPerson(phone=phone, id_number=id_number, lawyer_licence=licence)
+    return CheckedPerson(phone=phone, id_number=id_number, lawyer_licence=licence, email=email)
 
 
-UPDATABLE = ("roles", "specialties", "languages", "region_codes", "on_duty", "phone", "lawyer_licence_number")
+UPDATABLE = ("roles", "specialties", "languages", "region_codes", "on_duty", "phone", "lawyer_licence_number",
+             "email")
 
 
 @dataclass(frozen=True)
@@ -259,6 +277,7 @@ class PersonUpdate:
     on_duty: bool = False
     phone: str = ""
     lawyer_licence_number: str = ""
+    email: str = ""
 
 
 def merge_update(current: NewPerson, u: PersonUpdate) -> NewPerson:

@@ -26,7 +26,7 @@ from liandiao.pii import PiiCipher
 from liandiao.routing.v1 import routing_pb2
 from services.personnel import store
 from services.personnel.app import Personnel
-from services.personnel.domain.model import NewOrganization, NewPerson, OrgKind, PersonUpdate, Role
+from services.personnel.domain.model import NewOrganization, NewPerson, OrgKind, PersonUpdate, RemovalGround, Role
 from services.personnel.domain.performance import EvaluationResult
 from services.personnel.domain.relations import Declaration, RelationKind
 from services.personnel.domain.roster import Listing
@@ -170,7 +170,7 @@ async def test_a_province_level_body_is_kept_in_the_province_shard(personnel, re
 
 # ---- relations ------------------------------------------------------------------
 
-async def test_a_declared_relation_keeps_only_the_fingerprint_intake_would_compute(personnel):
+async def test_a_declared_relation_keeps_the_fingerprint_intake_would_compute_and_no_plain_id(personnel):
     committee = await new_org(personnel, OrgKind.MEDIATION_COMMITTEE)
     pid = await new_person(personnel, committee, Role.MEDIATOR)
     snap = await personnel.declare_relation(pid, Declaration(RelationKind.NEAR_RELATIVE,
@@ -197,7 +197,7 @@ async def test_a_mediator_declares_only_for_themselves(personnel):
     with pytest.raises(PermissionDenied):
         await personnel.declare_relation(pid, Declaration(RelationKind.OTHER, passport_number="E1234567"),
                                          someone_else)
-    me = Claims(subject=pid, organization_id=committee, role=CallerRole.MEDIATOR)
+    me = Claims(subject=pid, organization_id=committee, role=CallerRole.MEDIATOR, region_scope=(COUNTY,))
     snap = await personnel.declare_relation(pid, Declaration(RelationKind.OTHER, passport_number="e1234567"), me)
     assert snap.relations[0].id_fingerprint == PII.fingerprint("E1234567")
 
@@ -281,7 +281,7 @@ async def test_removal_from_one_roster_and_from_every_roster(personnel):
     assert (view.entry.status, view.entry.removal_reason) == ("removed", "长期拒绝调解任务")
     assert [str(c) for c in (await personnel.get_person(mediator)).roster_court_ids] == [other]
 
-    removed = await personnel.remove_from_roster(mediator, "收受当事人财物")
+    removed = await personnel.remove_from_roster(mediator, RemovalGround.BRIBERY, "收受当事人财物")
     assert removed.row.roster_status == "removed" and removed.roster_court_ids == []
     listing = await personnel.list_roster(other, "", True, 50, 0)
     assert [(v.entry.status, v.entry.removal_reason) for v, _ in listing.entries] == [("removed", "收受当事人财物")]
@@ -350,6 +350,14 @@ async def test_the_performance_file_is_fed_by_routing_s_and_mediation_s_events(p
         (settled, "settled", "settled_withdrawn"), (failed, "failed", "positions_too_far_apart"),
         (agreed, "agreement", "")]
     assert any("SPC-Invited Art.28" in flag for flag in s.review_flags)
+    # Paged: one page of each list, the summary over the whole file.
+    first = await personnel.performance_file(mediator, limit=2)
+    assert ([str(c.dispute_id) for c in first.cases], len(first.lapses), first.next_page_token) == (
+        [settled, failed], 2, "2")
+    assert first.summary == s
+    rest = await personnel.performance_file(mediator, limit=2, offset=2)
+    assert ([str(c.dispute_id) for c in rest.cases], len(rest.lapses), rest.next_page_token) == ([agreed], 1, "")
+    assert rest.summary == s
 
     with pytest.raises(RuleViolation, match="not in their performance file"):
         await personnel.record_feedback(mediator, lapsed, 1, "从不接电话")

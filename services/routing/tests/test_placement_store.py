@@ -261,3 +261,29 @@ async def test_open_cases_balance_new_offers_between_equally_qualified_mediators
     placed = [str((await routing.get((await register(routing, pool, region, dtype)).dispute_id, CLERK)).mediator_id)
               for _ in range(4)]
     assert {m: placed.count(m) for m in mediators} == dict.fromkeys(mediators, 2)
+
+
+async def test_a_case_that_ended_no_longer_counts_in_its_mediators_workload(pool):
+    """The fewest-open-cases rule counts open cases: once mediation says the case ended
+    (agreement-effective or mediation-failed), the mediator is as free as one who never had it."""
+    from liandiao.mediation.v1 import mediation_pb2
+
+    region, dtype = unique_region()
+    routing = Routing(pool, clock=Clock(cst(2026, 11, 23, 10)))
+    a, b = sorted([await add_mediator(routing, pool, region, dtype), await add_mediator(routing, pool, region, dtype)])
+    first = await register(routing, pool, region, dtype)
+    assert str((await routing.get(first.dispute_id, CLERK)).mediator_id) == a      # equal: the tie goes by id
+    await routing.accept(first.dispute_id, a, CLERK, now=cst(2026, 11, 23, 11))
+    busy = await register(routing, pool, region, dtype)
+    assert str((await routing.get(busy.dispute_id, CLERK)).mediator_id) == b       # a has one open case
+    await routing.accept(busy.dispute_id, b, CLERK, now=cst(2026, 11, 23, 11))
+    third = await register(routing, pool, region, dtype)
+    assert str((await routing.get(third.dispute_id, CLERK)).mediator_id) == a      # one each: by id
+    await routing.accept(third.dispute_id, a, CLERK, now=cst(2026, 11, 23, 11))
+    for ended in (mediation_pb2.AgreementEffective(dispute_id=first.dispute_id),
+                  mediation_pb2.MediationFailed(dispute_id=third.dispute_id),
+                  mediation_pb2.MediationFailed(dispute_id=first.dispute_id)):   # a second ending changes nothing
+        async with pool.acquire() as conn, conn.transaction():
+            await routing.on_case_ended(conn, _event(ended))
+    after = await register(routing, pool, region, dtype)
+    assert str((await routing.get(after.dispute_id, CLERK)).mediator_id) == a      # a: 0 open (2 ended), b: 1

@@ -29,11 +29,13 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from liandiao.devtools import metrics
+from liandiao.devtools.chaos.casework import Journey
 from liandiao.devtools.chaos.poison import MARK, Poison
 from liandiao.devtools.chaos.workload import Dispute
 from liandiao.devtools.localrun import SERVICES
 from liandiao.events import catalog
 from liandiao.events.envelope import EVENT_ID, EVENT_TYPE
+from liandiao.mediation.v1 import mediation_pb2
 from liandiao.notification.v1 import notification_pb2
 from liandiao.routing.v1 import routing_pb2
 
@@ -75,6 +77,21 @@ class Snapshot:
     cases: dict[str, list[asyncpg.Record]] = field(default_factory=dict)
     deliveries: dict[str, list[asyncpg.Record]] = field(default_factory=dict)       # by dispute id
     performance: dict[str, list[asyncpg.Record]] = field(default_factory=dict)
+    # The back half: mediation's ends, confirmation's projection and applications, the
+    # outcomes intake and personnel recorded, every delivery notification made.
+    case_state: dict[str, str] = field(default_factory=dict)                        # dispute id -> state
+    case_agreements: dict[str, list[asyncpg.Record]] = field(default_factory=dict)  # dispute id -> agreements
+    terminations: dict[str, asyncpg.Record] = field(default_factory=dict)           # dispute id
+    projected: dict[str, list[asyncpg.Record]] = field(default_factory=dict)        # agreement id -> rows
+    applications: dict[str, list[asyncpg.Record]] = field(default_factory=dict)     # agreement id -> rows
+    rulings: dict[str, list[asyncpg.Record]] = field(default_factory=dict)          # application id -> rows
+    closed_at_intake: dict[str, bool] = field(default_factory=dict)                 # dispute id -> closed
+    outcomes: dict[str, str] = field(default_factory=dict)                          # dispute id -> outcome
+    all_deliveries: list[asyncpg.Record] = field(default_factory=list)
+    # Extensions (timeline actions), follow-up visits and objections, for the journeys that drew them.
+    case_actions: dict[str, Counter[str]] = field(default_factory=dict)              # dispute id -> action -> n
+    follow_ups: dict[str, int] = field(default_factory=dict)                        # dispute id -> visits
+    objections: dict[str, int] = field(default_factory=dict)                        # application id -> n
 
     def backlog(self) -> dict[str, int]:
         return {s: sum(1 for r in rows if not r["published"] and not r["parked"]) for s, rows in self.outbox.items()}
@@ -105,8 +122,8 @@ async def snapshot(dsn: str, services: Sequence[str] = SERVICES) -> Snapshot:
                 f"select event_id::text as event_id, event_type, topic, published_at is not null as published, "
                 f"{parked_expr(await has_parking(conn, s))} as parked, "
                 f"headers->>'dispute-id' as dispute_id, "
-                f"case when event_type in ($1, $2) then payload end as payload from {s}.outbox",
-                catalog.DISPUTE_ASSIGNED.key, catalog.DELIVERY_SUCCEEDED.key)
+                f"case when event_type in ($1, $2, $3) then payload end as payload from {s}.outbox",
+                catalog.DISPUTE_ASSIGNED.key, catalog.DELIVERY_SUCCEEDED.key, catalog.MEDIATION_FAILED.key)
             snap.inbox[s] = await conn.fetch(f"select consumer, event_id::text as event_id, topic from {s}.inbox")
             snap.dead_letters[s] = await conn.fetch(f"select consumer, event_id, topic, error from {s}.dead_letters")
         for r in await conn.fetch("select dispute_id::text as dispute_id, request_id, status from intake.disputes"):
@@ -125,9 +142,50 @@ async def snapshot(dsn: str, services: Sequence[str] = SERVICES) -> Snapshot:
         for r in await conn.fetch("select dispute_id::text as dispute_id, person_id::text as person_id "
                                   "from personnel.performance_cases"):
             snap.performance.setdefault(r["dispute_id"], []).append(r)
+        if set(BACK_HALF) <= set(services):
+            await _back_half(conn, snap)
     finally:
         await conn.close()
     return snap
+
+
+BACK_HALF = ("intake", "personnel", "mediation", "confirmation", "notification")
+
+
+async def _back_half(conn: asyncpg.Connection, snap: Snapshot) -> None:
+    for r in await conn.fetch("select dispute_id::text as dispute_id, state from mediation.cases"):
+        snap.case_state[r["dispute_id"]] = r["state"]
+    for r in await conn.fetch("select c.dispute_id::text as dispute_id, a.agreement_id, a.state, a.mode "
+                              "from mediation.agreements a join mediation.cases c using (case_id)"):
+        snap.case_agreements.setdefault(r["dispute_id"], []).append(r)
+    for r in await conn.fetch("select c.dispute_id::text as dispute_id, t.ground, t.returned_to_court "
+                              "from mediation.terminations t join mediation.cases c using (case_id)"):
+        snap.terminations[r["dispute_id"]] = r
+    for r in await conn.fetch("select agreement_id, dispute_id::text as dispute_id from confirmation.agreements"):
+        snap.projected.setdefault(r["agreement_id"], []).append(r)
+    for r in await conn.fetch("select application_id::text as application_id, agreement_id, court_id, status "
+                              "from confirmation.applications"):
+        snap.applications.setdefault(r["agreement_id"], []).append(r)
+    for r in await conn.fetch("select application_id::text as application_id, outcome from confirmation.rulings"):
+        snap.rulings.setdefault(r["application_id"], []).append(r)
+    for r in await conn.fetch("select dispute_id::text as dispute_id, closed_at is not null as closed "
+                              "from intake.disputes"):
+        snap.closed_at_intake[r["dispute_id"]] = r["closed"]
+    for r in await conn.fetch("select dispute_id::text as dispute_id, outcome from personnel.performance_outcomes"):
+        snap.outcomes[r["dispute_id"]] = r["outcome"]
+    for r in await conn.fetch("select c.dispute_id::text as dispute_id, t.action, count(*) as n "
+                              "from mediation.case_timeline t join mediation.cases c using (case_id) "
+                              "where t.action in ('request_extension', 'record_extension_consent') group by 1, 2"):
+        snap.case_actions.setdefault(r["dispute_id"], Counter())[r["action"]] = r["n"]
+    for r in await conn.fetch("select c.dispute_id::text as dispute_id, count(*) as n "
+                              "from mediation.follow_ups f join mediation.cases c using (case_id) group by 1"):
+        snap.follow_ups[r["dispute_id"]] = r["n"]
+    for r in await conn.fetch("select application_id::text as application_id, count(*) as n "
+                              "from confirmation.objections group by 1"):
+        snap.objections[r["application_id"]] = r["n"]
+    snap.all_deliveries = await conn.fetch(
+        "select delivery_id::text as delivery_id, dispute_id::text as dispute_id, source_event_id::text as "
+        "source_event_id, template, recipient_id, channel, status from notification.deliveries")
 
 
 async def partitions(bootstrap: str, prefix: str = "liandiao.") -> list[TopicPartition]:
@@ -450,9 +508,21 @@ def dead_letters(snap: Snapshot, messages: Sequence[Message], poison: Sequence[P
     found: Counter[tuple[str, str]] = Counter()
     real: list[Message] = []
     per_topic: Counter[str] = Counter()
+    # A consumer killed after publishing a dead letter and before recording it in
+    # dead_letters writes it again when it reads the record again (Kafka has no
+    # transaction across the topic and the database here): a repeat of the same
+    # original record is one dead letter, as the table (unique by it) says.
+    seen: set[tuple[str, str | None, str | None]] = set()
+    repeats = 0
     for m in messages:
         if ".dlq." not in m.topic:
             continue
+        origin = (m.topic, m.header("dlq-original-partition"), m.header("dlq-original-offset"))
+        if origin[2] is not None:
+            if origin in seen:
+                repeats += 1
+                continue
+            seen.add(origin)
         per_topic[m.topic] += 1
         mark = m.header(MARK)
         if mark is None:
@@ -471,7 +541,10 @@ def dead_letters(snap: Snapshot, messages: Sequence[Message], poison: Sequence[P
     detail = (f"{sum(per_topic.values())} messages on {len(per_topic)} dead-letter topics; "
               f"{sum(expected.values())} poison copies owed, {sum(missing.values())} missing"
               + (f" ({', '.join(f'{k} {n}' for k, n in kinds.items())})" if missing else "")
-              + f", {sum(extra.values())} extra; {len(real)} real events dead-lettered"
+              + f", {sum(extra.values())} extra"
+              + (f" ({repeats} written twice by a consumer killed between publishing and recording it)"
+                 if repeats else "")
+              + f"; {len(real)} real events dead-lettered"
               + (f" ({'; '.join(f'{n}x {e}' for e, n in errors.most_common(3))})" if real else "")
               + (f"; dead_letters table disagrees on {len(table_off)} topic(s)" if table_off else "")
               + (f"; {len(absent)} injected messages not on their topic" if absent else ""))
@@ -483,3 +556,203 @@ def poison_text(poison: Sequence[Poison]) -> str:
     topics = {p.topic for p in poison}
     owed = sum(len(p.consumers) for p in poison)
     return f"{len(poison)} malformed messages on {len(topics)} topics ({owed} dead-letter copies owed)"
+
+
+# ---- the back half ---------------------------------------------------------------
+
+ENDED_STATES = {"agreement_effective": "agreement", "closed": "agreement", "terminated": "terminated",
+                "returned_to_court": "returned to court"}
+# What the driver saw at the end of a journey (casework.Journey.end) -> mediation's case state and
+# confirmation's application status it must agree with.
+JOURNEY_ENDS = {"terminated": ("terminated", None), "returned to court": ("returned to court", None),
+                "ruled valid": ("agreement", "ruled_valid"), "ruled rejected": ("agreement", "ruled_rejected"),
+                "refused": ("agreement", "refused")}
+BACK_HALF_ROUTED = (catalog.SESSION_SCHEDULED, catalog.AGREEMENT_EFFECTIVE, catalog.MEDIATION_FAILED,
+                    catalog.CASE_RETURNED_TO_COURT, catalog.APPLICATION_FILED, catalog.APPLICATION_ACCEPTED,
+                    catalog.APPLICATION_REFUSED, catalog.RULING_ISSUED)
+
+
+@dataclass
+class Casework:
+    """Numbers of the back half for the table."""
+    driven: int = 0
+    ends: Counter[str] = field(default_factory=Counter)
+    stuck: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))   # where -> disputes
+    wrong: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))   # what -> disputes
+    deliveries: int = 0
+    extras: Counter[str] = field(default_factory=Counter)   # extensions, follow-ups, objections done
+
+
+def _count(snap: Snapshot, event: catalog.EventType, dispute_id: str, service: str) -> tuple[int, int]:
+    """(committed, published) rows of ``event`` for the dispute in ``service``'s outbox."""
+    rows = [r for r in snap.outbox.get(service, []) if r["event_type"] == event.key and r["dispute_id"] == dispute_id]
+    return len(rows), sum(1 for r in rows if r["published"])
+
+
+def casework(disputes: Sequence[Dispute], snap: Snapshot, work: Casework) -> Invariant:
+    """Every dispute the driver took past the mediator's acceptance went the whole way, and
+    each service's data says what the driver saw: one case ended as it ended, one effective
+    agreement with one agreement-effective event, one application with its ruling and one
+    ruling-issued event, or one termination with its mediation-failed event (and, when it
+    went back to its court, case-returned-to-court). What the journey drew besides happened
+    once and only then: one extension request with every party's consent on the timeline, two
+    follow-up visits and a closed case, one objection with one objection-filed event."""
+    for d in disputes:
+        j = d.journey
+        if j is None or not d.accepted or d.linked or d.assignment != routing_pb2.ASSIGNMENT_STATUS_ACCEPTED:
+            continue
+        work.driven += 1
+        i = d.dispute_id
+        state = snap.case_state.get(i, "")
+        if j.stage != "done":
+            work.stuck[f"{j.stage} (case {state or 'not opened'})"].append(i)
+            continue
+        work.ends[j.end] += 1
+        _extras(snap, j, i, state, work)
+        expected_case, expected_app = JOURNEY_ENDS.get(j.end, ("?", None))
+        if ENDED_STATES.get(state) != expected_case:
+            work.wrong[f"case {state} for '{j.end}'"].append(i)
+            continue
+        effective = [a for a in snap.case_agreements.get(i, []) if a["state"] == "effective"]
+        if expected_case == "agreement":
+            if len(effective) != 1:
+                work.wrong[f"{len(effective)} effective agreements"].append(i)
+                continue
+            if _count(snap, catalog.AGREEMENT_EFFECTIVE, i, "mediation") != (1, 1):
+                work.wrong["agreement-effective not once"].append(i)
+            apps = snap.applications.get(effective[0]["agreement_id"], [])
+            if len(apps) != 1:
+                work.wrong[f"{len(apps)} applications"].append(i)
+                continue
+            if apps[0]["status"] != expected_app:
+                work.wrong[f"application {apps[0]['status']} for '{j.end}'"].append(i)
+            rulings = snap.rulings.get(apps[0]["application_id"], [])
+            ruled = (expected_app or "").startswith("ruled")
+            if len(rulings) != (1 if ruled else 0) or _count(snap, catalog.RULING_ISSUED, i, "confirmation")[1] != len(rulings):
+                work.wrong["ruling or ruling-issued not once"].append(i)
+        else:
+            if effective or i not in snap.terminations:
+                work.wrong["termination not recorded"].append(i)
+                continue
+            if _count(snap, catalog.MEDIATION_FAILED, i, "mediation") != (1, 1):
+                work.wrong["mediation-failed not once"].append(i)
+            returned = _count(snap, catalog.CASE_RETURNED_TO_COURT, i, "mediation")
+            if returned != ((1, 1) if state == "returned_to_court" else (0, 0)):
+                work.wrong["case-returned-to-court not once"].append(i)
+    stuck, wrong = sum(map(len, work.stuck.values())), sum(map(len, work.wrong.values()))
+    detail = (f"{work.driven} cases driven; ends: " + (", ".join(f"{k} {n}" for k, n in sorted(work.ends.items()))
+                                                       or "none")
+              + "; " + (", ".join(f"{k} {n}" for k, n in sorted(work.extras.items())) or "no extras")
+              + (f"; {stuck} stuck (" + ", ".join(f"{len(v)} in {k}" for k, v in work.stuck.items()) + ")"
+                 if stuck else "")
+              + (f"; {wrong} disagree (" + ", ".join(f"{len(v)} {k}" for k, v in work.wrong.items()) + ")"
+                 if wrong else ""))
+    return Invariant("every case went the whole way: session, agreement or termination, application, ruling, "
+                     "each once", work.driven > 0 and not stuck and not wrong, detail)
+
+
+def _extras(snap: Snapshot, j: Journey, i: str, state: str, work: Casework) -> None:
+    """The extension, the follow-up visits and the objection the journey drew, each once; none
+    where it drew none (a retried command that landed twice would show here)."""
+    acts = snap.case_actions.get(i, Counter())
+    asked = (acts["request_extension"], acts["record_extension_consent"])
+    if asked != ((1, len(j.party_ids)) if j.extend else (0, 0)):
+        work.wrong[f"extension asked {asked[0]}x with {asked[1]} consents (drawn: {j.extend})"].append(i)
+    elif j.extend:
+        work.extras["extensions granted"] += 1
+    agreed = JOURNEY_ENDS.get(j.end, ("", None))[0] == "agreement"
+    visits = snap.follow_ups.get(i, 0)
+    if visits != (2 if j.follow_up and agreed else 0) or (j.follow_up and agreed and state != "closed"):
+        work.wrong[f"{visits} follow-up visits, case {state} (drawn: {j.follow_up})"].append(i)
+    elif j.follow_up and agreed:
+        work.extras["closed after follow-up"] += 1
+    objected = j.objects and j.end == "ruled valid"
+    n = snap.objections.get(j.application_id, 0) if j.application_id else 0
+    if n != (1 if objected else 0) or _count(snap, catalog.OBJECTION_FILED, i, "confirmation") != (
+            (1, 1) if objected else (0, 0)):
+        work.wrong[f"{n} objections (drawn: {objected})"].append(i)
+    elif objected:
+        work.extras["objections"] += 1
+
+
+def across_services(snap: Snapshot) -> Invariant:
+    """What every service keeps of the back half agrees, over all the data (not only the
+    driver's disputes): each effective agreement is one row of confirmation's projection and
+    nothing else is; each application has at most one ruling and is for an effective
+    agreement, and no agreement is docketed twice; intake closed exactly the ended disputes;
+    personnel's performance file has each ended case's outcome."""
+    problems: Counter[str] = Counter()
+    effective = {a["agreement_id"]: i for i, rows in snap.case_agreements.items() for a in rows
+                 if a["state"] == "effective"}
+    for agreement_id in effective:
+        n = len(snap.projected.get(agreement_id, []))
+        if n != 1:
+            problems[f"an effective agreement with {n} projection rows"] += 1
+    problems["a projection row without an effective agreement"] += len(set(snap.projected) - set(effective))
+    docketed = {"accepted", "review_awaiting_supplement", "ruled_valid", "ruled_rejected"}
+    for agreement_id, apps in snap.applications.items():
+        if agreement_id not in effective:
+            problems["an application for no effective agreement"] += 1
+        if sum(1 for a in apps if a["status"] in docketed) > 1:
+            problems["an agreement docketed twice"] += 1
+        for a in apps:
+            n = len(snap.rulings.get(a["application_id"], []))
+            if n > 1 or (n == 1) != a["status"].startswith("ruled"):
+                problems[f"application {a['status']} with {n} rulings"] += 1
+    for dispute_id, state in snap.case_state.items():
+        ended = state in ENDED_STATES
+        if snap.closed_at_intake.get(dispute_id, False) != ended:
+            problems[f"intake {'open' if ended else 'closed'} for a case {state}"] += 1
+        t = snap.terminations.get(dispute_id)
+        want = {"agreement": "agreement", "terminated": "failed", "returned to court": "failed"}.get(
+            ENDED_STATES.get(state, ""), "")
+        if t is not None and t["ground"] == "settled_withdrawn":
+            want = "settled"
+        if snap.outcomes.get(dispute_id, "") != want:
+            problems[f"performance outcome {snap.outcomes.get(dispute_id) or 'none'} for a case {state}"] += 1
+    problems = Counter({k: n for k, n in problems.items() if n})
+    ruled = sum(1 for rows in snap.rulings.values() for _ in rows)
+    detail = (f"{len(effective)} effective agreements, {len(snap.projected)} projected; "
+              f"{sum(map(len, snap.applications.values()))} applications, {ruled} rulings; "
+              f"{sum(snap.closed_at_intake.values())} disputes closed at intake; {len(snap.outcomes)} outcomes in "
+              f"performance files" + ("; " + ", ".join(f"{n}x {k}" for k, n in problems.most_common()) if problems else ""))
+    return Invariant("effective agreements, applications, rulings, intake's outcomes and the performance files "
+                     "agree with mediation's cases", bool(snap.case_state) and not problems, detail)
+
+
+def _told_elsewhere(row: asyncpg.Record) -> bool:
+    """A failure that returned the case to its court is told once, by case-returned-to-court:
+    the routes of mediation-failed say `when = {returned_to_court = false}` (routing.toml)."""
+    if row["event_type"] != catalog.MEDIATION_FAILED.key or row["payload"] is None:
+        return False
+    return mediation_pb2.MediationFailed.FromString(row["payload"]).returned_to_court
+
+
+def notified(snap: Snapshot, work: Casework) -> Invariant:
+    """Notification told someone of every back-half event it routes, once per event x recipient
+    x channel, every delivery sent, each with one delivery-succeeded event."""
+    by_event: dict[str, list[asyncpg.Record]] = defaultdict(list)
+    for r in snap.all_deliveries:
+        by_event[r["source_event_id"]].append(r)
+    work.deliveries = len(snap.all_deliveries)
+    keys = {e.key for e in BACK_HALF_ROUTED}
+    events = [r for rows in snap.outbox.values() for r in rows if r["event_type"] in keys and r["published"]]
+    untold = Counter(r["event_type"] for r in events if not by_event.get(r["event_id"]) and not _told_elsewhere(r))
+    twice = sum(n - 1 for n in Counter((r["source_event_id"], r["recipient_id"], r["channel"])
+                                       for r in snap.all_deliveries).values() if n > 1)
+    unsent = Counter(r["status"] for r in snap.all_deliveries if r["status"] not in ("sent", "delivered"))
+    succeeded: Counter[str] = Counter()
+    for r in snap.outbox.get("notification", []):
+        if r["event_type"] == catalog.DELIVERY_SUCCEEDED.key and r["payload"] is not None and r["published"]:
+            succeeded[notification_pb2.DeliverySucceeded.FromString(r["payload"]).delivery_id] += 1
+    announced_off = sum(1 for r in snap.all_deliveries if r["status"] in ("sent", "delivered")
+                        and succeeded[r["delivery_id"]] != 1)
+    told = Counter(r["event_type"] for r in events)
+    detail = (f"{len(events)} back-half events (" + ", ".join(f"{k.split('.')[1]} {n}" for k, n in sorted(told.items()))
+              + f"), {len(snap.all_deliveries)} deliveries in all; {sum(untold.values())} events told nobody"
+              + (f" ({', '.join(f'{k} {n}' for k, n in untold.items())})" if untold else "")
+              + f"; {twice} repeated event x recipient x channel; {sum(unsent.values())} not sent"
+              + (f" ({', '.join(f'{k} {n}' for k, n in unsent.items())})" if unsent else "")
+              + f"; {announced_off} sent without exactly one delivery-succeeded")
+    return Invariant("notification told of every mediation and confirmation event, once per event x recipient x "
+                     "channel", bool(events) and not untold and not twice and not unsent and not announced_off, detail)

@@ -12,7 +12,7 @@ from enum import Enum
 from liandiao.devtools.localrun import SERVICES
 
 # Services with Kafka consumers: a pause past the session timeout means something to them.
-CONSUMING = ("intake", "personnel", "routing", "mediation", "notification")
+CONSUMING = ("intake", "personnel", "routing", "mediation", "confirmation", "notification")
 
 
 class Kind(Enum):
@@ -55,6 +55,9 @@ class Options:
     # mediators covering the dispute's township or county qualify).
     mediators_per_county: int = 12
     decline_share: float = 0.05         # mediators who decline their first offer, with a reason
+    # Disputes the driver takes on past the mediator's acceptance (casework): a session, an
+    # agreement or a termination, the joint application, the court's acceptance and ruling.
+    casework_share: float = 1.0
     # Registrations per second; 0 spreads them over the fault schedule (so that every
     # fault meets traffic), a negative value sends them as fast as the counters can.
     rate: float = 0.0
@@ -74,9 +77,11 @@ class Options:
         """The form inside `make test`: every service killed once, intake and routing
         (the busiest hops) twice, three at a time (a restart costs ~10 s on two shared
         cores, most of it the interpreter loading its libraries); one broker restart,
-        one database restart, one pause; short gaps."""
+        one database restart, one pause; short gaps. Half the disputes go on past the
+        mediator's acceptance (every end of the back half is still drawn several times)."""
         base = cls(count=150, kills_per_service=1, kill_together=3, broker_restarts=1, database_restarts=1,
-                   pauses=1, pause_seconds=11.0, gaps=(0.3, 1.0), recover_timeout=45.0, quiesce_timeout=100.0)
+                   pauses=1, pause_seconds=11.0, gaps=(0.3, 1.0), recover_timeout=45.0, quiesce_timeout=100.0,
+                   casework_share=0.5)
         return replace(base, **overrides)  # type: ignore[arg-type]
 
 

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from liandiao.devtools.chaos.checks import Invariant, Tally
+from liandiao.devtools.chaos.checks import Casework, Invariant, Tally
 from liandiao.devtools.chaos.faults import Exit, Outcome
 from liandiao.devtools.chaos.plan import Kind, Options
 from liandiao.devtools.chaos.workload import Dispute
@@ -27,6 +27,7 @@ class Report:
     answers: Counter[tuple[str, str]] = field(default_factory=Counter)
     invariants: list[Invariant] = field(default_factory=list)
     tally: Tally = field(default_factory=Tally)
+    casework: Casework = field(default_factory=Casework)
     poison: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     log_dir: Path | None = None
@@ -53,6 +54,11 @@ class Report:
         out.append(f" disputes      {self.tally.accepted} accepted and checked, {self.tally.deliveries} deliveries"
                    + (f"; registrations held back {_dur(self.held_seconds)} by a full backlog"
                       if self.held_seconds >= 1 else ""))
+        w = self.casework
+        if w.driven:
+            out.append(f" casework      {w.driven} cases taken past acceptance: "
+                       + ", ".join(f"{k} {n}" for k, n in sorted(w.ends.items()))
+                       + f"; {w.deliveries} deliveries in all")
         out.append(" kills         " + ", ".join(f"{s} {n}" for s, n in self.kills.items()))
         out.append(f" broker        {count[Kind.BROKER]} restart(s)       database  {count[Kind.DATABASE]} restart(s)"
                    f"       pauses  {len(pauses)} ("
@@ -103,7 +109,10 @@ class Report:
     def as_json(self) -> str:
         return json.dumps({
             "count": self.options.count, "seed": self.options.seed, "ok": self.ok, "timings": self.timings,
-            "kills": self.kills, "lost": self.tally.lost_count, "duplicated": self.tally.duplicated_count,
+            "kills": self.kills, "lost": self.tally.lost_count,
+            "casework": {"driven": self.casework.driven, "ends": dict(self.casework.ends),
+                         "stuck": {k: v[:20] for k, v in self.casework.stuck.items()},
+                         "disagree": {k: v[:20] for k, v in self.casework.wrong.items()}}, "duplicated": self.tally.duplicated_count,
             "lost_by_stage": {k: v[:20] for k, v in self.tally.lost.items() if v},
             "duplicated_by_kind": {k: v[:20] for k, v in self.tally.duplicated.items() if v},
             "faults": [{"n": f.n, "fault": f.fault.label, "at": f.at, "serving_s": f.serving_s, "flow_s": f.flow_s,

@@ -20,6 +20,7 @@ import asyncpg
 from liandiao.common.v1 import common_pb2 as c
 from liandiao.devtools import metrics, province, reset
 from liandiao.devtools.chaos import checks, poison
+from liandiao.devtools.chaos.casework import Journey, load_courts
 from liandiao.devtools.chaos.checks import Invariant
 from liandiao.devtools.chaos.faults import Health, Injector, Supervisor
 from liandiao.devtools.chaos.plan import Fault, Options, expected_seconds, make_plan
@@ -34,6 +35,7 @@ from liandiao.routing.v1 import routing_pb2
 # the end-to-end tests' and the benchmarks'.
 BASE_PORT, METRICS_BASE_PORT = 25060, 9860
 PATIENCE = 300.0     # how long a counter client keeps retrying one registration
+REPLAYS_AT_ONCE = 6
 
 
 def service_consumers(services: Sequence[str]) -> dict[str, tuple[str, ...]]:
@@ -53,7 +55,7 @@ class Backlog:
         self.deliveries = 0
 
     def full(self) -> bool:
-        return len(self.desk.pending) > self.limit or self.deliveries > 4 * self.limit
+        return self.desk.waiting() > self.limit or self.deliveries > 4 * self.limit
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -64,8 +66,10 @@ class Backlog:
                         "select count(*) from notification.deliveries where status = 'pending'")
                 finally:
                     await conn.close()
-            except (OSError, TimeoutError, asyncpg.PostgresError):
-                pass   # the database is one of the faults: keep the last count
+            except Exception:  # noqa: BLE001 - the database is one of the faults: keep the last count
+                # (asyncpg raises more than PostgresError when the server goes mid-query, e.g.
+                # InternalClientError "another operation is in progress": the chaos run saw it)
+                pass
             try:
                 await asyncio.wait_for(stop.wait(), timeout=1.0)
             except TimeoutError:
@@ -195,15 +199,19 @@ async def _drive(scene: Scene, plan: tuple[Fault, ...], stubs: Stubs, report: Re
     prov = await province.seed_province(stubs.personnel, OPERATOR, list(options.prefectures),
                                         mediators_per_county=options.mediators_per_county, townships_per_county=2)
     await _roster_projected(local.metrics_port("routing"), prov.person_events)
+    courts = await load_courts(scene.stack.dsn, prov)
     lap("province seeded")
     out(f"• {len(prov.counties)} counties, {len(prov.mediators)} mediators; {len(plan)} faults planned; "
         f"registering {options.count} disputes")
 
-    rng = random.Random(options.seed)
+    rng, cases_rng = random.Random(options.seed), random.Random(options.seed + 3)
     report.disputes = [Dispute(province.dispute_request(rng, prov), decline_first=rng.random() < options.decline_share)
                        for _ in range(options.count)]
+    for d in report.disputes:   # the back half, drawn apart so that the front half stays as it was
+        if cases_rng.random() < options.casework_share:
+            d.journey = Journey.draw(cases_rng)
     probe_rng, jitter = random.Random(options.seed + 1), random.Random(options.seed + 2)
-    desk = Desk(stubs, answers)
+    desk = Desk(stubs, answers, courts=courts)
     supervisor = Supervisor(local, lambda: time.monotonic() - started)
 
     async def probe(patience: float) -> float | None:
@@ -258,6 +266,8 @@ async def _check(scene: Scene, report: Report) -> None:
     report.invariants = [
         checks.registrations(everyone),
         checks.journeys(everyone, snap, report.tally),
+        *([checks.casework(everyone, snap, report.casework), checks.across_services(snap),
+           checks.notified(snap, report.casework)] if set(checks.BACK_HALF) <= set(scene.local.services) else []),
         checks.published_only_committed(snap, messages, report.tally),
         checks.applied_once(snap, messages, scene.consumers),
         dlq,
@@ -347,20 +357,33 @@ async def _counts(dsn: str) -> tuple[int, ...]:
 
 
 async def _replay(scene: Scene, real: Sequence[checks.Message], before: Sequence[checks.Message]) -> Invariant:
-    """Replays every dead-letter topic with the operator's command (all at once, as an
+    """Replays every dead-letter topic with the operator's command (several at once, as an
     operator's loop would); afterwards every real event that was there is applied by
     its consumer, and the poison, still poison, is dead-lettered again: once by each
     consumer of its topic for every copy replayed onto it (a replay goes back to the
     original topic, which every consumer of it reads)."""
     name = "the replay command drains the dead-letter topics"
-    on_dlq: dict[str, int] = {}
+    # What the command replays: each original record once (a dead letter written twice by a
+    # consumer killed between publishing and recording it goes back once; checks.dead_letters).
+    origins: dict[str, set[tuple[str | None, str | None, int]]] = {}
     for m in before:
         if ".dlq." in m.topic:
-            on_dlq[m.topic] = on_dlq.get(m.topic, 0) + 1
+            offset = m.header("dlq-original-offset")
+            origins.setdefault(m.topic, set()).add(
+                (m.header("dlq-original-partition"), offset, -1 if offset is not None else m.offset))
+    on_dlq = {topic: len(seen) for topic, seen in origins.items()}
     stack = scene.stack
     if not on_dlq:
         return Invariant(name, not scene.injected, "nothing on the dead-letter topics to replay")
-    results = await asyncio.gather(*(_replay_one(stack, topic, n) for topic, n in sorted(on_dlq.items())))
+    # Several at once, as an operator's loop would, but not 27 interpreters starting together on
+    # two shared cores (each took more than a minute to import its libraries then).
+    gate = asyncio.Semaphore(REPLAYS_AT_ONCE)
+
+    async def replay(topic: str, n: int) -> str:
+        async with gate:
+            return await _replay_one(stack, topic, n)
+
+    results = await asyncio.gather(*(replay(topic, n) for topic, n in sorted(on_dlq.items())))
     failures = [r for r in results if r]
     replayed = sum(n for (topic, n), r in zip(sorted(on_dlq.items()), results, strict=True) if not r)
     await _quiesce(stack, scene.health, scene.release, scene.consumers, scene.options.quiesce_timeout / 2)
@@ -388,10 +411,10 @@ async def _replay_one(stack: ChaosStack, topic: str, n: int) -> str:
         "--max", str(n), cwd=REPO, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
         env=_pythonpath_env())
     try:
-        output, _ = await asyncio.wait_for(proc.communicate(), timeout=60)
+        output, _ = await asyncio.wait_for(proc.communicate(), timeout=120)
     except TimeoutError:
         proc.kill()
-        return f"{topic}: no answer in 60s"
+        return f"{topic}: no answer in 120s"
     text = output.decode(errors="replace").strip().splitlines()
     said = text[-1] if text else ""
     if proc.returncode != 0 or not said.startswith(f"{n} message"):

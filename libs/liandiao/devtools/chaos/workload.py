@@ -18,6 +18,8 @@ import grpc
 
 from liandiao.auth import Role
 from liandiao.common.v1 import common_pb2 as c
+from liandiao.confirmation.v1 import confirmation_pb2_grpc
+from liandiao.devtools.chaos.casework import Journey, proceed
 from liandiao.devtools.clients import token
 from liandiao.devtools.localrun import LocalServices
 from liandiao.intake.v1 import intake_pb2, intake_pb2_grpc
@@ -25,6 +27,7 @@ from liandiao.mediation.v1 import mediation_pb2, mediation_pb2_grpc
 from liandiao.notification.v1 import notification_pb2, notification_pb2_grpc
 from liandiao.personnel.v1 import personnel_pb2, personnel_pb2_grpc
 from liandiao.routing.v1 import routing_pb2, routing_pb2_grpc
+from liandiao.rpc.channel import channel_options
 
 CLERK = token(Role.CLERK, region_scope=("15",))
 OPERATOR = token(Role.OPERATOR, region_scope=("15",))
@@ -37,9 +40,13 @@ RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXC
 # two minutes, which would measure the client library rather than the platform.
 CHANNEL_OPTIONS = [("grpc.initial_reconnect_backoff_ms", 100), ("grpc.min_reconnect_backoff_ms", 100),
                    ("grpc.max_reconnect_backoff_ms", 1000)]
+# Mediation's and confirmation's clients also carry the platform's retry policy
+# (liandiao.rpc.channel): the commands it retries on UNAVAILABLE are retried here under the faults.
+RETRYING = ("mediation", "confirmation")
 # Who is told when a dispute is assigned, besides its parties and the mediator.
 REFERRED = frozenset({c.CASE_SOURCE_POLICE_REFERRAL, c.CASE_SOURCE_COURT_DELEGATION, c.CASE_SOURCE_COURT_COMMISSION})
 DECLINE_REASON = "本周外出培训，无法接案"
+CASEWORK_STEPS_PER_LOOK = 6
 
 R = TypeVar("R")
 
@@ -61,6 +68,7 @@ class Dispute:
     mediator_id: str = ""
     declined: bool = False
     tried_choices: set[str] = field(default_factory=set)
+    journey: Journey | None = None       # the back half, when the driver takes it there (casework)
 
     @property
     def accepted(self) -> bool:
@@ -78,12 +86,13 @@ class Stubs:
     """One channel per service, reconnecting quickly after a restart."""
 
     def __init__(self, local: LocalServices):
-        self.channels = {s: grpc.aio.insecure_channel(local.address(s), options=CHANNEL_OPTIONS)
-                         for s in local.services}
+        self.channels = {s: grpc.aio.insecure_channel(local.address(s), options=[
+            *CHANNEL_OPTIONS, *(channel_options() if s in RETRYING else ())]) for s in local.services}
         self.intake = intake_pb2_grpc.IntakeServiceStub(self.channels["intake"])
         self.routing = routing_pb2_grpc.RoutingServiceStub(self.channels["routing"])
         self.mediation = mediation_pb2_grpc.MediationServiceStub(self.channels["mediation"])
         self.notification = notification_pb2_grpc.NotificationServiceStub(self.channels["notification"])
+        self.confirmation = confirmation_pb2_grpc.ConfirmationServiceStub(self.channels["confirmation"])
         self.personnel = personnel_pb2_grpc.PersonnelServiceStub(self.channels["personnel"])
 
     async def close(self) -> None:
@@ -140,8 +149,12 @@ class Desk:
     looked at again every half second, and its next step taken. Any error leaves it
     for the next look; a reply lost in a crash is found out from the assignment."""
 
-    def __init__(self, stubs: Stubs, answers: Answers, concurrency: int = 16):
+    def __init__(self, stubs: Stubs, answers: Answers, concurrency: int = 16,
+                 courts: dict[str, str] | None = None):
         self.stubs, self.answers = stubs, answers
+        self.courts = courts or {}     # for casework.proceed: county code or court id -> court
+        self.moved_at = time.monotonic()              # when an open dispute last took a step
+        self._inputs_done_at: float | None = None
         self.pending: dict[str, Dispute] = {}
         self.finished: dict[str, Dispute] = {}
         self.sem = asyncio.Semaphore(concurrency)
@@ -153,35 +166,60 @@ class Desk:
         if d.accepted and d.dispute_id not in self.finished:
             self.pending[d.dispute_id] = d
 
+    def waiting(self) -> int:
+        """Disputes still waiting for their mediator (the back half is not a backlog)."""
+        return sum(1 for d in self.pending.values() if d.assignment != routing_pb2.ASSIGNMENT_STATUS_ACCEPTED)
+
     async def run(self, inputs_done: asyncio.Event, patience: float) -> None:
         """Until the registrations are over and every dispute is settled (or, after
-        they are over, ``patience`` seconds pass with disputes still open)."""
-        give_up: float | None = None
+        they are over, ``patience`` seconds pass in which no open dispute moved: the
+        back half takes many steps, so a slow machine still gets through, a stuck
+        platform does not hold the run for ever)."""
+        self.moved_at = time.monotonic()
         while True:
             if inputs_done.is_set() and not self.pending:
                 return
-            if inputs_done.is_set():
-                give_up = give_up or time.monotonic() + patience
-                if time.monotonic() > give_up:
-                    return
+            if inputs_done.is_set() and time.monotonic() > max(self.moved_at, self.inputs_done_at(inputs_done)) + patience:
+                return
             now = time.monotonic()
             due = [d for d in list(self.pending.values()) if self.next_look.get(d.dispute_id, (0.0,))[0] <= now]
             await asyncio.gather(*(self._guarded(d) for d in due))
             await asyncio.sleep(0.5)
 
+    def inputs_done_at(self, inputs_done: asyncio.Event) -> float:
+        if self._inputs_done_at is None and inputs_done.is_set():
+            self._inputs_done_at = time.monotonic()
+        return self._inputs_done_at or 0.0
+
+    def _progress(self, d: Dispute) -> tuple:
+        return (d.assignment, d.journey.progress if d.journey else ())
+
     async def _guarded(self, d: Dispute) -> None:
-        before = d.assignment
+        before = self._progress(d)
         async with self.sem:
             try:
-                done = await step(self.stubs, self.answers, d)
+                accepted = d.assignment == routing_pb2.ASSIGNMENT_STATUS_ACCEPTED
+                done = accepted or await step(self.stubs, self.answers, d)
+                j = d.journey
+                if j is not None and d.assignment == routing_pb2.ASSIGNMENT_STATUS_ACCEPTED:
+                    # Placed and accepted: the mediator, the committee and the court take it on,
+                    # step after step while each one lands (a person does not wait half a second).
+                    for _ in range(CASEWORK_STEPS_PER_LOOK):
+                        was = j.progress
+                        done = await proceed(self.stubs, self.answers, d.dispute_id, j, self.courts)
+                        if done or j.progress == was:
+                            break
             except grpc.aio.AioRpcError:
                 done = False
+        moved = self._progress(d) != before
+        if done or moved:
+            self.moved_at = time.monotonic()
         if done:
             self.pending.pop(d.dispute_id, None)
             self.finished[d.dispute_id] = d
             return
         _, interval, _ = self.next_look.get(d.dispute_id, (0.0, 0.5, 0))
-        interval = 0.5 if d.assignment != before else min(interval * 1.5, 5.0)
+        interval = 0.5 if moved else min(interval * 1.5, 5.0)
         self.next_look[d.dispute_id] = (time.monotonic() + interval, interval, d.assignment)
 
 

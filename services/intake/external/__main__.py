@@ -1,0 +1,3 @@
+from services.intake.external.main import main
+
+main()

@@ -1,0 +1,3 @@
+from services.statistics.main import app
+
+app.main()
