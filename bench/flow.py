@@ -21,8 +21,11 @@ Output: a table on the terminal, .state/bench/flow-<time>.json and, when matplot
 On this project's 2-core machines, the services, PostgreSQL, Kafka and this driver share two cores,
 so the figures measure per-dispute cost and where it saturates, not what a cluster carries.
 
-After the fixed rates, a closed-loop ramp finds the maximum (N flows at once, each starting the next
-dispute when its last one is notified; N doubles while throughput still rises). Options (bench/README.md):
+First a closed-loop ramp finds the maximum (N flows at once, each starting the next dispute when its
+last one is notified; N doubles while throughput still rises). Then the fixed rates: those the platform
+can carry (up to 10 % over the maximum) and fractions of the maximum (--fractions) run and are marked
+steady or not; the rest are reported beyond capacity and not run, since they only build queues that
+the next steps inherit (--overload-seconds runs them anyway). Options (bench/README.md):
 --scale (two replicas of routing and mediation on 6 partitions, and a region release for 1505 beside the
 province release), --rows 10x|100x (the database pre-filled with years of disputes, and the hot
 queries' plans), --profile SERVICE (py-spy at the maximum), --soak MINUTES (memory over time)."""
@@ -45,7 +48,17 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "libs"), str(Path(__fi
 import grpc  # noqa: E402
 
 from bench import growth, profile, sql  # noqa: E402
-from bench.stats import Ramp, closed_loop_throughput, maximum, memory_verdict, percentiles  # noqa: E402
+from bench.stats import (  # noqa: E402
+    CAPACITY_MARGIN,
+    Ramp,
+    closed_loop_throughput,
+    drain_seconds,
+    is_steady,
+    maximum,
+    memory_verdict,
+    percentiles,
+    plan_rates,
+)
 from liandiao.auth import Role  # noqa: E402
 from liandiao.common.v1 import common_pb2  # noqa: E402
 from liandiao.confirmation.v1 import confirmation_pb2_grpc  # noqa: E402
@@ -111,6 +124,7 @@ class Step:
     sql: dict = field(default_factory=dict)   # statements per dispute (bench/sql.py)
     concurrency: int = 0          # a closed-loop step: flows at once (offered_rate is then 0)
     label: str = ""
+    steady: bool | None = None    # a fixed-rate step: did the platform keep up (bench/stats.py is_steady)
 
 
 _pcts = percentiles
@@ -328,7 +342,7 @@ async def _step(flow: Flow, fleet: Fleet, sink: OtlpSink, seconds: float, drain:
     """One step, open-loop at `rate` or closed-loop with `concurrency` flows. `during(seconds)` runs
     beside the load (the profiler, the memory sampler)."""
     step = Step(offered_rate=rate, concurrency=concurrency,
-                label=f"{rate:.0f}/s" if rate else f"max N={concurrency}")
+                label=f"{rate:g}/s" if rate else f"max N={concurrency}")
     ports = fleet.ports()
     consumed0 = sum(metrics.total(p, "liandiao_events_consumed_total") for p in ports)
     cpu0, infra0 = fleet.cpu_seconds(), infra_cpu()
@@ -395,7 +409,7 @@ async def _ramp(flow: Flow, fleet: Fleet, sink: OtlpSink, seconds: float, drain:
     return steps
 
 
-def _table(steps: list[Step], floor: dict[str, float]) -> str:
+def _table(steps: list[Step], floor: dict[str, float], beyond: list[dict] = (), seconds: float = 0) -> str:
     lines = [f"Whole flow, registration to the ruling's notice (2 cores shared by 6 services, PostgreSQL, Kafka "
              f"and the driver). Floor: {floor.get('hop_messages_per_s', 0):.0f} hop messages/s, "
              f"{floor.get('cpu_ms_per_hop', 0):.2f} ms CPU per hop ({floor.get('hops', 0)} hops chained).",
@@ -414,6 +428,13 @@ def _table(steps: list[Step], floor: dict[str, float]) -> str:
     if closed:
         n, best = maximum([(s.concurrency, s.throughput) for s in closed])
         lines.append(f"Maximum (closed loop): {best:.1f} disputes/s at N={n} flows at once")
+    unsteady = [s.label for s in steps if s.steady is False]
+    if unsteady:
+        lines.append("Not steady (the platform fell behind the offered rate): " + ", ".join(unsteady))
+    for b in beyond:
+        lines.append(f"{b['offered_rate']:g}/s: beyond capacity, not run (more than {CAPACITY_MARGIN:.0%} of the "
+                     f"maximum {b['maximum']:.1f}/s: a {seconds:g} s step would leave about "
+                     f"{b['drain_seconds'] / 60:.0f} min of queue; --overload-seconds runs it anyway)")
     last = max(closed, key=lambda s: s.throughput) if closed else steps[-1]
     lines.append(f"CPU ms per dispute at {last.label}: " + ", ".join(
         f"{k} {v:.1f}" for k, v in last.cpu_ms_per_dispute.items()))
@@ -610,21 +631,37 @@ async def main_async(args: argparse.Namespace) -> None:
         if args.soak:   # its step joins the table (with --scale too)
             soak_step, report["soak"] = await _soak(flow, fleet, sink, args)
             steps.append(soak_step)
-        for rate in [float(r) for r in args.rates.split(",") if r] if not args.soak else []:
-            step = await _step(flow, fleet, sink, args.seconds, args.drain, rate=rate)
-            steps.append(step)
-            print(f"  offered {rate:.0f}/s: {step.completed} of {step.started} disputes ruled and notified, "
-                  f"{step.throughput:.1f}/s", flush=True)
-        if args.rows:
-            dsn = env["LIANDIAO_DATABASE_URL"]
-            report["growth"]["scans"] = growth.scan_delta(scans0, await growth.table_scans(dsn))
-            report["growth"]["plans"] = await growth.plans(dsn)
-            print(growth.describe_plans(report["growth"]), flush=True)
+        # The maximum first (closed loop), so that the fixed rates know which of them the platform can
+        # carry: those run until steady, the rest are reported beyond capacity (bench/stats.py).
         if args.ramp and not args.soak:
             if args.concurrency:
                 steps.append(await _step(flow, fleet, sink, args.seconds, args.drain, concurrency=args.concurrency))
             else:
                 steps += await _ramp(flow, fleet, sink, args.seconds, args.drain, Ramp(max_concurrency=args.max_concurrency))
+        closed = [s for s in steps if s.concurrency]
+        best = max((s.throughput for s in closed), default=None)
+        asked = [float(r) for r in args.rates.split(",") if r]
+        fractions = [float(f) for f in args.fractions.split(",") if f]
+        for planned in plan_rates(asked, fractions, best) if not args.soak else []:
+            if planned.within_capacity or args.overload_seconds:
+                seconds = args.seconds if planned.within_capacity else args.overload_seconds
+                step = await _step(flow, fleet, sink, seconds, args.drain, rate=planned.rate)
+                step.steady = is_steady(planned.rate, step.throughput, step.started, step.completed)
+                if not planned.within_capacity:
+                    step.label = f"{planned.rate:g}/s over"
+                steps.append(step)
+                print(f"  offered {planned.rate:g}/s: {step.completed} of {step.started} disputes ruled and "
+                      f"notified, {step.throughput:.1f}/s ({'steady' if step.steady else 'not steady'})", flush=True)
+            else:
+                skipped = {"offered_rate": planned.rate, "maximum": best,
+                           "drain_seconds": drain_seconds(planned.rate, best or 0.0, args.seconds)}
+                report.setdefault("beyond_capacity", []).append(skipped)
+                print(f"  offered {planned.rate:g}/s: beyond capacity (maximum {best:.1f}/s); not run", flush=True)
+        if args.rows:
+            dsn = env["LIANDIAO_DATABASE_URL"]
+            report["growth"]["scans"] = growth.scan_delta(scans0, await growth.table_scans(dsn))
+            report["growth"]["plans"] = await growth.plans(dsn)
+            print(growth.describe_plans(report["growth"]), flush=True)
         if args.profile:
             closed = [s for s in steps if s.concurrency] or steps
             best = max(closed, key=lambda s: s.throughput)
@@ -658,7 +695,7 @@ async def main_async(args: argparse.Namespace) -> None:
         floor["infra_cpu_ms_per_hop"] = {k: (infra1[k] - infra0[k]) * 1000 / (args.floor_messages * hops)
                                          for k in infra1}
         report["floor"] = floor
-        print("\n" + _table(steps, floor))
+        print("\n" + _table(steps, floor, report.get("beyond_capacity", []), args.seconds))
         if args.scale:
             print(_scale_note(steps))
         if args.rows:
@@ -673,7 +710,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="make bench", description="The whole flow against the raw floor "
                                      "(bench/README.md).")
     parser.add_argument("--rates", default="25,50,100,200,400", help="offered disputes per second, comma-separated "
-                        "(empty: none)")
+                        "(empty: none); those above the measured maximum are reported beyond capacity")
+    parser.add_argument("--fractions", default="0.25,0.5,0.75,0.9", help="fixed rates as fractions of the "
+                        "closed-loop maximum, comma-separated (empty: none; needs the ramp)")
+    parser.add_argument("--overload-seconds", type=float, default=0, help="run the rates beyond capacity too, "
+                        "this long each (they only build queues)")
     parser.add_argument("--seconds", type=float, default=30, help="how long each step lasts")
     parser.add_argument("--drain", type=float, default=120, help="how long to wait for a step's last disputes")
     parser.add_argument("--floor-messages", type=int, default=2000)

@@ -84,3 +84,50 @@ def memory_verdict(samples: list[tuple[float, float]], tolerance_mib: float = 8.
     if abs(moved) < tolerance_mib:
         return "flat"
     return "growing" if moved > 0 else "shrinking"
+
+
+# An open-loop step above what the platform carries only builds queues: every second adds
+# (offered - maximum) disputes that the next steps inherit, and on two cores a 30 s step at 100/s
+# took about ten minutes to drain (bench/README.md). Such a rate is reported as beyond capacity
+# instead of being run, unless asked for (--overload-seconds). A rate counts as within capacity up
+# to this margin over the closed-loop maximum (the ramp's steps wobble by a few per cent).
+CAPACITY_MARGIN = 1.1
+
+
+@dataclass(frozen=True)
+class PlannedRate:
+    rate: float
+    within_capacity: bool
+    source: str          # "asked" (--rates) or "fraction" (of the measured maximum, --fractions)
+
+
+def plan_rates(asked: list[float], fractions: list[float], maximum: float | None) -> list[PlannedRate]:
+    """The fixed-rate steps of a run, in rising order: the rates asked for, and fractions of the
+    closed-loop maximum (when one was measured), each marked within capacity or beyond it. With no
+    maximum measured (--no-ramp), every asked rate is run, as before."""
+    planned: dict[float, PlannedRate] = {}
+    if maximum:
+        for f in fractions:
+            r = round(maximum * f, 1)
+            if r > 0:
+                planned[r] = PlannedRate(r, True, "fraction")
+    for r in asked:
+        within = maximum is None or r <= maximum * CAPACITY_MARGIN
+        planned[r] = PlannedRate(r, within, "asked")
+    return sorted(planned.values(), key=lambda p: p.rate)
+
+
+def is_steady(offered: float, throughput: float, started: int, completed: int) -> bool:
+    """A fixed-rate step is steady when the platform kept up: nearly every dispute it was offered
+    went the whole way, at (nearly) the offered rate. A step that only builds queues is not."""
+    if not started or offered <= 0:
+        return False
+    return completed >= 0.95 * started and throughput >= 0.9 * offered
+
+
+def drain_seconds(offered: float, maximum: float, seconds: float) -> float:
+    """How long the queue an overloaded step builds takes to drain at the maximum: (offered -
+    maximum) * seconds disputes beyond what was served, worked off at `maximum` per second."""
+    if maximum <= 0:
+        return float("inf")
+    return max(0.0, offered - maximum) * seconds / maximum

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from bench.stats import Ramp, closed_loop_throughput, growth_per_hour, maximum, memory_verdict, percentiles
+from bench.stats import (
+    CAPACITY_MARGIN,
+    PlannedRate,
+    Ramp,
+    closed_loop_throughput,
+    drain_seconds,
+    growth_per_hour,
+    is_steady,
+    maximum,
+    memory_verdict,
+    percentiles,
+    plan_rates,
+)
 
 
 def test_percentiles_of_one_to_a_hundred():
@@ -68,3 +80,41 @@ def test_closed_loop_throughput_runs_to_the_last_notice_but_never_under_the_wind
     assert closed_loop_throughput(8, 0, 34 * s, 10) == 8 / 34     # flows longer than the window
     assert closed_loop_throughput(50, 0, 5 * s, 10) == 5.0        # all done early: the window counts
     assert closed_loop_throughput(0, 0, 0, 10) == 0.0
+
+
+def test_rates_above_the_measured_maximum_are_beyond_capacity_and_fractions_of_it_are_added():
+    plan = plan_rates([25.0, 6.5, 100.0], [0.5, 0.9], maximum=6.3)
+    assert plan == [PlannedRate(3.1, True, "fraction"), PlannedRate(5.7, True, "fraction"),
+                    PlannedRate(6.5, True, "asked"),          # within the 10 % margin of 6.3
+                    PlannedRate(25.0, False, "asked"), PlannedRate(100.0, False, "asked")]
+
+
+def test_the_capacity_margin_is_ten_per_cent_at_its_boundary():
+    assert CAPACITY_MARGIN == 1.1
+    assert plan_rates([11.0], [], maximum=10.0)[0].within_capacity
+    assert not plan_rates([11.1], [], maximum=10.0)[0].within_capacity
+
+
+def test_without_a_measured_maximum_every_asked_rate_runs_and_no_fraction_is_made():
+    assert plan_rates([400.0, 25.0], [0.5], maximum=None) == [PlannedRate(25.0, True, "asked"),
+                                                               PlannedRate(400.0, True, "asked")]
+
+
+def test_an_asked_rate_equal_to_a_fraction_is_listed_once_as_asked():
+    assert plan_rates([5.0], [0.5], maximum=10.0) == [PlannedRate(5.0, True, "asked")]
+
+
+@pytest.mark.parametrize(("offered", "throughput", "started", "completed", "steady"), [
+    (4.0, 3.9, 120, 120, True),
+    (4.0, 3.6, 120, 114, True),      # the boundaries: 90 % of the rate, 95 % of the disputes
+    (4.0, 3.5, 120, 120, False),     # fell behind the offered rate
+    (4.0, 3.9, 120, 113, False),     # lost too many on the way
+    (4.0, 0.0, 0, 0, False),         # nothing offered
+])
+def test_a_step_is_steady_only_when_the_platform_kept_up(offered, throughput, started, completed, steady):
+    assert is_steady(offered, throughput, started, completed) is steady
+
+
+def test_an_overloaded_steps_queue_drains_at_the_maximum():
+    assert drain_seconds(100.0, 6.0, 30.0) == pytest.approx(470.0)
+    assert drain_seconds(5.0, 6.0, 30.0) == 0.0

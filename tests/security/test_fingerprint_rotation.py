@@ -57,10 +57,15 @@ NEW = PiiCipher(_DEV_PII_KEY, fingerprint_key=bytes([8]) * 32)   # same encrypti
 
 
 def test_the_command_is_offered(capsys):
+    import os
     import subprocess
     import sys
+    repo = Path(__file__).resolve().parents[2]
+    # The command as an operator runs it, with the image's path (the chart's PYTHONPATH=/app/libs:/app),
+    # not whatever an earlier test left in os.environ: alone, this test found no `liandiao` module.
     out = subprocess.run([sys.executable, "-m", "liandiao.pii", "refingerprint", "--help"], capture_output=True,
-                         text=True, check=True).stdout
+                         text=True, check=True, cwd=repo,
+                         env={**os.environ, "PYTHONPATH": f"{repo / 'libs'}{os.pathsep}{repo}"}).stdout
     assert "--service" in out and "fingerprint" in out
     assert base64.b64encode(bytes([8]) * 32)   # what an operator puts in LIANDIAO_FINGERPRINT_KEY
 
