@@ -432,9 +432,9 @@ def _table(steps: list[Step], floor: dict[str, float], beyond: list[dict] = (), 
     if unsteady:
         lines.append("Not steady (the platform fell behind the offered rate): " + ", ".join(unsteady))
     for b in beyond:
-        lines.append(f"{b['offered_rate']:g}/s: beyond capacity, not run (more than {CAPACITY_MARGIN:.0%} of the "
-                     f"maximum {b['maximum']:.1f}/s: a {seconds:g} s step would leave about "
-                     f"{b['drain_seconds'] / 60:.0f} min of queue; --overload-seconds runs it anyway)")
+        lines.append(f"{b['offered_rate']:g}/s: beyond capacity, not run (more than {CAPACITY_MARGIN - 1:.0%} over "
+                     f"the maximum {b['maximum']:.1f}/s: a {seconds:g} s step would leave about "
+                     f"{b['drain_seconds'] / 60:.1f} min of queue; --overload-seconds runs it anyway)")
     last = max(closed, key=lambda s: s.throughput) if closed else steps[-1]
     lines.append(f"CPU ms per dispute at {last.label}: " + ", ".join(
         f"{k} {v:.1f}" for k, v in last.cpu_ms_per_dispute.items()))
